@@ -1,0 +1,111 @@
+// The applet interface (Java Card shaped): install / select / deselect / process. Transport
+// concerns — chaining, extended length, 61xx/GET RESPONSE, logical channels, the AID registry —
+// live in the runtime (card.h), never in an applet.
+#pragma once
+
+#include <bitset>
+#include <cstdint>
+#include <string>
+
+#include "crypto/crypto.h"
+#include "runtime/apdu.h"
+#include "runtime/bytes.h"
+#include "runtime/persistent_store.h"
+#include "runtime/sw.h"
+#include "runtime/transient.h"
+
+namespace dmcard {
+
+// Security state of one logical channel: cleared on reset, on channel close, and when the
+// channel's applet is deselected (ISO 7816-4 §5.4.1: security status per channel).
+struct SecurityState {
+  std::bitset<256> verified_pins;  // reference data qualifiers (VERIFY P2) validated
+  std::string principal;           // authenticated principal (e.g. an OMA DM ServerID); "" = none
+
+  bool pin_verified(uint8_t ref) const { return verified_pins.test(ref); }
+  void Clear() {
+    verified_pins.reset();
+    principal.clear();
+  }
+};
+
+class Card;
+
+// What an applet sees of the card during one call. Built by the runtime on the stack.
+class AppletContext {
+ public:
+  AppletContext(Card& card, uint16_t applet_index, uint8_t channel, bool selecting,
+                SecurityState* security)
+      : card_(card),
+        applet_index_(applet_index),
+        channel_(channel),
+        selecting_(selecting),
+        security_(security) {}
+
+  uint8_t channel() const { return channel_; }
+  // True while processing the SELECT that has just selected this applet (answer with FCI).
+  bool selecting() const { return selecting_; }
+  // Channel security state; null during Install().
+  SecurityState* security() { return security_; }
+  uint16_t applet_index() const { return applet_index_; }
+
+  PersistentStore& store();
+  TransientMemory& transient();
+  crypto::Drbg& rng();
+  // Makes every write so far durable and opens a new transaction (e.g. a PIN try counter
+  // decremented before the comparison). kPowerLost means the card is dead: return at once.
+  StoreStatus CommitNow();
+
+ private:
+  Card& card_;
+  uint16_t applet_index_;
+  uint8_t channel_;
+  bool selecting_;
+  SecurityState* security_;
+};
+
+class Applet {
+ public:
+  explicit Applet(Bytes aid) : aid_(std::move(aid)) {}
+  virtual ~Applet() = default;
+  Applet(const Applet&) = delete;
+  Applet& operator=(const Applet&) = delete;
+
+  const Bytes& aid() const { return aid_; }
+  virtual const char* name() const = 0;
+  // Java Card MultiSelectable: may be selected on several channels at once.
+  virtual bool multiselectable() const { return false; }
+  // True for applets that answer SELECT by FID/path/DF name themselves (file systems): a SELECT
+  // by DF name that matches no registered applet is forwarded to them.
+  virtual bool selects_files() const { return false; }
+
+  // Called each time the card is built (like a ROM applet at power-up), inside a transaction:
+  // creates the persistent objects that are not there yet and allocates transient arrays.
+  virtual Sw Install(AppletContext& /*ctx*/) { return Sw::kOk; }
+  // Return false to refuse selection (answered 6999).
+  virtual bool Select(AppletContext& /*ctx*/) { return true; }
+  // Per-channel state must be dropped here; also called on reset and power-off.
+  virtual void Deselect(AppletContext& /*ctx*/) {}
+  // Appends response data to `response` and returns the status word. On an error status the
+  // runtime discards the data and rolls back the command's uncommitted writes.
+  virtual Sw Process(AppletContext& ctx, const CommandApdu& cmd, Bytes& response) = 0;
+
+ private:
+  Bytes aid_;
+};
+
+// Maps a StoreStatus from a write to the status word an applet answers with.
+inline Sw SwFromStore(StoreStatus s) {
+  switch (s) {
+    case StoreStatus::kOk:
+      return Sw::kOk;
+    case StoreStatus::kFull:
+      return Sw::kNotEnoughMemory;
+    case StoreStatus::kPowerLost:
+      return Sw::kMemoryFailure;
+    default:
+      return Sw::kNoPreciseDiagnosis;
+  }
+}
+
+}  // namespace dmcard

@@ -1,0 +1,125 @@
+// The card: power, ATR, the APDU transmit path and everything transport-shaped that applets
+// never see — logical channels (MANAGE CHANNEL), SELECT by DF name and the AID registry,
+// command chaining, extended length, response shaping by Le and protocol, GET RESPONSE,
+// and one persistent-memory transaction per APDU.
+#pragma once
+
+#include <array>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "crypto/crypto.h"
+#include "runtime/apdu.h"
+#include "runtime/applet.h"
+#include "runtime/card_config.h"
+#include "runtime/persistent_store.h"
+#include "runtime/registry.h"
+#include "runtime/storage_medium.h"
+#include "runtime/transient.h"
+
+namespace dmcard {
+
+// What the card needs from outside. Tests pass a RAM (or fault-injecting) medium and a seeded
+// DRBG; the bridge passes a file medium and a system-seeded DRBG.
+struct Platform {
+  std::shared_ptr<StorageMedium> medium;
+  std::unique_ptr<crypto::Drbg> rng;
+};
+
+class Card {
+ public:
+  static constexpr uint8_t kMaxChannels = 20;
+
+  Card(CardConfig config, Platform platform);
+  ~Card();
+  Card(const Card&) = delete;
+  Card& operator=(const Card&) = delete;
+
+  // Non-empty when the persistent memory could not be opened; the card then never answers.
+  const std::string& open_error() const { return store_.open_error(); }
+
+  // Registers an applet and runs its Install(). Call before the first PowerOn().
+  Sw Install(std::unique_ptr<Applet> applet);
+  const AppletRegistry& registry() const { return registry_; }
+  Applet& applet(size_t index) { return registry_.at(index); }
+
+  // Cold reset: answers the ATR, opens the basic channel, selects the default applet.
+  const Bytes& PowerOn();
+  // Deselects everything, clears transient memory and channel state.
+  void PowerOff();
+  // Warm reset: PowerOff + PowerOn semantics without losing power; answers the ATR.
+  const Bytes& Reset();
+  const Bytes& atr() const { return atr_; }
+  bool powered() const { return powered_; }
+  // True once persistent memory failed mid-write (power cut): the card no longer answers
+  // until it is rebuilt on the same medium.
+  bool dead() const { return store_.power_lost(); }
+
+  // Processes one C-APDU. False when the card gives no answer (unpowered or dead).
+  bool Transmit(ByteView command, Bytes& response);
+  // Convenience: empty result means no answer.
+  Bytes Transmit(ByteView command);
+
+  // Session layer: the principal authenticated on `channel` (management authorities; part 2
+  // sets it after EXTERNAL AUTHENTICATE). Cleared with the channel's security state.
+  void SetPrincipal(uint8_t channel, std::string principal);
+  bool channel_open(uint8_t channel) const {
+    return channel < kMaxChannels && channels_[channel].open;
+  }
+  // Registry index of the applet selected on `channel`, or -1.
+  int selected_applet(uint8_t channel) const;
+
+  const CardConfig& config() const { return config_; }
+  PersistentStore& store() { return store_; }
+  TransientMemory& transient() { return transient_; }
+  crypto::Drbg& rng() { return *platform_.rng; }
+
+ private:
+  struct Channel {
+    bool open = false;
+    int applet = -1;  // registry index, -1 = none
+    SecurityState security;
+  };
+  // Response data kept for GET RESPONSE (ISO 7816-4 §7.6.1).
+  struct PendingResponse {
+    bool active = false;
+    uint8_t channel = 0;
+    Bytes data;
+    size_t offset = 0;
+    Sw final_sw = Sw::kOk;
+  };
+  // Command chaining in progress (ISO 7816-4 §5.1.1.1).
+  struct Chain {
+    bool active = false;
+    uint8_t channel = 0;
+    uint8_t cla_base = 0, ins = 0, p1 = 0, p2 = 0;
+    Bytes data;
+  };
+
+  void Respond(Sw sw, Bytes& out);
+  void ShapeResponse(const CommandApdu& cmd, Sw sw, Bytes& out);
+  Sw Dispatch(const CommandApdu& cmd, Bytes& data);
+  Sw ManageChannel(const CommandApdu& cmd, Bytes& data);
+  Sw SelectByName(const CommandApdu& cmd, Bytes& data, bool& handled);
+  void GetResponse(const CommandApdu& cmd, Bytes& out);
+  bool SelectOn(uint8_t channel, int applet_index);
+  void DeselectOn(uint8_t channel);
+  bool SelectedElsewhere(int applet_index, uint8_t channel) const;
+  Sw RunInTransaction(int applet_index, uint8_t channel, bool selecting, const CommandApdu& cmd,
+                      Bytes& data);
+
+  CardConfig config_;
+  Platform platform_;
+  PersistentStore store_;
+  TransientMemory transient_;
+  AppletRegistry registry_;
+  Bytes atr_;
+  bool powered_ = false;
+  std::array<Channel, kMaxChannels> channels_;
+  PendingResponse pending_;
+  Chain chain_;
+  Bytes scratch_;  // response data buffer reused across APDUs
+};
+
+}  // namespace dmcard

@@ -1,0 +1,7 @@
+// dmcard: host-side tool (placeholder entry point; commands land below).
+#include <cstdio>
+
+int main() {
+  std::puts("dmcard");
+  return 0;
+}

@@ -1,0 +1,227 @@
+// The runtime's transmit path: bad APDUs, response shaping (Le, T=0/T=1, 61xx/6Cxx, GET
+// RESPONSE), command chaining, extended length.
+#include <gtest/gtest.h>
+
+#include "data_table.h"
+#include "runtime/atr.h"
+#include "test_applets.h"
+
+namespace dmcard {
+namespace {
+
+using testing::DataOf;
+using testing::H;
+using testing::MakeTestCard;
+using testing::Send;
+using testing::SwOf;
+
+// Every malformed input gets its status word and the card keeps answering correctly.
+TEST(Runtime_Card, BadApduTable) {
+  auto rows = testing::ReadTable(std::string(DMCARD_TEST_DATA_DIR) + "/runtime/bad_apdus.data", 3);
+  for (const auto& row : rows) {
+    SCOPED_TRACE("line " + std::to_string(row.line) + ": " + row.fields[0]);
+    auto card = MakeTestCard();
+    Bytes r = card->Transmit(H(row.fields[1]));
+    ASSERT_EQ(r.size(), 2u) << ToHex(r);
+    EXPECT_EQ(ToHex(r), ToHex(H(row.fields[2])));
+    // Still alive: select B, echo, back to A.
+    Bytes sel = Send(*card, "00A4040007A0000005710201");
+    EXPECT_EQ(SwOf(sel), 0x9000);
+    EXPECT_EQ(ToHex(DataOf(sel)), "6F098407A0000005710201");
+    EXPECT_EQ(ToHex(Send(*card, "8010000003010203")), "0102039000");
+  }
+}
+
+TEST(Runtime_Card, NoAnswerWhenUnpowered) {
+  auto card = MakeTestCard();
+  card->PowerOff();
+  Bytes out;
+  EXPECT_FALSE(card->Transmit(H("80100000"), out));
+  EXPECT_TRUE(out.empty());
+  card->PowerOn();
+  EXPECT_EQ(ToHex(Send(*card, "8010000001AA")), "AA9000");
+}
+
+TEST(Runtime_Card, T1ReturnsDataUpToNeThenGetResponse) {
+  auto card = MakeTestCard();
+  // 300 bytes available, short Le 00 (Ne 256): 256 bytes + 61 2C, then GET RESPONSE.
+  Bytes r = Send(*card, "8012012C00");
+  ASSERT_EQ(r.size(), 258u);
+  EXPECT_EQ(SwOf(r), 0x612C);
+  EXPECT_EQ(r[255], 0xFF);
+  Bytes g = Send(*card, "00C000002C");
+  ASSERT_EQ(g.size(), 46u);
+  EXPECT_EQ(SwOf(g), 0x9000);
+  EXPECT_EQ(g[0], 0x00);  // byte 256 of the pattern
+  EXPECT_EQ(g[43], 43);
+  // Ne larger than available in T=1: just the data.
+  EXPECT_EQ(ToHex(Send(*card, "8012000310")), "0001029000");
+  // Smaller chunks: 10 bytes with Le 4.
+  Bytes a = Send(*card, "8012000A04");
+  EXPECT_EQ(ToHex(a), "00010203" "6106");
+  EXPECT_EQ(ToHex(Send(*card, "00C0000004")), "04050607" "6102");
+  EXPECT_EQ(ToHex(Send(*card, "00C0000010")), "0809" "9000");
+  // Nothing left.
+  EXPECT_EQ(SwOf(Send(*card, "00C0000010")), 0x6985);
+}
+
+TEST(Runtime_Card, ExtendedLeReturnsEverything) {
+  auto card = MakeTestCard();
+  Bytes r = Send(*card, "80120400000000");  // P1P2 = 0400 → 1024 bytes, Le 0000 → 65536
+  ASSERT_EQ(r.size(), 1026u);
+  EXPECT_EQ(SwOf(r), 0x9000);
+  EXPECT_EQ(r[1023], 0xFF);
+  Bytes echo = H("801000000001F4");
+  echo.resize(echo.size() + 500, 0x42);
+  echo.push_back(0x01);
+  echo.push_back(0xF4);
+  Bytes e = card->Transmit(echo);
+  ASSERT_EQ(e.size(), 502u);
+  EXPECT_EQ(SwOf(e), 0x9000);
+  EXPECT_EQ(e[499], 0x42);
+}
+
+TEST(Runtime_Card, T1WithoutLeReturnsDataAsForLe00) {
+  auto card = MakeTestCard();
+  EXPECT_EQ(ToHex(Send(*card, "8010000002CAFE")), "CAFE9000");
+  Bytes r = Send(*card, "8012012C");  // 300 bytes, no Le: 256 now, 44 through GET RESPONSE
+  EXPECT_EQ(r.size(), 258u);
+  EXPECT_EQ(SwOf(r), 0x612C);
+}
+
+TEST(Runtime_Card, T0WithoutLeAnnouncesData) {
+  testing::TestCardOptions o;
+  o.config.protocol = Protocol::kT0;
+  auto card = MakeTestCard(o);
+  EXPECT_EQ(ToHex(Send(*card, "80120002")), "6102");
+  EXPECT_EQ(ToHex(Send(*card, "00C0000002")), "00019000");
+}
+
+TEST(Runtime_Card, GetResponseIsDroppedByAnyOtherCommand) {
+  auto card = MakeTestCard();
+  EXPECT_EQ(SwOf(Send(*card, "8012000A04")), 0x6106);
+  EXPECT_EQ(SwOf(Send(*card, "8010000001AA00")), 0x9000);
+  EXPECT_EQ(SwOf(Send(*card, "00C0000006")), 0x6985);
+}
+
+TEST(Runtime_Card, T0Case4AlwaysThroughGetResponse) {
+  testing::TestCardOptions o;
+  o.config.protocol = Protocol::kT0;
+  auto card = MakeTestCard(o);
+  EXPECT_EQ(ToHex(Send(*card, "8010000003010203")), "6103");
+  EXPECT_EQ(ToHex(Send(*card, "00C0000003")), "0102039000");
+  // The SELECT (case 4) answers 61xx too.
+  Bytes sel = Send(*card, "00A4040007A0000005710201");
+  EXPECT_EQ(ToHex(sel), "610B");
+  EXPECT_EQ(ToHex(Send(*card, "00C000000B")), "6F098407A0000005710201" "9000");
+}
+
+TEST(Runtime_Card, T0WrongLeAnswers6Cxx) {
+  testing::TestCardOptions o;
+  o.config.protocol = Protocol::kT0;
+  auto card = MakeTestCard(o);
+  // 5 bytes available, P3 = 0x10: 6C05, then the resent command with P3 = 05 succeeds.
+  EXPECT_EQ(ToHex(Send(*card, "8012000510")), "6C05");
+  EXPECT_EQ(ToHex(Send(*card, "8012000505")), "00010203049000");
+  // GET RESPONSE with a too-large P3: 6Cxx with the remaining length, data still pending.
+  EXPECT_EQ(ToHex(Send(*card, "8010000003010203")), "6103");
+  EXPECT_EQ(ToHex(Send(*card, "00C0000008")), "6C03");
+  EXPECT_EQ(ToHex(Send(*card, "00C0000003")), "0102039000");
+  // Le 00 with more than 256 bytes: 256 bytes and 61xx.
+  Bytes r = Send(*card, "8012012C00");
+  EXPECT_EQ(r.size(), 258u);
+  EXPECT_EQ(SwOf(r), 0x612C);
+}
+
+TEST(Runtime_Card, DefaultAtrDeclaresProtocolAndExtendedLength) {
+  auto card = MakeTestCard();
+  auto info = ParseAtr(card->atr());
+  ASSERT_TRUE(info);
+  EXPECT_TRUE(info->t1);
+  EXPECT_FALSE(info->t0);
+  EXPECT_TRUE(info->tck_ok);
+  ASSERT_TRUE(info->card_capabilities_3);
+  EXPECT_TRUE(*info->card_capabilities_3 & 0x40) << "extended Lc/Le";
+  EXPECT_TRUE(*info->card_capabilities_3 & 0x80) << "command chaining";
+
+  testing::TestCardOptions o;
+  o.config.protocol = Protocol::kT0;
+  o.config.extended_length = false;
+  auto t0 = MakeTestCard(o);
+  auto info0 = ParseAtr(t0->atr());
+  ASSERT_TRUE(info0);
+  EXPECT_TRUE(info0->t0);
+  EXPECT_FALSE(info0->t1);
+  EXPECT_FALSE(*info0->card_capabilities_3 & 0x40);
+  // And the card then rejects extended APDUs.
+  EXPECT_EQ(SwOf(Send(*t0, "80120000000010")), 0x6700);
+}
+
+TEST(Runtime_Card, AtrIsConfiguration) {
+  testing::TestCardOptions o;
+  o.config.atr = H("3B 02 14 50");
+  auto card = MakeTestCard(o);
+  EXPECT_EQ(ToHex(card->atr()), "3B021450");
+  EXPECT_EQ(ToHex(card->Reset()), "3B021450");
+}
+
+TEST(Runtime_Card, CommandChainingAssemblesData) {
+  auto card = MakeTestCard();
+  // Three commands: CLA 90 (chaining bit) twice, then CLA 80.
+  EXPECT_EQ(ToHex(Send(*card, "9010000002AABB")), "9000");
+  EXPECT_EQ(ToHex(Send(*card, "9010000002CCDD")), "9000");
+  EXPECT_EQ(ToHex(Send(*card, "8010000001EE00")), "AABBCCDDEE9000");
+}
+
+TEST(Runtime_Card, ChainingLongerThanShortApdu) {
+  auto card = MakeTestCard();
+  Bytes part = H("90100000FF");
+  part.resize(5 + 255, 0x11);
+  for (int i = 0; i < 3; ++i) EXPECT_EQ(SwOf(card->Transmit(part)), 0x9000);
+  Bytes last = H("801000000122");
+  last.push_back(0x00);  // Le 00: 256 → first 256 bytes and 61xx
+  Bytes r = card->Transmit(last);
+  EXPECT_EQ(r.size(), 258u);
+  EXPECT_EQ(SwOf(r), 0x6100) << "510 bytes remain: SW2 00 means 256 or more";
+  // Fetch the rest in 256-byte pieces.
+  size_t total = 256;
+  for (;;) {
+    Bytes g = Send(*card, "00C0000000");
+    total += g.size() - 2;
+    if (SwOf(g) == 0x9000) {
+      EXPECT_EQ(g[g.size() - 3], 0x22);
+      break;
+    }
+    ASSERT_EQ(SwOf(g) >> 8, 0x61);
+  }
+  EXPECT_EQ(total, 3u * 255 + 1);
+}
+
+TEST(Runtime_Card, ChainInterruptedByOtherCommand) {
+  auto card = MakeTestCard();
+  EXPECT_EQ(SwOf(Send(*card, "9010000002AABB")), 0x9000);
+  EXPECT_EQ(SwOf(Send(*card, "8012000004")), 0x6883);
+  // The chain is gone: the next ECHO stands alone.
+  EXPECT_EQ(ToHex(Send(*card, "8010000001EE00")), "EE9000");
+}
+
+TEST(Runtime_Card, ChainedDataLimit) {
+  testing::TestCardOptions o;
+  o.config.max_chained_data = 300;
+  auto card = MakeTestCard(o);
+  Bytes part = H("90100000FF");
+  part.resize(5 + 255, 0x11);
+  EXPECT_EQ(SwOf(card->Transmit(part)), 0x9000);
+  EXPECT_EQ(SwOf(card->Transmit(part)), 0x6700);
+  EXPECT_EQ(ToHex(Send(*card, "8010000001EE00")), "EE9000");
+}
+
+TEST(Runtime_Card, ErrorStatusCarriesNoData) {
+  auto card = MakeTestCard();
+  // WRITE-THEN-FAIL answers 6A80: no data, and its write is rolled back.
+  EXPECT_EQ(ToHex(Send(*card, "8030000002ABCD")), "6A80");
+  EXPECT_FALSE(card->store().Contains("a/fail"));
+}
+
+}  // namespace
+}  // namespace dmcard
