@@ -1,0 +1,28 @@
+// HMAC (RFC 2104) through mbed TLS's generic message-digest layer.
+#include <mbedtls/md.h>
+
+#include "crypto/crypto.h"
+
+namespace dmcard::crypto {
+namespace {
+
+const unsigned char* DataOrEmpty(ByteView v) {
+  static const unsigned char kEmpty = 0;
+  return v.empty() ? &kEmpty : v.data();
+}
+
+}  // namespace
+
+Bytes Hmac(HashAlg alg, ByteView key, ByteView message) {
+  const mbedtls_md_type_t type = alg == HashAlg::kSha1 ? MBEDTLS_MD_SHA1 : MBEDTLS_MD_SHA256;
+  const mbedtls_md_info_t* info = mbedtls_md_info_from_type(type);
+  if (info == nullptr) return {};
+  Bytes out(mbedtls_md_get_size(info));
+  if (mbedtls_md_hmac(info, DataOrEmpty(key), key.size(), DataOrEmpty(message), message.size(),
+                      out.data()) != 0) {
+    return {};
+  }
+  return out;
+}
+
+}  // namespace dmcard::crypto

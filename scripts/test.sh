@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Runs every test: installs what is missing, builds the normal and the ASan+UBSan
+# configurations, runs all tests in both, and checks formatting. Exit status 0 only if all pass.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+jobs=$(nproc 2>/dev/null || echo 2)
+
+bash scripts/install-deps.sh
+
+echo "== format check (clang-format)"
+mapfile -t sources < <(git ls-files '*.h' '*.cc' 2>/dev/null || find applet host-tools tests bench vpcd-bridge -name '*.h' -o -name '*.cc')
+if [ ${#sources[@]} -gt 0 ]; then
+  clang-format --dry-run --Werror "${sources[@]}"
+fi
+
+echo "== build (RelWithDebInfo)"
+cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+cmake --build build -j "$jobs"
+
+echo "== build (ASan + UBSan)"
+cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=Debug -DDMCARD_SANITIZE=ON \
+  -DDMCARD_BUILD_BENCH=OFF >/dev/null
+cmake --build build-asan -j "$jobs"
+
+echo "== benchmarks build and run once (smoke, figures not asserted)"
+./build/bench/dmcard_bench --benchmark_min_time=0.01 >/dev/null
+
+echo "== tests (ASan + UBSan)"
+ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+  ctest --test-dir build-asan --output-on-failure -j "$jobs"
+
+echo "== tests"
+ctest --test-dir build --output-on-failure -j "$jobs"
