@@ -1,7 +1,195 @@
-// dmcard: host-side tool (placeholder entry point; commands land below).
+// dmcard: the host-side command-line tool. For now it runs the demo card in-process
+// (`demo`, `shell`); the trace runner, personalization and PC/SC transport come later.
 #include <cstdio>
+#include <cstring>
+#include <iostream>
+#include <string>
+#include <vector>
 
-int main() {
-  std::puts("dmcard");
+#include "cards/demo_card.h"
+#include "runtime/sw_text.h"
+
+namespace dmcard {
+namespace {
+
+constexpr const char* kUsage = R"(dmcard - virtual OMA DM smart card tool
+
+Usage:
+  dmcard demo  [--state DIR] [--t0]   start the built-in demo card in-process and show a
+                                      short session with it
+  dmcard shell [--state DIR] [--t0]   send APDUs to an in-process demo card: one hex APDU
+                                      per line on standard input
+  dmcard --help                       this text
+  dmcard --version                    version
+
+Options:
+  --state DIR   keep the card's persistent memory in DIR (card.img + card.jnl); created if
+                missing. Without it the card lives in RAM and forgets everything on exit.
+  --t0          speak T=0 (61xx/GET RESPONSE for case 4, 6Cxx for a wrong Le) instead of T=1.
+
+Shell lines:
+  00A4040009F0444D434152444653   an APDU in hex (spaces allowed)
+  atr | reset | off | on         power: show ATR, warm reset, power off, power on
+  stats                          persistent memory usage
+  help | quit                    '#' starts a comment
+)";
+
+struct Options {
+  std::string command;
+  std::string state_dir;
+  bool t0 = false;
+};
+
+int UsageError(const std::string& what) {
+  std::fprintf(stderr, "dmcard: %s\nRun 'dmcard --help' for usage.\n", what.c_str());
+  return 2;
+}
+
+std::string FormatResponse(const Bytes& r) {
+  if (r.size() < 2) return "(no answer)";
+  const uint16_t sw = static_cast<uint16_t>((r[r.size() - 2] << 8) | r[r.size() - 1]);
+  std::string s;
+  if (r.size() > 2) s = ToHex(ByteView(r).first(r.size() - 2), ' ') + "  ";
+  char swbuf[8];
+  std::snprintf(swbuf, sizeof swbuf, "%04X", sw);
+  return s + swbuf + " (" + DescribeSw(sw) + ")";
+}
+
+void PrintStats(Card& card) {
+  const StoreStats s = card.store().stats();
+  std::printf("persistent memory: %u of %u bytes used in %u records; %llu commits, %llu writes\n",
+              s.used, s.capacity, s.records, static_cast<unsigned long long>(s.commits),
+              static_cast<unsigned long long>(s.physical_writes));
+}
+
+std::unique_ptr<Card> OpenCard(const Options& opt) {
+  std::string error;
+  auto platform = MakePlatform(opt.state_dir, error);
+  if (!platform) {
+    std::fprintf(stderr, "dmcard: %s\n", error.c_str());
+    return nullptr;
+  }
+  CardConfig config = DemoCardConfig();
+  if (opt.t0) config.protocol = Protocol::kT0;
+  auto card = MakeDemoCard(config, std::move(*platform), error);
+  if (!card) {
+    std::fprintf(stderr, "dmcard: %s\n", error.c_str());
+    if (!opt.state_dir.empty()) {
+      std::fprintf(stderr, "Check '%s' or start with another --state directory.\n",
+                   opt.state_dir.c_str());
+    }
+  }
+  return card;
+}
+
+bool Exchange(Card& card, const Bytes& apdu) {
+  std::printf("> %s\n", ToHex(apdu, ' ').c_str());
+  Bytes r;
+  if (!card.Transmit(apdu, r)) {
+    std::printf("< (no answer: card %s)\n", card.powered() ? "lost power" : "is powered off");
+    return false;
+  }
+  std::printf("< %s\n", FormatResponse(r).c_str());
+  return true;
+}
+
+int RunDemo(const Options& opt) {
+  auto card = OpenCard(opt);
+  if (!card) return 1;
+  std::printf("dmcard demo card (in-process; the vpcd bridge will expose it to PC/SC)\n");
+  std::printf("ATR: %s\n\n", ToHex(card->PowerOn(), ' ').c_str());
+  const std::pair<const char*, const char*> steps[] = {
+      {"SELECT the file system applet by AID", "00 A4 04 00 09 F0444D434152444653 00"},
+      {"SELECT EF 5001 by path 5000/5001, FCP", "00 A4 08 04 04 5000 5001 00"},
+      {"READ BINARY 16 bytes at offset 0", "00 B0 00 00 10"},
+      {"UPDATE BINARY on EF 5002 (needs PIN 01)", "00 D6 82 00 04 CAFEBABE"},
+      {"VERIFY PIN 01 with \"1234\"", "00 20 00 01 04 31323334"},
+      {"UPDATE BINARY on EF 5002 again", "00 D6 82 00 04 CAFEBABE"},
+      {"READ BINARY EF 5002 (SFI 2), 8 bytes", "00 B0 82 00 08"},
+      {"SELECT the MF, no response data", "00 A4 00 0C 02 3F00"},
+      {"READ RECORD 1 of EF.DIR (SFI 30)", "00 B2 01 F4 00"},
+      {"MANAGE CHANNEL open", "00 70 00 00 01"},
+  };
+  for (const auto& [what, hex] : steps) {
+    std::printf("# %s\n", what);
+    if (!Exchange(*card, *FromHex(hex))) return 1;
+  }
+  std::printf("\n");
+  PrintStats(*card);
+  std::printf("\nNext: 'dmcard shell' to send your own APDUs (see 'dmcard --help').\n");
   return 0;
+}
+
+int RunShell(const Options& opt) {
+  auto card = OpenCard(opt);
+  if (!card) return 1;
+  std::printf("ATR: %s\n", ToHex(card->PowerOn(), ' ').c_str());
+  std::string line;
+  int errors = 0;
+  while (std::getline(std::cin, line)) {
+    if (auto hash = line.find('#'); hash != std::string::npos) line.resize(hash);
+    const auto b = line.find_first_not_of(" \t\r");
+    if (b == std::string::npos) continue;
+    const std::string word = line.substr(b, line.find_last_not_of(" \t\r") - b + 1);
+    if (word == "quit" || word == "exit") break;
+    if (word == "help") {
+      std::fputs(kUsage, stdout);
+    } else if (word == "atr") {
+      std::printf("ATR: %s\n", ToHex(card->atr(), ' ').c_str());
+    } else if (word == "reset") {
+      std::printf("ATR: %s\n", ToHex(card->Reset(), ' ').c_str());
+    } else if (word == "off") {
+      card->PowerOff();
+      std::printf("powered off\n");
+    } else if (word == "on") {
+      std::printf("ATR: %s\n", ToHex(card->PowerOn(), ' ').c_str());
+    } else if (word == "stats") {
+      PrintStats(*card);
+    } else if (auto apdu = FromHex(word)) {
+      Exchange(*card, *apdu);
+    } else {
+      std::printf("error: '%s' is neither hex nor a shell command (try 'help')\n", word.c_str());
+      ++errors;
+    }
+    std::fflush(stdout);
+  }
+  return errors == 0 ? 0 : 1;
+}
+
+}  // namespace
+}  // namespace dmcard
+
+int main(int argc, char** argv) {
+  using namespace dmcard;
+  Options opt;
+  std::vector<std::string> args(argv + 1, argv + argc);
+  for (size_t i = 0; i < args.size(); ++i) {
+    const std::string& a = args[i];
+    if (a == "--help" || a == "-h" || a == "help") {
+      std::fputs(kUsage, stdout);
+      return 0;
+    }
+    if (a == "--version") {
+      std::printf("dmcard 0.1.0\n");
+      return 0;
+    }
+    if (a == "--state") {
+      if (i + 1 >= args.size()) return UsageError("--state needs a directory");
+      opt.state_dir = args[++i];
+    } else if (a.rfind("--state=", 0) == 0) {
+      opt.state_dir = a.substr(8);
+    } else if (a == "--t0") {
+      opt.t0 = true;
+    } else if (!a.empty() && a[0] == '-') {
+      return UsageError("unknown option '" + a + "'");
+    } else if (opt.command.empty()) {
+      opt.command = a;
+    } else {
+      return UsageError("unexpected argument '" + a + "'");
+    }
+  }
+  if (opt.command.empty()) return UsageError("no command given (demo or shell)");
+  if (opt.command == "demo") return RunDemo(opt);
+  if (opt.command == "shell") return RunShell(opt);
+  return UsageError("unknown command '" + opt.command + "'");
 }

@@ -16,10 +16,10 @@ enum class ApduCase : uint8_t { k1, k2S, k3S, k4S, k2E, k3E, k4E };
 // carry the channel, chaining and secure-messaging bits in the same places as the interindustry
 // class they mirror, as Java Card does.
 struct ClassByte {
-  uint8_t channel = 0;             // logical channel 0..19
-  bool chaining = false;           // b5: not the last command of a chain
-  bool secure_messaging = false;   // SM indication bits non-zero
-  bool interindustry = true;       // b8 = 0
+  uint8_t channel = 0;            // logical channel 0..19
+  bool chaining = false;          // b5: not the last command of a chain
+  bool secure_messaging = false;  // SM indication bits non-zero
+  bool interindustry = true;      // b8 = 0
   // The CLA with channel and chaining bits cleared; equal for all commands of one chain.
   uint8_t base = 0;
 };
@@ -35,8 +35,8 @@ struct CommandApdu {
   uint8_t ins = 0;
   uint8_t p1 = 0;
   uint8_t p2 = 0;
-  ByteView data;           // Nc bytes of command data (may be empty)
-  uint32_t ne = 0;         // Ne: maximum response length expected; 0 when Le is absent
+  ByteView data;    // Nc bytes of command data (may be empty)
+  uint32_t ne = 0;  // Ne: maximum response length expected; 0 when Le is absent
   ApduCase apdu_case = ApduCase::k1;
   ClassByte cls;
 

@@ -52,6 +52,7 @@ Sw Card::Install(std::unique_ptr<Applet> applet) {
   } else {
     store_.Abort();
   }
+  if (sw != Sw::kOk) registry_.RemoveLast();  // a half-installed applet is never selectable
   return sw;
 }
 
@@ -166,8 +167,7 @@ bool Card::Transmit(ByteView raw, Bytes& out) {
     return true;
   }
   const bool runtime_command =
-      runtime_class &&
-      (cmd.ins == kInsManageChannel || (cmd.ins == kInsSelect && cmd.p1 == 0x04));
+      runtime_class && (cmd.ins == kInsManageChannel || (cmd.ins == kInsSelect && cmd.p1 == 0x04));
   if (cmd.cls.chaining) {
     if (runtime_command || cmd.ins == kInsGetResponse) {
       Respond(Sw::kChainingNotSupported, out);
@@ -223,8 +223,8 @@ Sw Card::Dispatch(const CommandApdu& cmd, Bytes& data) {
   return RunInTransaction(idx, channel, false, cmd, data);
 }
 
-Sw Card::RunInTransaction(int applet_index, uint8_t channel, bool selecting,
-                          const CommandApdu& cmd, Bytes& data) {
+Sw Card::RunInTransaction(int applet_index, uint8_t channel, bool selecting, const CommandApdu& cmd,
+                          Bytes& data) {
   Channel& ch = channels_[channel];
   AppletContext ctx(*this, static_cast<uint16_t>(applet_index), channel, selecting, &ch.security);
   store_.Begin();
@@ -298,8 +298,8 @@ Sw Card::ManageChannel(const CommandApdu& cmd, Bytes& data) {
     // channel → the application selected there.
     int idx = origin == 0 ? registry_.IndexOf(config_.default_applet) : channels_[origin].applet;
     if (idx >= 0) {
-      const bool allowed =
-          registry_.at(static_cast<size_t>(idx)).multiselectable() || !SelectedElsewhere(idx, target);
+      const bool allowed = registry_.at(static_cast<size_t>(idx)).multiselectable() ||
+                           !SelectedElsewhere(idx, target);
       if (allowed) SelectOn(target, idx);
     }
     if (cmd.p2 == 0) data.push_back(target);

@@ -29,13 +29,13 @@ enum class StoreStatus {
 
 // Usage statistics.
 struct StoreStats {
-  uint32_t capacity = 0;        // bytes of persistent memory on the card
-  uint32_t used = 0;            // bytes in use, per-record overhead included
-  uint32_t records = 0;         // number of records
-  uint64_t commits = 0;         // durable commits since open
-  uint64_t physical_writes = 0; // medium writes since open
-  uint64_t checkpoints = 0;     // journal folds into the image since open
-  uint32_t journal_bytes = 0;   // current journal size
+  uint32_t capacity = 0;         // bytes of persistent memory on the card
+  uint32_t used = 0;             // bytes in use, per-record overhead included
+  uint32_t records = 0;          // number of records
+  uint64_t commits = 0;          // durable commits since open
+  uint64_t physical_writes = 0;  // medium writes since open
+  uint64_t checkpoints = 0;      // journal folds into the image since open
+  uint32_t journal_bytes = 0;    // current journal size
 };
 
 // Hash that lets unordered maps keyed by std::string be searched with a string_view.
@@ -53,8 +53,8 @@ class PersistentStore {
   static constexpr uint16_t kImageVersion = 1;
 
   struct Options {
-    uint32_t capacity = kDefaultCapacity;         // used when the medium holds no image yet
-    uint32_t checkpoint_journal_bytes = 32 * 1024; // fold the journal into the image past this
+    uint32_t capacity = kDefaultCapacity;           // used when the medium holds no image yet
+    uint32_t checkpoint_journal_bytes = 32 * 1024;  // fold the journal into the image past this
   };
 
   // Opens the store on `medium`, recovering committed journal entries. On a medium failure or a

@@ -16,6 +16,8 @@ class AppletRegistry {
   Applet& at(size_t index) { return *applets_[index]; }
   const Applet& at(size_t index) const { return *applets_[index]; }
   int IndexOf(ByteView aid) const;  // exact match, -1 if none
+  // Removes the most recently added applet (an install that failed).
+  void RemoveLast() { applets_.pop_back(); }
 
   // SELECT by DF name matching: an applet matches when `name` equals its AID or is a
   // right-truncated prefix of it. Occurrence per ISO 7816-4 §11.2.2 table 65 (P2 b2-b1):

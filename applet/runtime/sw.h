@@ -11,9 +11,9 @@ enum class Sw : uint16_t {
   kMoreDataBase = 0x6100,
   kWrongLeBase = 0x6C00,
   kWarningNoInfo = 0x6200,
-  kEndOfFileReached = 0x6282,    // fewer bytes than Ne available before the end of the file
+  kEndOfFileReached = 0x6282,  // fewer bytes than Ne available before the end of the file
   kSelectedFileDeactivated = 0x6283,
-  kVerifyFailedBase = 0x63C0,    // 63Cx: x further tries allowed
+  kVerifyFailedBase = 0x63C0,  // 63Cx: x further tries allowed
   kMemoryFailure = 0x6581,
   kWrongLength = 0x6700,
   kLogicalChannelNotSupported = 0x6881,

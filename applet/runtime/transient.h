@@ -24,7 +24,7 @@ class TransientMemory {
   std::span<uint8_t> Get(Handle h) { return blocks_[h].bytes; }
   std::span<const uint8_t> Get(Handle h) const { return blocks_[h].bytes; }
 
-  void ClearAll();                     // reset, power-off
+  void ClearAll();                       // reset, power-off
   void ClearOnDeselect(uint16_t owner);  // owner no longer selected on any channel
   size_t bytes_allocated() const;
 

@@ -47,7 +47,9 @@ TEST(Runtime_Apdu, ExtendedFieldsRejectedWhenDisabled) {
 }
 
 TEST(Runtime_Apdu, ExtendedDataOfMaximumLength) {
-  Bytes raw = H("80100000" "00FFFF");
+  Bytes raw =
+      H("80100000"
+        "00FFFF");
   raw.resize(raw.size() + 0xFFFF, 0x5A);
   raw.push_back(0x00);
   raw.push_back(0x00);

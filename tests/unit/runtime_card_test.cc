@@ -58,9 +58,15 @@ TEST(Runtime_Card, T1ReturnsDataUpToNeThenGetResponse) {
   EXPECT_EQ(ToHex(Send(*card, "8012000310")), "0001029000");
   // Smaller chunks: 10 bytes with Le 4.
   Bytes a = Send(*card, "8012000A04");
-  EXPECT_EQ(ToHex(a), "00010203" "6106");
-  EXPECT_EQ(ToHex(Send(*card, "00C0000004")), "04050607" "6102");
-  EXPECT_EQ(ToHex(Send(*card, "00C0000010")), "0809" "9000");
+  EXPECT_EQ(ToHex(a),
+            "00010203"
+            "6106");
+  EXPECT_EQ(ToHex(Send(*card, "00C0000004")),
+            "04050607"
+            "6102");
+  EXPECT_EQ(ToHex(Send(*card, "00C0000010")),
+            "0809"
+            "9000");
   // Nothing left.
   EXPECT_EQ(SwOf(Send(*card, "00C0000010")), 0x6985);
 }
@@ -113,7 +119,9 @@ TEST(Runtime_Card, T0Case4AlwaysThroughGetResponse) {
   // The SELECT (case 4) answers 61xx too.
   Bytes sel = Send(*card, "00A4040007A0000005710201");
   EXPECT_EQ(ToHex(sel), "610B");
-  EXPECT_EQ(ToHex(Send(*card, "00C000000B")), "6F098407A0000005710201" "9000");
+  EXPECT_EQ(ToHex(Send(*card, "00C000000B")),
+            "6F098407A0000005710201"
+            "9000");
 }
 
 TEST(Runtime_Card, T0WrongLeAnswers6Cxx) {

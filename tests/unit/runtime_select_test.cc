@@ -124,9 +124,9 @@ TEST(Runtime_Channels, OpenSpecificChannelAndCloseFromItself) {
   auto card = MakeTestCard();
   EXPECT_EQ(ToHex(Send(*card, "00700013")), "9000");  // open channel 19
   EXPECT_TRUE(card->channel_open(19));
-  EXPECT_EQ(SwOf(Send(*card, "00700013")), 0x6A81);  // already open
+  EXPECT_EQ(SwOf(Send(*card, "00700013")), 0x6A81);           // already open
   EXPECT_EQ(ToHex(Send(*card, "CF10000001AA00")), "AA9000");  // CLA CF: proprietary, channel 19
-  EXPECT_EQ(ToHex(Send(*card, "4F708000")), "9000");  // close the channel it is sent on
+  EXPECT_EQ(ToHex(Send(*card, "4F708000")), "9000");          // close the channel it is sent on
   EXPECT_FALSE(card->channel_open(19));
   EXPECT_EQ(SwOf(Send(*card, "CF10000001AA00")), 0x6881);
 }
@@ -161,7 +161,9 @@ TEST(Runtime_Channels, SecurityStatePerChannel) {
   EXPECT_EQ(SwOf(Send(*card, "80600000")), 0x9000);
   EXPECT_EQ(SwOf(Send(*card, "81600000")), 0x6982) << "channel 1 has not verified";
   card->SetPrincipal(1, "com.example.dms");
-  EXPECT_EQ(ToHex(DataOf(Send(*card, "8162000000"))), ToHex(Bytes{'c','o','m','.','e','x','a','m','p','l','e','.','d','m','s'}));
+  EXPECT_EQ(
+      ToHex(DataOf(Send(*card, "8162000000"))),
+      ToHex(Bytes{'c', 'o', 'm', '.', 'e', 'x', 'a', 'm', 'p', 'l', 'e', '.', 'd', 'm', 's'}));
   EXPECT_EQ(ToHex(Send(*card, "8062000000")), "9000") << "principal is per channel";
   // Closing channel 1 drops its state; reopening starts clean.
   EXPECT_EQ(SwOf(Send(*card, "00708001")), 0x9000);

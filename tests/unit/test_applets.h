@@ -32,12 +32,12 @@ inline Bytes DataOf(const Bytes& r) {
 //   80 20 K  00 Lc data        WRITE: puts records "<prefix>/0".."<prefix>/K-1" = data (one APDU)
 //   80 22 I  00 Le             READ: returns record I (6A83 if absent)
 //   80 30 00 00 Lc data        WRITE-THEN-FAIL: puts "<prefix>/fail" then answers 6A80
-//   80 40 00 00 Lc data        TRANSIENT-SET: data into a reset-cleared and a deselect-cleared array
-//   80 42 00 00 Le             TRANSIENT-GET: returns both arrays (16 + 16 bytes)
-//   80 50 P1 P2                FILL: puts "<prefix>/fill" of P1P2 bytes
-//   80 60 00 00                PROTECTED: 9000 if PIN 01 is verified on this channel, else 6982
-//   80 62 00 00                WHOAMI: returns the channel's principal
-//   00 20/24/2C ..             PIN 01 (value "1234", 3 tries) with PUK (ref 81, "12345678", 5)
+//   80 40 00 00 Lc data        TRANSIENT-SET: data into a reset-cleared and a deselect-cleared
+//   array 80 42 00 00 Le             TRANSIENT-GET: returns both arrays (16 + 16 bytes) 80 50 P1 P2
+//   FILL: puts "<prefix>/fill" of P1P2 bytes 80 60 00 00                PROTECTED: 9000 if PIN 01
+//   is verified on this channel, else 6982 80 62 00 00                WHOAMI: returns the channel's
+//   principal 00 20/24/2C ..             PIN 01 (value "1234", 3 tries) with PUK (ref 81,
+//   "12345678", 5)
 // SELECT answers an FCI: 6F 84 <AID>.
 class ScratchApplet : public Applet {
  public:
@@ -158,8 +158,8 @@ inline std::unique_ptr<Card> MakeTestCard(TestCardOptions opts = {}) {
   if (!opts.medium) opts.medium = std::make_shared<RamMedium>();
   if (opts.config.default_applet.empty()) opts.config.default_applet = kAidA;
   const uint8_t seed[] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16};
-  auto card = std::make_unique<Card>(opts.config,
-                                     Platform{opts.medium, crypto::Drbg::FromSeed(seed)});
+  auto card =
+      std::make_unique<Card>(opts.config, Platform{opts.medium, crypto::Drbg::FromSeed(seed)});
   EXPECT_EQ(card->Install(std::make_unique<ScratchApplet>(kAidA, opts.multiselectable, "a")),
             Sw::kOk);
   EXPECT_EQ(card->Install(std::make_unique<ScratchApplet>(kAidA2, opts.multiselectable, "a2")),

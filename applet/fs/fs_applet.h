@@ -1,0 +1,108 @@
+// The ISO/IEC 7816-4 file system as an applet ("iso-fs"): SELECT by FID / path / DF name,
+// READ/UPDATE BINARY, READ/UPDATE RECORD, and VERIFY / CHANGE REFERENCE DATA / RESET RETRY
+// COUNTER for its PINs.
+//
+// Behaviour (beyond what ISO 7816-4 fixes):
+//  - Any proprietary CLA (b8 = 1) → 6E00; SM bits set → 6882; unknown INS → 6D00.
+//  - Selecting the applet by AID selects the MF on that channel and answers its FCI/FCP (P2),
+//    with the AID as DF name (84) when the MF has no name of its own.
+//  - SELECT: P1 00 (no data or 3F00 → MF; else FileSystem::FindByFid), 01 child DF, 02 EF of the
+//    current DF, 03 parent DF (no data), 04 DF name (first/last/next/previous in pre-order;
+//    exact name), 08 path from the MF, 09 path from the current DF. P2 b4-b3 00 FCI '6F',
+//    04 FCP '62', 08 FMD → empty template '64 00', 0C nothing. P2 b8-b5 ≠ 0, or b2-b1 ≠ 00 for
+//    P1 ≠ 04 → 6A86. FID not 2 bytes, path empty or odd, name not 1..16 bytes, data with P1 03
+//    → 6700. Not found → 6A82. A failed SELECT changes nothing.
+//  - READ BINARY: Le absent or data present → 6700; offset ≥ file size → 6B00; answers
+//    min(Ne, size − offset) bytes, with 6282 when that is fewer than Ne (Le 00 included).
+//  - UPDATE BINARY: no data → 6700; offset ≥ size → 6B00; offset + Lc > size → 6700.
+//  - P1 b8 = 1 (READ/UPDATE BINARY) or P2 b8-b4 ≠ 0 (records): the EF with that SFI under the
+//    current DF (6A82 if none; P1 b7-b6 ≠ 0 or SFI 0 → 6A86); it becomes the current EF when
+//    the command succeeds.
+//  - READ RECORD: P2 b3-b1 must be 100 (record number in P1), P1 00 or FF → 6A86, SFI 31 →
+//    6A86, Le absent → 6700, record beyond the last → 6A83; answers the whole record (the
+//    runtime hands out what exceeds Ne with 61xx), with 6282 when the record is shorter than Ne.
+//  - UPDATE RECORD: same addressing; data length ≠ record size → 6700.
+//  - No current EF → 6986; wrong EF structure (or a DF) → 6981; generated EF (content source)
+//    updated → 6981; access condition not met → 6982. Checks run in the order: parameters,
+//    file, structure, access, offset/record/length.
+//  - A stored EF's record missing (Install() did not complete) → 6581.
+#pragma once
+
+#include <array>
+#include <memory>
+#include <vector>
+
+#include "fs/fcp.h"
+#include "fs/file_system.h"
+#include "runtime/applet.h"
+#include "runtime/card.h"
+#include "runtime/pin.h"
+
+namespace dmcard::fs {
+
+// A PIN the applet creates at install (if missing) and serves with VERIFY / CHANGE REFERENCE
+// DATA / RESET RETRY COUNTER (P2 = reference). AccessCondition::Pin(reference) refers to it.
+struct PinSpec {
+  uint8_t reference = 0x01;
+  Bytes initial_value;
+  PinPolicy policy;
+  Bytes puk_value;  // empty: no PUK (RESET RETRY COUNTER answers 6A81)
+  PinPolicy puk_policy{5, 8, 8};
+};
+
+class FileSystemApplet final : public Applet {
+ public:
+  // `aid`: 5..16 bytes; `mf`: the structure; `pins`: the PINs it serves.
+  FileSystemApplet(Bytes aid, FileSpec mf, std::vector<PinSpec> pins = {});
+
+  const char* name() const override { return "iso-fs"; }
+  bool multiselectable() const override { return true; }
+  bool selects_files() const override { return true; }
+
+  // Creates missing EF contents and PINs. 6A84 when memory is short; 6F00 for an invalid
+  // structure or PIN list (see file_system().error()).
+  Sw Install(AppletContext& ctx) override;
+  // The channel starts at the MF with no current EF.
+  bool Select(AppletContext& ctx) override;
+  void Deselect(AppletContext& ctx) override;
+  Sw Process(AppletContext& ctx, const CommandApdu& cmd, Bytes& response) override;
+
+  const FileSystem& file_system() const { return fs_; }
+  // Prefix of this instance's records in the persistent store ("fs/<AID hex>/").
+  const std::string& key_prefix() const { return prefix_; }
+  // Current DF / EF of a channel (FileSystem ids; EF kNone when there is none).
+  FileSystem::Id current_df(uint8_t channel) const { return channels_.at(channel).df; }
+  FileSystem::Id current_ef(uint8_t channel) const { return channels_.at(channel).ef; }
+
+ private:
+  struct ChannelState {
+    FileSystem::Id df = FileSystem::kMf;
+    FileSystem::Id ef = FileSystem::kNone;
+  };
+  // An EF addressed by a READ/UPDATE command: the current EF, or the one named by an SFI.
+  struct Target {
+    FileSystem::Id ef = FileSystem::kNone;
+    uint32_t offset = 0;  // BINARY: offset; RECORD: record number
+  };
+
+  Sw SelectFile(AppletContext& ctx, const CommandApdu& cmd, Bytes& response);
+  Sw AnswerAppletSelection(AppletContext& ctx, const CommandApdu& cmd, Bytes& response);
+  Sw ReadBinary(AppletContext& ctx, const CommandApdu& cmd, Bytes& response);
+  Sw UpdateBinary(AppletContext& ctx, const CommandApdu& cmd);
+  Sw ReadRecord(AppletContext& ctx, const CommandApdu& cmd, Bytes& response);
+  Sw UpdateRecord(AppletContext& ctx, const CommandApdu& cmd);
+
+  Sw FindSelectTarget(const ChannelState& ch, const CommandApdu& cmd, FileSystem::Id& target) const;
+  Sw BinaryTarget(const AppletContext& ctx, const CommandApdu& cmd, Target& t) const;
+  Sw RecordTarget(const AppletContext& ctx, const CommandApdu& cmd, Target& t) const;
+  void MakeCurrent(AppletContext& ctx, FileSystem::Id id);
+
+  std::string prefix_;
+  FileSystem fs_;
+  std::vector<PinSpec> pin_specs_;
+  std::vector<std::unique_ptr<Pin>> pins_;  // PINs and PUKs, referenced by pin_commands_
+  PinCommands pin_commands_;
+  std::array<ChannelState, Card::kMaxChannels> channels_{};
+};
+
+}  // namespace dmcard::fs

@@ -1,0 +1,91 @@
+// In-process APDU throughput of the runtime and the file-system applet (no transport).
+// Figures are recorded in BENCHMARKS.md; tests never assert on them.
+#include <benchmark/benchmark.h>
+
+#include "cards/demo_card.h"
+#include "fs/demo_fs.h"
+
+namespace dmcard {
+namespace {
+
+std::unique_ptr<Card> BenchCard() {
+  std::string error;
+  const uint8_t seed[32] = {1};
+  auto card =
+      MakeDemoCard(DemoCardConfig(),
+                   Platform{std::make_shared<RamMedium>(), crypto::Drbg::FromSeed(seed)}, error);
+  if (!card) std::abort();
+  card->PowerOn();
+  return card;
+}
+
+Bytes Hex(const char* s) { return *FromHex(s); }
+
+// SELECT the file-system applet by AID, no response data.
+void BM_SelectByAid(benchmark::State& state) {
+  auto card = BenchCard();
+  const Bytes select = Hex("00A4040C09F0444D434152444653");
+  Bytes out;
+  out.reserve(512);
+  for (auto _ : state) {
+    card->Transmit(select, out);
+    benchmark::DoNotOptimize(out.data());
+  }
+  if (out.size() != 2 || out[0] != 0x90) state.SkipWithError("SELECT failed");
+  state.SetItemsProcessed(state.iterations());
+}
+BENCHMARK(BM_SelectByAid);
+
+// READ BINARY of 256 bytes (Le 00) from the current transparent EF (5001, 512 bytes).
+void BM_ReadBinary256(benchmark::State& state) {
+  auto card = BenchCard();
+  Bytes out;
+  out.reserve(512);
+  card->Transmit(Hex("00A4080C0450005001"), out);
+  const Bytes read = Hex("00B0000000");
+  for (auto _ : state) {
+    card->Transmit(read, out);
+    benchmark::DoNotOptimize(out.data());
+  }
+  if (out.size() != 258) state.SkipWithError("READ BINARY failed");
+  state.SetItemsProcessed(state.iterations());
+}
+BENCHMARK(BM_ReadBinary256);
+
+// The mix: SELECT of the applet and a 256-byte READ BINARY by SFI, alternating;
+// items = APDUs.
+void BM_SelectThenReadBinary256(benchmark::State& state) {
+  auto card = BenchCard();
+  const Bytes select = Hex("00A4040C09F0444D434152444653");
+  const Bytes to_df = Hex("00A4000C025000");
+  const Bytes read = Hex("00B0810000");  // SFI 1 = EF 5001 in DF 5000
+  Bytes out;
+  out.reserve(512);
+  for (auto _ : state) {
+    card->Transmit(select, out);
+    card->Transmit(to_df, out);
+    card->Transmit(read, out);
+    benchmark::DoNotOptimize(out.data());
+  }
+  if (out.size() != 258) state.SkipWithError("READ BINARY failed");
+  state.SetItemsProcessed(state.iterations() * 3);
+}
+BENCHMARK(BM_SelectThenReadBinary256);
+
+// A persistent write: UPDATE BINARY of 16 bytes, journal commit on the RAM medium.
+void BM_UpdateBinary16(benchmark::State& state) {
+  auto card = BenchCard();
+  Bytes out;
+  card->Transmit(Hex("00A4080C0450005001"), out);
+  const Bytes update = Hex("00D6001010000102030405060708090A0B0C0D0E0F");
+  for (auto _ : state) {
+    card->Transmit(update, out);
+    benchmark::DoNotOptimize(out.data());
+  }
+  if (out.size() != 2 || out[0] != 0x90) state.SkipWithError("UPDATE BINARY failed");
+  state.SetItemsProcessed(state.iterations());
+}
+BENCHMARK(BM_UpdateBinary16);
+
+}  // namespace
+}  // namespace dmcard
