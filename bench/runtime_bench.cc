@@ -1,6 +1,9 @@
 // In-process APDU throughput of the runtime and the file-system applet (no transport).
 // Figures are recorded in BENCHMARKS.md; tests never assert on them.
 #include <benchmark/benchmark.h>
+#include <unistd.h>
+
+#include <filesystem>
 
 #include "cards/demo_card.h"
 #include "fs/demo_fs.h"
@@ -86,6 +89,43 @@ void BM_UpdateBinary16(benchmark::State& state) {
   state.SetItemsProcessed(state.iterations());
 }
 BENCHMARK(BM_UpdateBinary16);
+
+}  // namespace
+}  // namespace dmcard
+
+namespace dmcard {
+namespace {
+
+// The same UPDATE BINARY on the file medium in a temporary directory, with and without fsync
+// (arg 1 / 0): what a card with --state pays per committed write.
+void BM_UpdateBinary16FileMedium(benchmark::State& state) {
+  const auto dir =
+      std::filesystem::temp_directory_path() /
+      ("dmcard-bench-" + std::to_string(::getpid()) + "-" + std::to_string(state.range(0)));
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(dir);
+  {
+    std::string error;
+    const uint8_t seed[32] = {1};
+    auto card = MakeDemoCard(DemoCardConfig(),
+                             Platform{std::make_shared<FileMedium>(dir, state.range(0) != 0),
+                                      crypto::Drbg::FromSeed(seed)},
+                             error);
+    if (!card) std::abort();
+    card->PowerOn();
+    Bytes out;
+    card->Transmit(*FromHex("00A4080C0450005001"), out);
+    const Bytes update = *FromHex("00D6001010000102030405060708090A0B0C0D0E0F");
+    for (auto _ : state) {
+      card->Transmit(update, out);
+      benchmark::DoNotOptimize(out.data());
+    }
+    if (out.size() != 2 || out[0] != 0x90) state.SkipWithError("UPDATE BINARY failed");
+    state.SetItemsProcessed(state.iterations());
+  }
+  std::filesystem::remove_all(dir);
+}
+BENCHMARK(BM_UpdateBinary16FileMedium)->Arg(0)->Arg(1);
 
 }  // namespace
 }  // namespace dmcard

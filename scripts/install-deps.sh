@@ -4,7 +4,7 @@
 set -euo pipefail
 
 packages=(
-  g++ cmake ninja-build pkg-config clang-format
+  g++ clang cmake ninja-build pkg-config clang-format
   libmbedtls-dev            # card-side crypto
   libssl-dev                # host-side crypto (OpenSSL)
   libgtest-dev libgmock-dev # unit tests

@@ -22,8 +22,16 @@ cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=Debug -DDMCARD_SANITIZE=ON 
   -DDMCARD_BUILD_BENCH=OFF >/dev/null
 cmake --build build-asan -j "$jobs"
 
+echo "== build (clang 14, warnings are errors there too)"
+cmake -S . -B build-clang -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_CXX_COMPILER=clang++ \
+  -DCMAKE_C_COMPILER=clang -DDMCARD_BUILD_BENCH=OFF >/dev/null
+cmake --build build-clang -j "$jobs"
+
 echo "== benchmarks build and run once (smoke, figures not asserted)"
 ./build/bench/dmcard_bench --benchmark_min_time=0.01 >/dev/null
+
+echo "== tests (clang build)"
+ctest --test-dir build-clang --output-on-failure -j "$jobs"
 
 echo "== tests (ASan + UBSan)"
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
