@@ -225,3 +225,36 @@ TEST(Runtime_Transient, DeselectClearWaitsUntilNoChannelHoldsTheApplet) {
 
 }  // namespace
 }  // namespace dmcard
+
+namespace dmcard {
+namespace {
+
+// An applet whose Install() fails (e.g. memory full) must not stay registered.
+class FailingInstallApplet : public Applet {
+ public:
+  FailingInstallApplet() : Applet(Bytes{0xA0, 0x00, 0x00, 0x05, 0x71, 0x0F, 0x01}) {}
+  const char* name() const override { return "failing"; }
+  Sw Install(AppletContext& ctx) override {
+    if (ctx.store().Put("failing/x", Bytes(10, 1)) != StoreStatus::kOk) return Sw::kMemoryFailure;
+    return Sw::kNotEnoughMemory;
+  }
+  Sw Process(AppletContext&, const CommandApdu&, Bytes&) override { return Sw::kOk; }
+};
+
+TEST(Runtime_Select, FailedInstallLeavesNothingBehind) {
+  auto card = testing::MakeTestCard();
+  const size_t before = card->registry().size();
+  EXPECT_EQ(card->Install(std::make_unique<FailingInstallApplet>()), Sw::kNotEnoughMemory);
+  EXPECT_EQ(card->registry().size(), before);
+  EXPECT_FALSE(card->store().Contains("failing/x")) << "its writes are rolled back";
+  EXPECT_EQ(testing::SwOf(testing::Send(*card, "00A4040C07A0000005710F01")), 0x6A82);
+}
+
+TEST(Runtime_Select, DuplicateAidIsRefused) {
+  auto card = testing::MakeTestCard();
+  EXPECT_EQ(card->Install(std::make_unique<testing::ScratchApplet>(testing::kAidB)),
+            Sw::kDfNameAlreadyExists);
+}
+
+}  // namespace
+}  // namespace dmcard
