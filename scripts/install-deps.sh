@@ -10,6 +10,8 @@ packages=(
   libgtest-dev libgmock-dev # unit tests
   libbenchmark-dev          # benchmarks
   nlohmann-json3-dev        # apdu-specs/ reader
+  pcscd vsmartcard-vpcd libpcsclite-dev  # the PC/SC stack the card plugs into
+  opensc pcsc-tools         # unmodified PC/SC clients (integration tests, first commands to try)
 )
 
 missing=()

@@ -1,0 +1,514 @@
+#include "bridge.h"
+
+#include <arpa/inet.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <chrono>
+#include <cstring>
+
+#include "runtime/apdu_text.h"
+
+namespace dmcard::vicc {
+
+namespace {
+
+constexpr uint32_t kFirstBackoffMs = 100;
+constexpr uint32_t kMaxBackoffMs = 2000;
+
+uint64_t NowMs() {
+  timespec ts{};
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return static_cast<uint64_t>(ts.tv_sec) * 1000 + static_cast<uint64_t>(ts.tv_nsec) / 1000000;
+}
+
+void TuneSocket(int fd) {
+  int one = 1;
+  setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+}
+
+// vpcd writes the length and the payload in two segments: without a quick ACK for the first,
+// the second waits for the delayed-ACK timer (~40 ms per APDU). Quick-ACK mode is cleared by
+// the kernel after use, so it is re-armed before every read.
+void ArmQuickAck(int fd) {
+  int one = 1;
+  setsockopt(fd, IPPROTO_TCP, TCP_QUICKACK, &one, sizeof one);
+}
+
+bool WriteAll(int fd, const uint8_t* p, size_t n) {
+  while (n > 0) {
+    ssize_t w = ::send(fd, p, n, MSG_NOSIGNAL);
+    if (w < 0) {
+      if (errno == EINTR) continue;
+      return false;
+    }
+    p += w;
+    n -= static_cast<size_t>(w);
+  }
+  return true;
+}
+
+}  // namespace
+
+std::string DefaultControlPath(uint16_t port) {
+  const char* dir = std::getenv("XDG_RUNTIME_DIR");
+  std::string base = dir != nullptr && *dir != '\0' ? dir : "/tmp";
+  return base + "/dmcard-vicc-" + std::to_string(port) + ".sock";
+}
+
+Bridge::Bridge(BridgeOptions options, std::vector<SlotSpec> slots) : options_(std::move(options)) {
+  for (size_t i = 0; i < slots.size(); ++i) {
+    Slot s;
+    s.index = static_cast<int>(i);
+    s.port = slots[i].port;
+    s.card = std::move(slots[i].card);
+    s.in.reserve(4096);
+    s.response.reserve(4096);
+    s.frame.reserve(4096);
+    slots_.push_back(std::move(s));
+  }
+}
+
+Bridge::~Bridge() {
+  for (Slot& s : slots_) {
+    if (s.fd >= 0) ::close(s.fd);
+    if (s.listen_fd >= 0) ::close(s.listen_fd);
+    if (s.record != nullptr) std::fclose(s.record);
+  }
+  if (control_fd_ >= 0) {
+    ::close(control_fd_);
+    ::unlink(options_.control_path.c_str());
+  }
+  if (signal_fd_ >= 0) ::close(signal_fd_);
+}
+
+void Bridge::Say(const Slot& s, const std::string& text) const {
+  std::fprintf(stderr, "dmcard-vicc: slot %d (%s card, port %u): %s\n", s.index, s.card->kind(),
+               s.port, text.c_str());
+}
+
+std::string Bridge::ReaderName(const Slot& s) const {
+  // Debian's vpcd serves 2 slots per reader.conf entry (ports P and P+1), named
+  // "Virtual PCD XX 0S"; card i uses port P+i. A guess: it assumes entries on consecutive ports.
+  const int n = s.port - slots_.front().port;
+  return "Virtual PCD 0" + std::to_string(n / 2) + " 0" + std::to_string(n % 2);
+}
+
+void Bridge::Record(Slot& s, const char* prefix, ByteView data) {
+  if (s.record == nullptr) return;
+  std::fprintf(s.record, "%s %s\n", prefix, ToHex(data, ' ').c_str());
+  std::fflush(s.record);
+}
+
+void Bridge::RecordEvent(Slot& s, const char* event) {
+  if (s.record == nullptr) return;
+  std::fprintf(s.record, "%s\n", event);
+  std::fflush(s.record);
+}
+
+void Bridge::TryConnect(Slot& s, uint64_t now_ms) {
+  if (s.state != LinkState::kWaiting || now_ms < s.next_attempt_ms) return;
+  addrinfo hints{};
+  hints.ai_family = AF_UNSPEC;
+  hints.ai_socktype = SOCK_STREAM;
+  addrinfo* res = nullptr;
+  const std::string port = std::to_string(s.port);
+  int rc = getaddrinfo(options_.host.c_str(), port.c_str(), &hints, &res);
+  std::string failure;
+  if (rc != 0) {
+    failure = std::string("cannot resolve '") + options_.host + "': " + gai_strerror(rc);
+  } else {
+    for (addrinfo* a = res; a != nullptr; a = a->ai_next) {
+      int fd = ::socket(a->ai_family, a->ai_socktype | SOCK_CLOEXEC, a->ai_protocol);
+      if (fd < 0) continue;
+      if (::connect(fd, a->ai_addr, a->ai_addrlen) == 0) {
+        TuneSocket(fd);
+        s.fd = fd;
+        break;
+      }
+      failure = std::strerror(errno);
+      ::close(fd);
+    }
+    freeaddrinfo(res);
+  }
+  if (s.fd >= 0) {
+    s.state = LinkState::kConnected;
+    s.backoff_ms = 0;
+    s.said_waiting = false;
+    s.in.clear();
+    Say(s, "connected to vpcd at " + options_.host + ":" + port + " — reader \"" + ReaderName(s) +
+               "\"");
+    return;
+  }
+  if (!s.said_waiting) {
+    Say(s, "vpcd is not reachable at " + options_.host + ":" + port + " (" + failure +
+               "); retrying until it is. Is pcscd running with vsmartcard-vpcd on this port?");
+    s.said_waiting = true;
+  }
+  s.backoff_ms = s.backoff_ms == 0 ? kFirstBackoffMs : std::min(s.backoff_ms * 2, kMaxBackoffMs);
+  s.next_attempt_ms = now_ms + s.backoff_ms;
+}
+
+bool Bridge::OpenListener(Slot& s) {
+  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return false;
+  int one = 1;
+  setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(s.port);
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (options_.host != "localhost" &&
+      inet_pton(AF_INET, options_.host.c_str(), &addr.sin_addr) != 1) {
+    addr.sin_addr.s_addr = htonl(INADDR_ANY);
+  }
+  if (::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 || ::listen(fd, 1) != 0) {
+    Say(s, std::string("cannot listen on port ") + std::to_string(s.port) + ": " +
+               std::strerror(errno));
+    ::close(fd);
+    return false;
+  }
+  s.listen_fd = fd;
+  Say(s, "listening for vpcd on port " + std::to_string(s.port) + " (reverse mode)");
+  return true;
+}
+
+void Bridge::AcceptVpcd(Slot& s) {
+  int fd = ::accept4(s.listen_fd, nullptr, nullptr, SOCK_CLOEXEC);
+  if (fd < 0) return;
+  if (s.fd >= 0) {  // one vpcd per card
+    ::close(fd);
+    return;
+  }
+  TuneSocket(fd);
+  s.fd = fd;
+  s.state = LinkState::kConnected;
+  s.in.clear();
+  Say(s, "vpcd connected");
+}
+
+void Bridge::Drop(Slot& s, const std::string& why, LinkState next) {
+  if (s.fd >= 0) ::close(s.fd);
+  s.fd = -1;
+  s.in.clear();
+  // Losing the reader is losing power: transient state and selections are gone.
+  s.card->PowerOff();
+  RecordEvent(s, "@power-off");
+  if (next == LinkState::kRemoved && s.listen_fd >= 0) {
+    ::close(s.listen_fd);
+    s.listen_fd = -1;
+  }
+  s.state = next;
+  s.backoff_ms = 0;
+  s.next_attempt_ms = 0;
+  if (!why.empty()) Say(s, why);
+}
+
+bool Bridge::SendFrame(Slot& s, ByteView payload) {
+  s.frame.resize(2 + payload.size());
+  s.frame[0] = static_cast<uint8_t>(payload.size() >> 8);
+  s.frame[1] = static_cast<uint8_t>(payload.size());
+  std::memcpy(s.frame.data() + 2, payload.data(), payload.size());
+  return WriteAll(s.fd, s.frame.data(), s.frame.size());  // one system call per frame
+}
+
+void Bridge::HandleFrame(Slot& s, ByteView payload) {
+  if (payload.size() == 1) {
+    switch (payload[0]) {
+      case 0x00:
+        s.card->PowerOff();
+        RecordEvent(s, "@power-off");
+        if (options_.verbose) Say(s, "power off");
+        return;
+      case 0x01:
+        s.card->PowerOn();
+        RecordEvent(s, "@power-on");
+        if (options_.verbose) Say(s, "power on");
+        return;
+      case 0x02:
+        s.card->Reset();
+        RecordEvent(s, "@reset");
+        if (options_.verbose) Say(s, "reset");
+        return;
+      case 0x04:
+        if (!SendFrame(s, s.card->atr()))
+          Drop(s, "vpcd connection failed; reconnecting", LinkState::kWaiting);
+        return;
+      default:
+        Say(s, "ignoring unknown vpcd control message " + ToHex(payload));
+        return;
+    }
+  }
+  const auto start = std::chrono::steady_clock::now();
+  s.card->Transmit(payload, s.response);
+  const auto us = std::chrono::duration_cast<std::chrono::microseconds>(
+                      std::chrono::steady_clock::now() - start)
+                      .count();
+  ++s.apdus;
+  if (!SendFrame(s, s.response)) {
+    Drop(s, "vpcd connection failed while answering; reconnecting", LinkState::kWaiting);
+    return;
+  }
+  Record(s, ">", payload);
+  Record(s, "<", s.response);
+  if (options_.verbose) {
+    ParsedApdu p = ParseCommand(payload, true);
+    const std::string what = p.error == Sw::kOk ? DescribeCommand(p.command) : "malformed APDU";
+    const size_t n = s.response.size();
+    const std::string sw = n >= 2 ? ToHex(ByteView(s.response).last(2)) : "----";
+    std::fprintf(stderr, "[slot %d] %s -> %s%s (%lld us)\n", s.index, what.c_str(), sw.c_str(),
+                 n > 2 ? (" +" + std::to_string(n - 2) + " bytes").c_str() : "",
+                 static_cast<long long>(us));
+  }
+}
+
+void Bridge::OnReadable(Slot& s) {
+  uint8_t buf[4096];
+  ArmQuickAck(s.fd);
+  ssize_t n = ::recv(s.fd, buf, sizeof buf, 0);
+  if (n == 0 || (n < 0 && errno != EINTR && errno != EAGAIN)) {
+    Drop(s,
+         options_.reverse ? "vpcd disconnected; waiting for it to connect again"
+                          : "vpcd closed the connection (pcscd stopped?); card powered off, "
+                            "reconnecting",
+         LinkState::kWaiting);
+    return;
+  }
+  if (n < 0) return;
+  s.in.insert(s.in.end(), buf, buf + n);
+  size_t pos = 0;
+  while (s.fd >= 0 && s.in.size() - pos >= 2) {
+    const size_t len = ReadU16(&s.in[pos]);
+    if (s.in.size() - pos - 2 < len) break;
+    HandleFrame(s, ByteView(&s.in[pos + 2], len));
+    pos += 2 + len;
+  }
+  if (s.fd >= 0) s.in.erase(s.in.begin(), s.in.begin() + static_cast<ptrdiff_t>(pos));
+}
+
+bool Bridge::OpenControl() {
+  if (options_.control_path.empty()) return true;
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  if (options_.control_path.size() >= sizeof addr.sun_path) {
+    std::fprintf(stderr, "dmcard-vicc: control socket path too long: %s\n",
+                 options_.control_path.c_str());
+    return false;
+  }
+  std::strcpy(addr.sun_path, options_.control_path.c_str());
+  int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return false;
+  // A socket file left by a killed instance is replaced; a live instance still answers on it.
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0) {
+    std::fprintf(stderr,
+                 "dmcard-vicc: another dmcard-vicc already uses control socket %s; stop it or "
+                 "pass --control PATH\n",
+                 options_.control_path.c_str());
+    ::close(fd);
+    return false;
+  }
+  ::close(fd);
+  ::unlink(options_.control_path.c_str());
+  fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0 || ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
+      ::listen(fd, 4) != 0) {
+    std::fprintf(stderr, "dmcard-vicc: cannot create control socket %s: %s\n",
+                 options_.control_path.c_str(), std::strerror(errno));
+    if (fd >= 0) ::close(fd);
+    return false;
+  }
+  ::chmod(options_.control_path.c_str(), 0600);
+  control_fd_ = fd;
+  return true;
+}
+
+void Bridge::OnControlClient(int fd) {
+  timeval tv{1, 0};
+  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  std::string line;
+  char c;
+  while (line.size() < 256 && ::recv(fd, &c, 1, 0) == 1 && c != '\n') line.push_back(c);
+  const std::string answer = Control(line);
+  WriteAll(fd, reinterpret_cast<const uint8_t*>(answer.data()), answer.size());
+  ::close(fd);
+}
+
+std::string Bridge::Control(const std::string& line) {
+  std::string verb;
+  std::string arg;
+  const auto sp = line.find(' ');
+  verb = line.substr(0, sp);
+  if (sp != std::string::npos) arg = line.substr(sp + 1);
+  auto state_name = [](LinkState st) {
+    return st == LinkState::kConnected ? "inserted"
+           : st == LinkState::kWaiting ? "waiting"
+                                       : "removed";
+  };
+  if (verb == "status") {
+    std::string out;
+    for (const Slot& s : slots_) {
+      out += "slot " + std::to_string(s.index) + " " + s.card->kind() + " port " +
+             std::to_string(s.port) + " " + state_name(s.state) + " apdus " +
+             std::to_string(s.apdus) + "\n";
+    }
+    return out + "ok\n";
+  }
+  if (verb != "remove" && verb != "insert" && verb != "reset") {
+    return "error: unknown command '" + verb + "' (use remove, insert, reset or status)\n";
+  }
+  int slot = 0;
+  if (!arg.empty()) {
+    char* end = nullptr;
+    long v = std::strtol(arg.c_str(), &end, 10);
+    if (*end != '\0' || v < 0 || v >= static_cast<long>(slots_.size())) {
+      return "error: no slot '" + arg + "' (slots 0.." + std::to_string(slots_.size() - 1) + ")\n";
+    }
+    slot = static_cast<int>(v);
+  }
+  Slot& s = slots_[static_cast<size_t>(slot)];
+  if (verb == "remove") {
+    if (s.state == LinkState::kRemoved) return "ok (already removed)\n";
+    Drop(s, "card removed (ctl)", LinkState::kRemoved);
+    return "ok\n";
+  }
+  if (verb == "insert") {
+    if (s.state != LinkState::kRemoved) return "ok (already inserted)\n";
+    s.state = LinkState::kWaiting;
+    s.said_waiting = false;
+    if (options_.reverse && !OpenListener(s)) return "error: cannot listen again\n";
+    Say(s, "card inserted (ctl)");
+    TryConnect(s, NowMs());
+    return "ok\n";
+  }
+  s.card->Reset();  // "reset"
+  RecordEvent(s, "@reset");
+  return "ok\n";
+}
+
+int Bridge::Run() {
+  sigset_t mask;
+  sigemptyset(&mask);
+  sigaddset(&mask, SIGINT);
+  sigaddset(&mask, SIGTERM);
+  sigprocmask(SIG_BLOCK, &mask, nullptr);
+  signal(SIGPIPE, SIG_IGN);
+  signal_fd_ = signalfd(-1, &mask, SFD_CLOEXEC);
+  if (signal_fd_ < 0) {
+    std::perror("dmcard-vicc: signalfd");
+    return 1;
+  }
+  if (!OpenControl()) return 1;
+  for (Slot& s : slots_) {
+    if (!options_.record_path.empty()) {
+      std::string path = options_.record_path;
+      if (s.index > 0) path += "." + std::to_string(s.index);
+      s.record = std::fopen(path.c_str(), "w");
+      if (s.record == nullptr) {
+        std::fprintf(stderr, "dmcard-vicc: cannot write trace %s: %s\n", path.c_str(),
+                     std::strerror(errno));
+        return 1;
+      }
+      std::fprintf(s.record, "# dmcard trace v1: slot %d, %s card, port %u\n", s.index,
+                   s.card->kind(), s.port);
+      std::fprintf(s.record, "@atr %s\n", ToHex(s.card->atr(), ' ').c_str());
+    }
+    if (options_.reverse && !OpenListener(s)) return 1;
+  }
+
+  std::vector<pollfd> fds;
+  std::vector<int> owner;  // slot index, -1 signal, -2 control, -(3+i) listener of slot i
+  for (;;) {
+    const uint64_t now = NowMs();
+    uint64_t wake = UINT64_MAX;
+    fds.clear();
+    owner.clear();
+    fds.push_back({signal_fd_, POLLIN, 0});
+    owner.push_back(-1);
+    if (control_fd_ >= 0) {
+      fds.push_back({control_fd_, POLLIN, 0});
+      owner.push_back(-2);
+    }
+    for (Slot& s : slots_) {
+      if (!options_.reverse && s.state == LinkState::kWaiting) {
+        TryConnect(s, now);
+        if (s.state == LinkState::kWaiting) wake = std::min(wake, s.next_attempt_ms);
+      }
+      if (s.fd >= 0) {
+        fds.push_back({s.fd, POLLIN, 0});
+        owner.push_back(s.index);
+      } else if (options_.reverse && s.listen_fd >= 0) {
+        fds.push_back({s.listen_fd, POLLIN, 0});
+        owner.push_back(-3 - s.index);
+      }
+    }
+    const int timeout = wake == UINT64_MAX ? -1 : static_cast<int>(wake > now ? wake - now : 0);
+    int n = ::poll(fds.data(), fds.size(), timeout);
+    if (n < 0 && errno != EINTR) {
+      std::perror("dmcard-vicc: poll");
+      return 1;
+    }
+    for (size_t i = 0; n > 0 && i < fds.size(); ++i) {
+      if (fds[i].revents == 0) continue;
+      const int who = owner[i];
+      if (who == -1) {
+        signalfd_siginfo info{};
+        if (::read(signal_fd_, &info, sizeof info) > 0) {
+          std::fprintf(stderr, "dmcard-vicc: %s received; cards removed, state saved, bye\n",
+                       strsignal(static_cast<int>(info.ssi_signo)));
+          for (Slot& s : slots_) {
+            if (s.fd >= 0) Drop(s, "", LinkState::kRemoved);
+          }
+          return 0;
+        }
+      } else if (who == -2) {
+        int c = ::accept4(control_fd_, nullptr, nullptr, SOCK_CLOEXEC);
+        if (c >= 0) OnControlClient(c);
+      } else if (who <= -3) {
+        AcceptVpcd(slots_[static_cast<size_t>(-3 - who)]);
+      } else {
+        Slot& s = slots_[static_cast<size_t>(who)];
+        if (s.fd == fds[i].fd) OnReadable(s);
+      }
+    }
+  }
+}
+
+int RunControlClient(const std::string& path, const std::string& line) {
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  if (path.size() >= sizeof addr.sun_path) {
+    std::fprintf(stderr, "dmcard-vicc ctl: control socket path too long: %s\n", path.c_str());
+    return 1;
+  }
+  std::strcpy(addr.sun_path, path.c_str());
+  int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0 || ::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
+    std::fprintf(stderr,
+                 "dmcard-vicc ctl: cannot reach dmcard-vicc at %s (%s).\nIs dmcard-vicc running? "
+                 "If it was started with --control PATH or another --port, pass the same here.\n",
+                 path.c_str(), std::strerror(errno));
+    if (fd >= 0) ::close(fd);
+    return 1;
+  }
+  const std::string msg = line + "\n";
+  WriteAll(fd, reinterpret_cast<const uint8_t*>(msg.data()), msg.size());
+  std::string answer;
+  char buf[512];
+  ssize_t n;
+  while ((n = ::recv(fd, buf, sizeof buf, 0)) > 0) answer.append(buf, static_cast<size_t>(n));
+  ::close(fd);
+  std::fputs(answer.c_str(), stdout);
+  return answer.rfind("ok", 0) == 0 || answer.find("\nok") != std::string::npos ? 0 : 1;
+}
+
+}  // namespace dmcard::vicc

@@ -1,0 +1,83 @@
+// dmcard-vicc's engine: one thread, one poll() loop, any number of cards, each on its own vpcd
+// port (vsmartcard protocol: 2-byte big-endian length + payload; 1-byte control messages
+// 00 power off, 01 power on, 02 reset, 04 get ATR; anything else is a C-APDU).
+#pragma once
+
+#include <cstdint>
+#include <cstdio>
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "virtual_card.h"
+
+namespace dmcard::vicc {
+
+struct BridgeOptions {
+  std::string host = "localhost";  // where vpcd listens (normal mode)
+  bool reverse = false;            // listen and let vpcd connect
+  std::string control_path;        // Unix socket for `dmcard-vicc ctl`; empty = none
+  bool verbose = false;            // one decoded line per APDU on stderr
+  std::string record_path;         // trace file; with several cards, PATH.<slot> for slot > 0
+};
+
+class Bridge {
+ public:
+  struct SlotSpec {
+    std::unique_ptr<VirtualCard> card;
+    uint16_t port = 0;
+  };
+  Bridge(BridgeOptions options, std::vector<SlotSpec> slots);
+  ~Bridge();
+
+  // Runs until SIGINT/SIGTERM. Returns the process exit code.
+  int Run();
+
+ private:
+  enum class LinkState { kWaiting, kConnected, kRemoved };
+  struct Slot {
+    int index = 0;
+    uint16_t port = 0;
+    std::unique_ptr<VirtualCard> card;
+    LinkState state = LinkState::kWaiting;
+    int fd = -1;         // the vpcd connection
+    int listen_fd = -1;  // reverse mode: where vpcd connects
+    Bytes in;            // bytes received, not yet a whole frame
+    Bytes response;      // R-APDU buffer, reused
+    Bytes frame;         // outgoing frame buffer, reused
+    uint64_t next_attempt_ms = 0;
+    uint32_t backoff_ms = 0;
+    bool said_waiting = false;
+    uint64_t apdus = 0;
+    std::FILE* record = nullptr;
+  };
+
+  void Say(const Slot& s, const std::string& text) const;
+  std::string ReaderName(const Slot& s) const;
+  void TryConnect(Slot& s, uint64_t now_ms);
+  bool OpenListener(Slot& s);
+  void AcceptVpcd(Slot& s);
+  void Drop(Slot& s, const std::string& why, LinkState next);
+  void OnReadable(Slot& s);
+  void HandleFrame(Slot& s, ByteView payload);
+  bool SendFrame(Slot& s, ByteView payload);
+  void Record(Slot& s, const char* prefix, ByteView data);
+  void RecordEvent(Slot& s, const char* event);
+  bool OpenControl();
+  void OnControlClient(int fd);
+  std::string Control(const std::string& line);
+
+  BridgeOptions options_;
+  std::vector<Slot> slots_;
+  int control_fd_ = -1;
+  int signal_fd_ = -1;
+};
+
+// Client side of the control socket: sends `line`, prints the answer, returns the exit code.
+int RunControlClient(const std::string& path, const std::string& line);
+
+// Default control socket path for a first vpcd port.
+std::string DefaultControlPath(uint16_t port);
+
+}  // namespace dmcard::vicc

@@ -1,0 +1,228 @@
+// dmcard-vicc: the virtual card behind vsmartcard's vpcd driver, so that pcscd shows it as a
+// reader and unmodified PC/SC software talks to it.
+#include <cstdio>
+#include <cstdlib>
+#include <string>
+#include <vector>
+
+#include "bridge.h"
+#include "cards/demo_card.h"
+#include "runtime/atr.h"
+
+namespace {
+
+constexpr uint16_t kDefaultPort = 35963;  // 0x8C7B, vpcd's default
+constexpr int kMaxSlots = 10;             // vpcd serves 10 slots per reader.conf entry
+
+constexpr const char* kUsage =
+    R"(dmcard-vicc - the dmcard virtual card behind vsmartcard's vpcd (pcscd)
+
+Usage:
+  dmcard-vicc [options]                 run cards until SIGINT/SIGTERM
+  dmcard-vicc ctl [--control PATH | --port P] COMMAND [SLOT]
+                                        control a running dmcard-vicc
+
+Options:
+  --host HOST      where vpcd listens (default localhost)
+  --port P         vpcd port of the first card (default 35963); card i uses P+i. Debian's
+                   vpcd serves two ports per reader.conf entry: cards 0 and 1 show up as readers
+                   "Virtual PCD 00 00" and "Virtual PCD 00 01"; more cards need more entries
+  --reverse        listen on the port(s) and let vpcd connect (vpcd DEVICENAME host:port)
+  --slots N        run N demo cards (default 1, at most 10)
+  --card SPEC      add a card (repeatable; replaces --slots). SPEC is KIND[,t0][,state=DIR]
+                   with KIND demo (the built-in demo profile) or null (answers 9000 to
+                   everything: a transport latency baseline)
+  --state DIR      keep card i's persistent memory in DIR/slot<i> (default: RAM only; nothing
+                   survives a restart)
+  --t0             cards speak T=0 (their ATR offers T=0 only) instead of T=1
+  --control PATH   control socket (default $XDG_RUNTIME_DIR or /tmp, dmcard-vicc-<port>.sock)
+  -v, --verbose    one line per APDU on stderr: command, P1 P2, Lc/Le, SW, microseconds
+  --record FILE    write every exchange as a trace (docs/trace-format.md); with several cards
+                   card i > 0 writes FILE.i
+  -h, --help       this text;  --version  the version
+
+Control commands (ctl):
+  remove [SLOT]    take the card out: its vpcd connection closes, PC/SC sees the reader empty
+  insert [SLOT]    put it back
+  reset [SLOT]     warm reset of the card
+  status           one line per card
+)";
+
+int UsageError(const std::string& what) {
+  std::fprintf(stderr, "dmcard-vicc: %s\nRun 'dmcard-vicc --help' for usage.\n", what.c_str());
+  return 2;
+}
+
+bool ParsePort(const std::string& s, uint16_t& out) {
+  char* end = nullptr;
+  long v = std::strtol(s.c_str(), &end, 0);
+  if (s.empty() || *end != '\0' || v < 1 || v > 65535) return false;
+  out = static_cast<uint16_t>(v);
+  return true;
+}
+
+struct CardSpec {
+  std::string kind = "demo";
+  bool t0 = false;
+  std::string state;
+};
+
+bool ParseCardSpec(const std::string& text, CardSpec& spec, std::string& error) {
+  size_t start = 0;
+  bool first = true;
+  while (start <= text.size()) {
+    size_t comma = text.find(',', start);
+    std::string part =
+        text.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
+    if (first) {
+      if (part != "demo" && part != "null") {
+        error = "unknown card kind '" + part + "' (use demo or null)";
+        return false;
+      }
+      spec.kind = part;
+      first = false;
+    } else if (part == "t0") {
+      spec.t0 = true;
+    } else if (part.rfind("state=", 0) == 0 && part.size() > 6) {
+      spec.state = part.substr(6);
+    } else {
+      error = "unknown card option '" + part + "' in '" + text + "' (use t0 or state=DIR)";
+      return false;
+    }
+    if (comma == std::string::npos) break;
+    start = comma + 1;
+  }
+  return true;
+}
+
+int RunCtl(const std::vector<std::string>& args) {
+  std::string control;
+  uint16_t port = kDefaultPort;
+  std::vector<std::string> words;
+  for (size_t i = 0; i < args.size(); ++i) {
+    const std::string& a = args[i];
+    if (a == "--control" && i + 1 < args.size()) {
+      control = args[++i];
+    } else if (a == "--port" && i + 1 < args.size()) {
+      if (!ParsePort(args[++i], port)) return UsageError("bad port '" + args[i] + "'");
+    } else if (a == "-h" || a == "--help") {
+      std::fputs(kUsage, stdout);
+      return 0;
+    } else if (!a.empty() && a[0] == '-') {
+      return UsageError("unknown ctl option '" + a + "'");
+    } else {
+      words.push_back(a);
+    }
+  }
+  if (words.empty() || words.size() > 2) {
+    return UsageError("ctl needs a command: remove|insert|reset|status [SLOT]");
+  }
+  if (control.empty()) control = dmcard::vicc::DefaultControlPath(port);
+  std::string line = words[0];
+  if (words.size() == 2) line += " " + words[1];
+  return dmcard::vicc::RunControlClient(control, line);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  using namespace dmcard;
+  std::vector<std::string> args(argv + 1, argv + argc);
+  if (!args.empty() && args[0] == "ctl") return RunCtl({args.begin() + 1, args.end()});
+
+  vicc::BridgeOptions options;
+  uint16_t port = kDefaultPort;
+  int slots = 1;
+  bool t0 = false;
+  std::string state_root;
+  std::vector<CardSpec> cards;
+  for (size_t i = 0; i < args.size(); ++i) {
+    const std::string& a = args[i];
+    auto value = [&](const char* name) -> const std::string* {
+      if (i + 1 >= args.size()) return nullptr;
+      (void)name;
+      return &args[++i];
+    };
+    if (a == "-h" || a == "--help") {
+      std::fputs(kUsage, stdout);
+      return 0;
+    } else if (a == "--version") {
+      std::printf("dmcard-vicc 0.1.0\n");
+      return 0;
+    } else if (a == "--host") {
+      const std::string* v = value("--host");
+      if (v == nullptr) return UsageError("--host needs a host name");
+      options.host = *v;
+    } else if (a == "--port") {
+      const std::string* v = value("--port");
+      if (v == nullptr || !ParsePort(*v, port)) return UsageError("--port needs a port 1..65535");
+    } else if (a == "--reverse") {
+      options.reverse = true;
+    } else if (a == "--slots") {
+      const std::string* v = value("--slots");
+      char* end = nullptr;
+      long n = v == nullptr ? 0 : std::strtol(v->c_str(), &end, 10);
+      if (v == nullptr || *end != '\0' || n < 1 || n > kMaxSlots) {
+        return UsageError("--slots needs a number from 1 to 10 (vpcd serves 10 slots)");
+      }
+      slots = static_cast<int>(n);
+    } else if (a == "--card") {
+      const std::string* v = value("--card");
+      if (v == nullptr) return UsageError("--card needs a spec, e.g. demo or null");
+      CardSpec spec;
+      std::string error;
+      if (!ParseCardSpec(*v, spec, error)) return UsageError(error);
+      cards.push_back(spec);
+    } else if (a == "--state") {
+      const std::string* v = value("--state");
+      if (v == nullptr) return UsageError("--state needs a directory");
+      state_root = *v;
+    } else if (a == "--t0") {
+      t0 = true;
+    } else if (a == "--control") {
+      const std::string* v = value("--control");
+      if (v == nullptr) return UsageError("--control needs a socket path");
+      options.control_path = *v;
+    } else if (a == "-v" || a == "--verbose") {
+      options.verbose = true;
+    } else if (a == "--record") {
+      const std::string* v = value("--record");
+      if (v == nullptr) return UsageError("--record needs a file name");
+      options.record_path = *v;
+    } else {
+      return UsageError("unknown argument '" + a + "'");
+    }
+  }
+  if (cards.empty()) cards.assign(static_cast<size_t>(slots), CardSpec{});
+  if (cards.size() > static_cast<size_t>(kMaxSlots)) {
+    return UsageError("at most 10 cards (vpcd serves 10 slots per reader)");
+  }
+  if (static_cast<int>(port) + static_cast<int>(cards.size()) - 1 > 65535) {
+    return UsageError("ports run past 65535; choose a lower --port");
+  }
+  if (options.control_path.empty()) options.control_path = vicc::DefaultControlPath(port);
+
+  std::vector<vicc::Bridge::SlotSpec> specs;
+  for (size_t i = 0; i < cards.size(); ++i) {
+    CardConfig config = DemoCardConfig();
+    if (t0 || cards[i].t0) config.protocol = Protocol::kT0;
+    vicc::Bridge::SlotSpec spec;
+    spec.port = static_cast<uint16_t>(port + i);
+    if (cards[i].kind == "null") {
+      spec.card = std::make_unique<vicc::NullCard>(DefaultAtr(config));
+    } else {
+      std::string dir = cards[i].state;
+      if (dir.empty() && !state_root.empty()) dir = state_root + "/slot" + std::to_string(i);
+      std::string error;
+      auto card = vicc::RuntimeCard::Open(config, dir, error);
+      if (!card) {
+        std::fprintf(stderr, "dmcard-vicc: card %zu: %s\n", i, error.c_str());
+        return 1;
+      }
+      spec.card = std::move(card);
+    }
+    specs.push_back(std::move(spec));
+  }
+  vicc::Bridge bridge(options, std::move(specs));
+  return bridge.Run();
+}
