@@ -52,6 +52,7 @@ class AppletContext {
   PersistentStore& store();
   TransientMemory& transient();
   crypto::Drbg& rng();
+  int64_t now() const;  // UTC seconds, from the platform clock
   // Makes every write so far durable and opens a new transaction (e.g. a PIN try counter
   // decremented before the comparison). kPowerLost means the card is dead: return at once.
   StoreStatus CommitNow();

@@ -1,6 +1,7 @@
 #include "runtime/card.h"
 
 #include <algorithm>
+#include <chrono>
 
 #include "runtime/atr.h"
 
@@ -22,6 +23,7 @@ PersistentStore::Options StoreOptions(const CardConfig& c) {
 PersistentStore& AppletContext::store() { return card_.store(); }
 TransientMemory& AppletContext::transient() { return card_.transient(); }
 crypto::Drbg& AppletContext::rng() { return card_.rng(); }
+int64_t AppletContext::now() const { return card_.now(); }
 StoreStatus AppletContext::CommitNow() {
   StoreStatus s = card_.store().Commit();
   if (s == StoreStatus::kOk) card_.store().Begin();
@@ -36,6 +38,13 @@ Card::Card(CardConfig config, Platform platform)
   atr_ = config_.atr.empty() ? DefaultAtr(config_) : config_.atr;
   scratch_.reserve(4096);
   if (!platform_.rng) platform_.rng = crypto::Drbg::FromSystem();
+  if (!platform_.clock) {
+    platform_.clock = [] {
+      return static_cast<int64_t>(std::chrono::duration_cast<std::chrono::seconds>(
+                                      std::chrono::system_clock::now().time_since_epoch())
+                                      .count());
+    };
+  }
 }
 
 Card::~Card() = default;

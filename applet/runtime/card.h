@@ -5,6 +5,7 @@
 #pragma once
 
 #include <array>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -24,7 +25,9 @@ namespace dmcard {
 // DRBG; the bridge passes a file medium and a system-seeded DRBG.
 struct Platform {
   std::shared_ptr<StorageMedium> medium;
-  std::unique_ptr<crypto::Drbg> rng;
+  std::unique_ptr<crypto::Drbg> rng = nullptr;  // null: seeded from the operating system
+  // UTC seconds since 1970 (OMA DM TStamp). Empty: the system clock. Tests pass a fake one.
+  std::function<int64_t()> clock = nullptr;
 };
 
 class Card {
@@ -74,6 +77,7 @@ class Card {
   PersistentStore& store() { return store_; }
   TransientMemory& transient() { return transient_; }
   crypto::Drbg& rng() { return *platform_.rng; }
+  int64_t now() const { return platform_.clock(); }
 
  private:
   struct Channel {
