@@ -23,8 +23,12 @@ mkdir -p "$work/reader.conf.d"
 printf 'FRIENDLYNAME "Virtual PCD"\nDEVICENAME /dev/null:0x%X\nLIBPATH /usr/lib/pcsc/drivers/serial/libifdvpcd.so\nCHANNELID 0x%X\n' \
   "$port" "$port" > "$work/reader.conf.d/vpcd"
 mount --make-rprivate /
-mkdir -p /run/pcscd
-mount -t tmpfs tmpfs /run/pcscd
+if [ -d /run/pcscd ]; then
+  mount -t tmpfs tmpfs /run/pcscd
+else  # never create directories on the host's /run: cover it with a private tmpfs instead
+  mount -t tmpfs tmpfs /run
+  mkdir -p /run/pcscd
+fi
 mount --bind "$work/reader.conf.d" /etc/reader.conf.d
 
 pids=()

@@ -9,7 +9,8 @@ packages=(
   libssl-dev                # host-side crypto (OpenSSL)
   libgtest-dev libgmock-dev # unit tests
   libbenchmark-dev          # benchmarks
-  nlohmann-json3-dev        # apdu-specs/ reader
+  nlohmann-json3-dev        # apdu-specs/ reader, card profiles
+  libpugixml-dev libwbxml2-dev  # OMA DM TNDS documents (XML, WBXML)
   pcscd vsmartcard-vpcd libpcsclite-dev  # the PC/SC stack the card plugs into
   opensc pcsc-tools         # unmodified PC/SC clients (integration tests, first commands to try)
 )

@@ -186,7 +186,7 @@ bool Bridge::OpenListener(Slot& s) {
 void Bridge::AcceptVpcd(Slot& s) {
   int fd = ::accept4(s.listen_fd, nullptr, nullptr, SOCK_CLOEXEC);
   if (fd < 0) return;
-  if (s.fd >= 0) {  // one vpcd per card
+  if (s.fd >= 0 || s.state == LinkState::kRemoved) {  // one vpcd per card; none while removed
     ::close(fd);
     return;
   }
@@ -204,10 +204,8 @@ void Bridge::Drop(Slot& s, const std::string& why, LinkState next) {
   // Losing the reader is losing power: transient state and selections are gone.
   s.card->PowerOff();
   RecordEvent(s, "@power-off");
-  if (next == LinkState::kRemoved && s.listen_fd >= 0) {
-    ::close(s.listen_fd);
-    s.listen_fd = -1;
-  }
+  // Reverse mode keeps listening while removed: Debian's vpcd 0.8 aborts pcscd when its
+  // connection attempt finds no listener. AcceptVpcd turns vpcd away instead.
   s.state = next;
   s.backoff_ms = 0;
   s.next_attempt_ms = 0;
@@ -378,6 +376,13 @@ std::string Bridge::Control(const std::string& line) {
   Slot& s = slots_[static_cast<size_t>(slot)];
   if (verb == "remove") {
     if (s.state == LinkState::kRemoved) return "ok (already removed)\n";
+    if (options_.reverse) {
+      // Debian's vpcd 0.8 aborts pcscd ("bit out of range 0 - FD_SETSIZE") whenever a reverse
+      // connection fails or the card answers GET ATR with nothing, so there is no safe way to
+      // appear removed in reverse mode.
+      return "error: remove is not available with --reverse (Debian's vpcd 0.8 crashes pcscd "
+             "when a reverse-mode card goes away); run without --reverse to test removal\n";
+    }
     Drop(s, "card removed (ctl)", LinkState::kRemoved);
     return "ok\n";
   }
@@ -385,7 +390,6 @@ std::string Bridge::Control(const std::string& line) {
     if (s.state != LinkState::kRemoved) return "ok (already inserted)\n";
     s.state = LinkState::kWaiting;
     s.said_waiting = false;
-    if (options_.reverse && !OpenListener(s)) return "error: cannot listen again\n";
     Say(s, "card inserted (ctl)");
     TryConnect(s, NowMs());
     return "ok\n";

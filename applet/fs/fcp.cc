@@ -14,19 +14,6 @@ Bytes Number(size_t v, size_t min_bytes) {
 
 }  // namespace
 
-void AppendTlv(Bytes& out, uint8_t tag, ByteView value) {
-  out.push_back(tag);
-  const size_t n = value.size();
-  if (n < 0x80) {
-    out.push_back(static_cast<uint8_t>(n));
-  } else {
-    const Bytes len = Number(n, 1);
-    out.push_back(static_cast<uint8_t>(0x80 | len.size()));
-    Append(out, len);
-  }
-  Append(out, value);
-}
-
 Bytes FcpObjects(const FileInfo& info) {
   Bytes out;
   if (info.type != FileType::kDf) AppendTlv(out, 0x80, Number(info.data_size, 2));

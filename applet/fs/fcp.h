@@ -15,6 +15,7 @@
 
 #include "fs/file_system.h"
 #include "runtime/bytes.h"
+#include "runtime/tlv.h"
 
 namespace dmcard::fs {
 
@@ -32,7 +33,7 @@ inline constexpr uint8_t kDataCodingByte = 0x21;
 inline constexpr uint8_t kLcsOperationalActivated = 0x05;
 
 // Appends a BER-TLV with a one-byte tag and a definite length (short or 81/82/83 form).
-void AppendTlv(Bytes& out, uint8_t tag, ByteView value);
+
 // The control parameter objects of `info`, without a template.
 Bytes FcpObjects(const FileInfo& info);
 // The answer to SELECT for `answer`; empty for kNone.

@@ -8,6 +8,7 @@
 #include <string>
 
 #include "crypto/crypto.h"
+#include "runtime/card_config.h"
 #include "runtime/apdu.h"
 #include "runtime/bytes.h"
 #include "runtime/persistent_store.h"
@@ -53,6 +54,7 @@ class AppletContext {
   TransientMemory& transient();
   crypto::Drbg& rng();
   int64_t now() const;  // UTC seconds, from the platform clock
+  const CardConfig& config() const;
   // Makes every write so far durable and opens a new transaction (e.g. a PIN try counter
   // decremented before the comparison). kPowerLost means the card is dead: return at once.
   StoreStatus CommitNow();

@@ -24,6 +24,7 @@ PersistentStore& AppletContext::store() { return card_.store(); }
 TransientMemory& AppletContext::transient() { return card_.transient(); }
 crypto::Drbg& AppletContext::rng() { return card_.rng(); }
 int64_t AppletContext::now() const { return card_.now(); }
+const CardConfig& AppletContext::config() const { return card_.config(); }
 StoreStatus AppletContext::CommitNow() {
   StoreStatus s = card_.store().Commit();
   if (s == StoreStatus::kOk) card_.store().Begin();

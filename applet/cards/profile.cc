@@ -1,0 +1,231 @@
+// Card profiles; see profile.h and profiles/README.md for the format.
+#include "cards/profile.h"
+
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <functional>
+#include <set>
+#include <sstream>
+
+#include <nlohmann/json.hpp>
+
+#include "dm/tnds.h"
+#include "runtime/atr.h"
+
+// Generated at build time from profiles/demo/ (profiles/embed.cmake).
+namespace dmcard::embedded {
+extern const char kDemoProfileJson[];
+extern const size_t kDemoProfileJsonSize;
+extern const char kDemoTreeXml[];
+extern const size_t kDemoTreeXmlSize;
+}  // namespace dmcard::embedded
+
+namespace dmcard {
+
+namespace {
+
+constexpr uint32_t kMinCapacity = 4 * 1024;
+constexpr uint32_t kMaxCapacity = 16 * 1024 * 1024;
+
+// Reads the tree file a profile names; nullopt with `error` set when it cannot.
+using TreeReader = std::function<std::optional<std::string>(const std::string&, std::string&)>;
+
+bool ValidPin(const std::string& s) {
+  if (s.size() < 4 || s.size() > 8) return false;
+  for (char c : s) {
+    if (c < '0' || c > '9') return false;
+  }
+  return true;
+}
+
+std::optional<std::string> ReadFile(const std::filesystem::path& path, std::string& error) {
+  std::error_code ec;
+  if (!std::filesystem::is_regular_file(path, ec)) {
+    error = "'" + path.string() + "' does not exist or is not a file";
+    return std::nullopt;
+  }
+  std::ifstream in(path, std::ios::binary);
+  std::ostringstream content;
+  content << in.rdbuf();
+  if (!in) {
+    error = "cannot read '" + path.string() + "'";
+    return std::nullopt;
+  }
+  return content.str();
+}
+
+class ProfileParser {
+ public:
+  ProfileParser(std::string label, TreeReader read_tree)
+      : label_(std::move(label)), read_tree_(std::move(read_tree)) {}
+
+  std::optional<Profile> Parse(std::string_view text, std::string& error) {
+    Profile p;
+    if (!Run(text, p)) {
+      error = std::move(error_);
+      return std::nullopt;
+    }
+    return p;
+  }
+
+ private:
+  bool Run(std::string_view text, Profile& p) {
+    nlohmann::json j;
+    try {
+      j = nlohmann::json::parse(text, /*cb=*/nullptr, /*allow_exceptions=*/true,
+                                /*ignore_comments=*/true);
+    } catch (const nlohmann::json::parse_error& e) {
+      return Fail({}, std::string("not valid JSON: ") + e.what());
+    }
+    if (!j.is_object()) return Fail({}, "the profile must be a JSON object");
+
+    static const std::set<std::string, std::less<>> kFields = {
+        "profile",   "description", "capacity", "protocol", "atr",
+        "bootstrap", "user_pin",    "user_puk", "tree"};
+    for (const auto& [key, value] : j.items()) {
+      if (!kFields.contains(key)) return Fail(key, "unknown field");
+    }
+
+    if (!String(j, "profile", /*required=*/true, p.name)) return false;
+    if (p.name.empty()) return Fail("profile", "the profile name is empty");
+    if (!String(j, "description", false, p.description)) return false;
+
+    if (auto it = j.find("capacity"); it != j.end()) {
+      if (!it->is_number_unsigned() || it->get<uint64_t>() < kMinCapacity ||
+          it->get<uint64_t>() > kMaxCapacity) {
+        return Fail("capacity", "must be a whole number of bytes from " +
+                                    std::to_string(kMinCapacity) + " to " +
+                                    std::to_string(kMaxCapacity) + ", got " + it->dump());
+      }
+      p.capacity = static_cast<uint32_t>(it->get<uint64_t>());
+    }
+
+    std::string protocol;
+    if (!String(j, "protocol", false, protocol)) return false;
+    if (j.contains("protocol")) {
+      if (protocol == "T=0") {
+        p.protocol = Protocol::kT0;
+      } else if (protocol == "T=1") {
+        p.protocol = Protocol::kT1;
+      } else {
+        return Fail("protocol",
+                    "unknown protocol \"" + protocol + "\" (expected \"T=0\" or \"T=1\")");
+      }
+    }
+
+    std::string atr_hex;
+    if (!String(j, "atr", false, atr_hex)) return false;
+    if (j.contains("atr")) {
+      std::optional<Bytes> atr = FromHex(atr_hex);
+      if (!atr || atr->empty()) return Fail("atr", "is not hex bytes: \"" + atr_hex + "\"");
+      std::optional<AtrInfo> info = ParseAtr(*atr);
+      if (!info) return Fail("atr", "is not a well-formed ATR (ISO/IEC 7816-3 §8)");
+      if (!info->tck_ok) return Fail("atr", "has a wrong or missing check byte TCK");
+      const Protocol effective = p.protocol.value_or(CardConfig{}.protocol);
+      if ((effective == Protocol::kT0 && !info->t0) || (effective == Protocol::kT1 && !info->t1)) {
+        return Fail("atr", std::string("does not offer the card's protocol ") +
+                               (effective == Protocol::kT0 ? "T=0" : "T=1"));
+      }
+      p.atr = std::move(*atr);
+    }
+
+    if (auto it = j.find("bootstrap"); it != j.end()) {
+      if (!it->is_object()) return Fail("bootstrap", "must be an object");
+      for (const auto& [key, value] : it->items()) {
+        bool* flag = key == "user_confirmation" ? &p.user_confirmation
+                     : key == "autoconnect"     ? &p.autoconnect
+                                                : nullptr;
+        if (!flag) return Fail("bootstrap." + key, "unknown field");
+        if (!value.is_boolean()) return Fail("bootstrap." + key, "must be true or false");
+        *flag = value.get<bool>();
+      }
+    }
+
+    if (!String(j, "user_pin", false, p.user_pin)) return false;
+    if (!String(j, "user_puk", false, p.user_puk)) return false;
+    if (j.contains("user_pin") && !ValidPin(p.user_pin)) {
+      return Fail("user_pin", "must be 4 to 8 digits");
+    }
+    if (j.contains("user_puk") && !ValidPin(p.user_puk)) {
+      return Fail("user_puk", "must be 4 to 8 digits");
+    }
+    if (!p.user_puk.empty() && p.user_pin.empty()) {
+      return Fail("user_puk", "a PUK needs a user_pin to unblock");
+    }
+
+    std::string tree_name;
+    if (!String(j, "tree", /*required=*/true, tree_name)) return false;
+    if (tree_name.empty()) return Fail("tree", "names no file");
+    std::string read_error;
+    std::optional<std::string> tree = read_tree_(tree_name, read_error);
+    if (!tree) return Fail("tree", read_error);
+    const dm::TndsDocument doc = dm::ParseTndsXml(*tree);
+    if (!doc.error.empty()) return Fail("tree", "'" + tree_name + "': " + doc.error);
+    p.tree_xml = std::move(*tree);
+    return true;
+  }
+
+  bool String(const nlohmann::json& j, const char* field, bool required, std::string& out) {
+    auto it = j.find(field);
+    if (it == j.end()) {
+      return required ? Fail(field, "is missing") : true;
+    }
+    if (!it->is_string()) return Fail(field, "must be a string, got " + it->dump());
+    out = it->get<std::string>();
+    return true;
+  }
+
+  bool Fail(const std::string& field, const std::string& message) {
+    error_ = label_ + ": " + (field.empty() ? "" : "field '" + field + "' ") + message;
+    return false;
+  }
+
+  std::string label_;
+  TreeReader read_tree_;
+  std::string error_;
+};
+
+}  // namespace
+
+std::optional<Profile> LoadProfile(const std::filesystem::path& file, std::string& error) {
+  std::string read_error;
+  std::optional<std::string> text = ReadFile(file, read_error);
+  if (!text) {
+    error = "profile " + read_error;
+    return std::nullopt;
+  }
+  const std::filesystem::path dir = file.parent_path();
+  ProfileParser parser(file.string(), [&dir](const std::string& name, std::string& err) {
+    return ReadFile(dir / name, err);
+  });
+  return parser.Parse(*text, error);
+}
+
+Profile DemoProfile() {
+  const std::string_view json(embedded::kDemoProfileJson, embedded::kDemoProfileJsonSize);
+  ProfileParser parser("built-in profiles/demo/profile.json",
+                       [](const std::string& name, std::string& err) -> std::optional<std::string> {
+                         if (name != "tree.xml") {
+                           err = "'" + name + "' is not embedded (only tree.xml is)";
+                           return std::nullopt;
+                         }
+                         return std::string(embedded::kDemoTreeXml, embedded::kDemoTreeXmlSize);
+                       });
+  std::string error;
+  std::optional<Profile> p = parser.Parse(json, error);
+  if (!p) {
+    // A build defect (the unit tests load the same files); nothing sensible to run instead.
+    std::fprintf(stderr, "dmcard: the built-in demo profile is broken: %s\n", error.c_str());
+    std::abort();
+  }
+  return std::move(*p);
+}
+
+void ApplyProfile(const Profile& profile, CardConfig& config) {
+  if (profile.capacity) config.capacity = *profile.capacity;
+  if (profile.protocol) config.protocol = *profile.protocol;
+  if (profile.atr) config.atr = *profile.atr;
+}
+
+}  // namespace dmcard

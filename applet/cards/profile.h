@@ -1,0 +1,44 @@
+// Card profiles: what a card holds when it is made. A profile is a JSON file (format in
+// profiles/README.md) naming the card, its optional transport settings (capacity, protocol,
+// ATR), the DM bootstrap flags, the user PIN/PUK, and the initial management tree as a TNDS XML
+// file next to it. The demo profile (profiles/demo/) is built into the binary.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <optional>
+#include <string>
+
+#include "runtime/bytes.h"
+#include "runtime/card_config.h"
+
+namespace dmcard {
+
+struct Profile {
+  std::string name;         // "profile"
+  std::string description;  // "description" (optional)
+  // Card configuration; absent = CardConfig's default.
+  std::optional<uint32_t> capacity;  // "capacity": persistent memory bytes
+  std::optional<Protocol> protocol;  // "protocol": "T=0" | "T=1"
+  std::optional<Bytes> atr;          // "atr": hex bytes, checked to be a well-formed ATR
+  // "bootstrap": DM bootstrap flags (USA1 user confirmation, USA3 autonomous connection).
+  bool user_confirmation = false;
+  bool autoconnect = false;
+  // "user_pin" / "user_puk": ASCII digits, 4 to 8; empty = none.
+  std::string user_pin, user_puk;
+  // Content of the "tree" file: the initial management tree, TNDS XML (checked to parse).
+  std::string tree_xml;
+};
+
+// Reads a profile file; the tree file is read relative to the profile's directory. On failure
+// returns nullopt and `error` names the file and the field at fault.
+std::optional<Profile> LoadProfile(const std::filesystem::path& file, std::string& error);
+
+// The built-in demo profile (profiles/demo/profile.json and tree.xml, embedded at build time;
+// no file is read at run time).
+Profile DemoProfile();
+
+// Sets the fields of `config` the profile specifies (capacity, protocol, ATR); others stay.
+void ApplyProfile(const Profile& profile, CardConfig& config);
+
+}  // namespace dmcard

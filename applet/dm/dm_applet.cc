@@ -1,0 +1,147 @@
+#include "dm/dm_applet.h"
+
+#include "dm/tnds.h"
+#include "runtime/tlv.h"
+
+namespace dmcard::dm {
+
+namespace {
+constexpr const char* kFlagsKey = "dm/flags";  // written last at install: "installed" marker
+constexpr uint8_t kFlagProvisioned = 0x01;
+constexpr uint8_t kFlagUserConfirmation = 0x02;
+constexpr uint8_t kFlagAutoconnect = 0x04;
+// Capabilities (descriptor tag 85), first byte.
+constexpr uint8_t kCapExtendedLength = 0x01;
+constexpr uint8_t kCapChaining = 0x02;
+constexpr uint8_t kCapTndsXml = 0x04;
+constexpr uint8_t kCapTndsWbxml = 0x08;
+constexpr uint8_t kCapDevPersonalization = 0x40;
+}  // namespace
+
+Bytes DmApplet::DefaultAid() {
+  return Bytes{0xF0, 'D', 'M', 'C', 'A', 'R', 'D', '-', 'D', 'M'};
+}
+
+DmApplet::DmApplet(DmAppletConfig config)
+    : Applet(config.aid.empty() ? DefaultAid() : config.aid),
+      config_(std::move(config)),
+      user_pin_("dm/pin/user", kUserPinRef, PinPolicy{3, 4, 8}),
+      user_puk_("dm/pin/puk", 0x81, PinPolicy{10, 8, 8}),
+      dev_pin_("dm/pin/dev-issuer", kDevIssuerPinRef, PinPolicy{15, 4, 16}) {
+  if (!config_.user_pin.empty()) {
+    pins_.Add(&user_pin_, config_.user_puk.empty() ? nullptr : &user_puk_);
+  }
+  if (!config_.dev_issuer_pin.empty()) pins_.Add(&dev_pin_, nullptr);
+}
+
+MoTree DmApplet::Tree(AppletContext& ctx) const {
+  return MoTree(ctx.store(), kKeyPrefix, [&ctx] { return ctx.now(); });
+}
+
+Principal DmApplet::PrincipalOf(const SecurityState* security) {
+  if (security == nullptr) return Principal::Device();
+  if (!security->principal.empty()) return Principal::Authority(security->principal);
+  if (security->pin_verified(kUserPinRef)) return Principal::User();
+  return Principal::Device();
+}
+
+BootstrapFlags DmApplet::Flags(const PersistentStore& store) const {
+  const Bytes* f = store.Get(kFlagsKey);
+  BootstrapFlags flags;
+  if (f != nullptr && !f->empty()) {
+    flags.user_confirmation = ((*f)[0] & kFlagUserConfirmation) != 0;
+    flags.autoconnect = ((*f)[0] & kFlagAutoconnect) != 0;
+  }
+  return flags;
+}
+
+Sw DmApplet::Install(AppletContext& ctx) {
+  PersistentStore& store = ctx.store();
+  if (!config_.user_pin.empty()) {
+    if (Sw sw = user_pin_.Create(store, config_.user_pin); sw != Sw::kOk) return sw;
+    if (!config_.user_puk.empty()) {
+      if (Sw sw = user_puk_.Create(store, config_.user_puk); sw != Sw::kOk) return sw;
+    }
+  }
+  if (!config_.dev_issuer_pin.empty()) {
+    if (Sw sw = dev_pin_.Create(store, config_.dev_issuer_pin); sw != Sw::kOk) return sw;
+  }
+  if (store.Contains(kFlagsKey)) return Sw::kOk;  // installed before: keep the card's tree
+
+  MoTree tree = Tree(ctx);
+  if (DmStatus s = tree.Init(); s != DmStatus::kOk) return SwFromDmStatus(s);
+  if (!config_.initial_tnds.empty()) {
+    TndsDocument doc = ParseTndsXml(config_.initial_tnds);
+    if (!doc.error.empty()) return Sw::kNoPreciseDiagnosis;
+    if (DmStatus s = ImportNodes(tree, doc.nodes); s != DmStatus::kOk) return SwFromDmStatus(s);
+  }
+  uint8_t flags = 0;
+  if (config_.flags.user_confirmation) flags |= kFlagUserConfirmation;
+  if (config_.flags.autoconnect) flags |= kFlagAutoconnect;
+  return SwFromStore(store.Put(kFlagsKey, Bytes{flags}));
+}
+
+Bytes DmApplet::Descriptor(AppletContext& ctx) const {
+  MoTree tree = Tree(ctx);
+  const BootstrapFlags f = Flags(ctx.store());
+  uint8_t flags = 0;
+  // Presence is a fact of the card, not of anyone's rights: read unchecked. Provisioning data
+  // is there when ./DMAcc holds at least one account.
+  const bool provisioned = tree.Walk("./DMAcc").size() > 1;
+  if (provisioned) flags |= kFlagProvisioned;
+  if (f.user_confirmation) flags |= kFlagUserConfirmation;
+  if (f.autoconnect) flags |= kFlagAutoconnect;
+  uint8_t caps = kCapChaining | kCapTndsXml | kCapTndsWbxml;
+  if (ctx.config().extended_length) caps |= kCapExtendedLength;
+  if (!config_.dev_issuer_pin.empty()) caps |= kCapDevPersonalization;
+
+  Bytes body;
+  AppendTlv(body, 0x80, ByteView(kAppletVersion, 2));
+  AppendTlv(body, 0x81, Bytes{kFormatVersion});
+  Bytes gen;
+  AppendU32(gen, tree.generation());
+  AppendTlv(body, 0x82, gen);
+  AppendTlv(body, 0x83, tree.Digest());
+  AppendTlv(body, 0x84, Bytes{flags});
+  AppendTlv(body, 0x85, Bytes{caps, 0x00});
+  return Template(0xA5, body);
+}
+
+Sw DmApplet::Process(AppletContext& ctx, const CommandApdu& cmd, Bytes& out) {
+  if (ctx.selecting()) {
+    Bytes fci;
+    AppendTlv(fci, 0x84, aid());
+    Append(fci, Descriptor(ctx));
+    AppendTlv(out, 0x6F, fci);
+    return Sw::kOk;
+  }
+  if (auto sw = pins_.Process(ctx, cmd)) return *sw;
+  if (cmd.cls.interindustry) return Sw::kInsNotSupported;
+  if (cmd.cls.secure_messaging) return Sw::kSecureMessagingNotSupported;
+  switch (cmd.ins) {
+    case 0xCA:  // GET DATA: the descriptor
+      if (cmd.p1p2() != 0x00A5) return Sw::kReferenceDataNotFound;
+      Append(out, Descriptor(ctx));
+      return Sw::kOk;
+    case 0x30:
+      return Get(ctx, cmd, out);
+    case 0x32:
+      return Add(ctx, cmd);
+    case 0x34:
+      return Replace(ctx, cmd);
+    case 0x36:
+      return Delete(ctx, cmd);
+    case 0x38:
+      return Exec(ctx, cmd);
+    case 0x3A:
+      return Export(ctx, cmd, out);
+    case 0xE2:
+      return StoreData(ctx, cmd);
+    case 0xDA:
+      return PutData(ctx, cmd);
+    default:
+      return Sw::kInsNotSupported;
+  }
+}
+
+}  // namespace dmcard::dm

@@ -1,0 +1,269 @@
+#include "dm/pkcs15_view.h"
+
+#include <initializer_list>
+#include <memory>
+#include <optional>
+#include <string_view>
+#include <utility>
+
+#include "dm/tnds.h"
+#include "runtime/storage_medium.h"
+
+namespace dmcard::dm {
+
+namespace {
+
+// --- DER (ITU-T X.690 §10), only what PKCS#15 needs here -------------------------------------
+
+void AppendLength(Bytes& out, size_t n) {
+  if (n < 0x80) {
+    out.push_back(static_cast<uint8_t>(n));
+    return;
+  }
+  Bytes digits;
+  for (size_t v = n; v != 0; v >>= 8) digits.insert(digits.begin(), static_cast<uint8_t>(v));
+  out.push_back(static_cast<uint8_t>(0x80 | digits.size()));
+  Append(out, digits);
+}
+
+// One-byte tag (every tag used here is below 31).
+Bytes Der(uint8_t tag, ByteView content) {
+  Bytes out{tag};
+  AppendLength(out, content.size());
+  Append(out, content);
+  return out;
+}
+
+Bytes Der(uint8_t tag, std::string_view text) {
+  return Der(tag, ByteView(reinterpret_cast<const uint8_t*>(text.data()), text.size()));
+}
+
+// Concatenation of encodings (the contents of a constructed value).
+Bytes Cat(std::initializer_list<Bytes> parts) {
+  Bytes out;
+  for (const Bytes& p : parts) Append(out, p);
+  return out;
+}
+
+// Universal tags.
+constexpr uint8_t kInteger = 0x02;
+constexpr uint8_t kBitString = 0x03;
+constexpr uint8_t kOctetString = 0x04;
+constexpr uint8_t kOid = 0x06;
+constexpr uint8_t kUtf8String = 0x0C;
+constexpr uint8_t kSequence = 0x30;
+
+void AppendBase128(Bytes& out, uint64_t v) {
+  Bytes digits{static_cast<uint8_t>(v & 0x7F)};
+  for (v >>= 7; v != 0; v >>= 7) {
+    digits.insert(digits.begin(), static_cast<uint8_t>(0x80 | (v & 0x7F)));
+  }
+  Append(out, digits);
+}
+
+// OBJECT IDENTIFIER contents from dotted text (X.690 §8.19): first two arcs as 40·a + b.
+Bytes OidContents(std::string_view dotted) {
+  std::vector<uint64_t> arcs;
+  uint64_t v = 0;
+  for (char c : dotted) {
+    if (c == '.') {
+      arcs.push_back(v);
+      v = 0;
+    } else {
+      v = v * 10 + static_cast<uint64_t>(c - '0');
+    }
+  }
+  arcs.push_back(v);
+  Bytes out;
+  AppendBase128(out, arcs[0] * 40 + (arcs.size() > 1 ? arcs[1] : 0));
+  for (size_t i = 2; i < arcs.size(); ++i) AppendBase128(out, arcs[i]);
+  return out;
+}
+
+Bytes U16Path(std::initializer_list<uint16_t> fids) {
+  Bytes out;
+  for (uint16_t f : fids) AppendU16(out, f);
+  return out;
+}
+
+// PKCS#15 Path ::= SEQUENCE { efidOrPath OCTET STRING, ... } — absolute path from the MF.
+Bytes Path(uint16_t ef) {
+  return Der(kSequence, Der(kOctetString, U16Path({fs::kMfFid, pkcs15::kDfPkcs15, ef})));
+}
+
+// --- The generated EFs ---------------------------------------------------------------------
+
+class FixedContent final : public fs::EfContentSource {
+ public:
+  explicit FixedContent(Bytes content) : content_(std::move(content)) {}
+  Bytes Content() const override { return content_; }
+
+ private:
+  Bytes content_;
+};
+
+class BootstrapContent final : public fs::EfContentSource {
+ public:
+  BootstrapContent(PersistentStore& store, std::string prefix, std::function<int64_t()> clock,
+                   Pkcs15Options options)
+      : store_(store),
+        prefix_(std::move(prefix)),
+        clock_(std::move(clock)),
+        options_(std::move(options)) {}
+
+  Bytes Content() const override {
+    const MoTree tree(store_, prefix_, clock_);
+    const std::string xml = DmBootstrapTnds(tree, options_);
+    return Bytes(xml.begin(), xml.end());
+  }
+
+ private:
+  PersistentStore& store_;
+  std::string prefix_;
+  std::function<int64_t()> clock_;
+  Pkcs15Options options_;
+};
+
+bool IsUnder(std::string_view uri, std::string_view root) {
+  if (root == ".") return true;
+  return uri == root || (uri.size() > root.size() && uri.substr(0, root.size()) == root &&
+                         uri[root.size()] == '/');
+}
+
+// "./A/B/C" → {"./A", "./A/B"}.
+std::vector<std::string> AncestorsOf(const std::string& uri) {
+  std::vector<std::string> out;
+  for (size_t pos = uri.find('/', 2); pos != std::string::npos; pos = uri.find('/', pos + 1)) {
+    out.push_back(uri.substr(0, pos));
+  }
+  return out;
+}
+
+bool IsSecret(const Node& n) {
+  return n.props.secret || MoTree::IsSecretName(MoTree::NameOf(n.uri));
+}
+
+}  // namespace
+
+Bytes Pkcs15Aid() { return {0xA0, 0x00, 0x00, 0x00, 0x63, 'P', 'K', 'C', 'S', '-', '1', '5'}; }
+
+Bytes Pkcs15DirRecord(const Pkcs15Options& options) {
+  // DIRRecord ::= [APPLICATION 1] SEQUENCE { aid [APPLICATION 15] OCTET STRING,
+  //   label [APPLICATION 16] UTF8String OPTIONAL, path [APPLICATION 17] OCTET STRING, ... }
+  return Der(0x61, Cat({Der(0x4F, Pkcs15Aid()), Der(0x50, options.dir_label),
+                        Der(0x51, U16Path({fs::kMfFid, pkcs15::kDfPkcs15}))}));
+}
+
+Bytes Pkcs15Odf() {
+  // PKCS15Objects ::= CHOICE { ..., dataObjects [7] DataObjects, ... } with
+  // DataObjects ::= PathOrObjects {DataType}, itself a CHOICE: the [7] tag is explicit.
+  return Der(0xA7, Path(pkcs15::kEfDodf));
+}
+
+Bytes Pkcs15TokenInfo(const Pkcs15Options& options) {
+  // TokenInfo ::= SEQUENCE { version INTEGER {v1(0)}, serialNumber OCTET STRING,
+  //   manufacturerID Label OPTIONAL, label [0] Label OPTIONAL, tokenflags TokenFlags, ... }
+  // TokenFlags ::= BIT STRING { readonly(0), loginRequired(1), prnGeneration(2),
+  //   eidCompliant(3) }: readonly only → 03 02 07 80.
+  const Bytes version = {0x00};
+  const Bytes flags = {0x07, 0x80};
+  return Der(kSequence, Cat({Der(kInteger, version), Der(kOctetString, options.serial_number),
+                             Der(kUtf8String, options.manufacturer_id),
+                             Der(0x80, options.token_label), Der(kBitString, flags)}));
+}
+
+Bytes Pkcs15Dodf(const Pkcs15Options& options) {
+  // DataType ::= CHOICE { opaqueDO DataObject {Opaque}, ... }
+  // DataObject ::= SEQUENCE { CommonObjectAttributes, CommonDataObjectAttributes,
+  //                           typeAttributes [1] Opaque }
+  // CommonObjectAttributes ::= SEQUENCE { label Label OPTIONAL, ... }
+  // CommonDataObjectAttributes ::= SEQUENCE { applicationName Label OPTIONAL,
+  //                                           applicationOID OBJECT IDENTIFIER OPTIONAL }
+  // Opaque ::= ObjectValue {OCTET STRING}, a CHOICE (so [1] is explicit) whose `indirect`
+  // alternative is a ReferencedValue, itself a CHOICE whose `path` alternative is a Path.
+  const Bytes common = Der(kSequence, Der(kUtf8String, std::string_view(pkcs15::kBootstrapLabel)));
+  const Bytes data_attrs = Der(kSequence, Cat({Der(kUtf8String, options.application_name),
+                                               Der(kOid, OidContents(pkcs15::kBootstrapOid))}));
+  const Bytes type_attrs = Der(0xA1, Path(pkcs15::kEfDmBootstrap));
+  return Der(kSequence, Cat({common, data_attrs, type_attrs}));
+}
+
+std::string DmBootstrapTnds(const MoTree& tree, const Pkcs15Options& options) {
+  // The subtrees that make the bootstrap.
+  std::vector<std::string> roots;
+  auto add_root = [&](const std::string& uri) {
+    for (const std::string& r : roots) {
+      if (IsUnder(uri, r)) return;
+    }
+    if (tree.Read(uri)) roots.push_back(uri);
+  };
+  for (const std::string& r : options.bootstrap_roots) add_root(r);
+  if (options.follow_con_refs && tree.Read("./DMAcc")) {
+    for (const Node& n : tree.Walk("./DMAcc")) {
+      const std::string name = MoTree::NameOf(n.uri);
+      if (n.interior || (name != "ConRef" && name != "PrefConRef")) continue;
+      const std::string target(n.value.begin(), n.value.end());
+      if (target.rfind("./", 0) == 0 && tree.CheckUri(target) == DmStatus::kOk) add_root(target);
+    }
+  }
+
+  // Copy them (secret values dropped) into a scratch tree in RAM and export that: one TNDS
+  // document with exactly these subtrees, made by the TNDS serializer itself.
+  PersistentStore::Options store_options;
+  store_options.capacity = 1024 * 1024;
+  PersistentStore scratch(std::make_shared<RamMedium>(), store_options);
+  scratch.Begin();
+  MoTree copy(scratch, "b/", [] { return int64_t{0}; });
+  copy.Init();
+  for (const std::string& root : roots) {
+    for (const std::string& a : AncestorsOf(root)) {
+      if (copy.Read(a)) continue;
+      std::optional<Node> n = tree.Read(a);
+      if (!n) break;
+      n->value.clear();
+      copy.Put(*n);
+    }
+    for (Node n : tree.Walk(root)) {
+      if (!IsSecret(n)) {
+        // Cannot fail for nodes that the card's own tree holds under the same limits.
+        copy.Put(n);
+        continue;
+      }
+      // A secret value never leaves the card's tree: the copy keeps the node (secret, so the
+      // export leaves its value out) with a stand-in value valid for its format.
+      for (std::string_view stand_in : {"", "0", "false"}) {
+        n.value.assign(stand_in.begin(), stand_in.end());
+        if (copy.Put(n) == DmStatus::kOk) break;
+      }
+    }
+  }
+  TndsExportOptions export_options;
+  export_options.include_values = true;
+  export_options.include_secret_values = false;
+  export_options.include_properties = true;
+  std::string xml = ExportTndsXml(copy, ".", export_options);
+  scratch.Abort();
+  return xml;
+}
+
+fs::FileSpec Pkcs15Application(PersistentStore& store, std::string dm_prefix,
+                               std::function<int64_t()> clock, const Pkcs15Options& options) {
+  using AC = fs::AccessCondition;
+  auto fixed = [](uint16_t fid, Bytes content) {
+    return fs::FileSpec::Generated(fid, std::make_shared<FixedContent>(std::move(content)))
+        .WithAccess(AC::Always(), AC::Never());
+  };
+  return fs::FileSpec::Df(
+      pkcs15::kDfPkcs15, Pkcs15Aid(),
+      {
+          fixed(pkcs15::kEfOdf, Pkcs15Odf()),
+          fixed(pkcs15::kEfTokenInfo, Pkcs15TokenInfo(options)),
+          fixed(pkcs15::kEfDodf, Pkcs15Dodf(options)),
+          fs::FileSpec::Generated(pkcs15::kEfDmBootstrap,
+                                  std::make_shared<BootstrapContent>(store, std::move(dm_prefix),
+                                                                     std::move(clock), options))
+              .WithAccess(AC::Always(), AC::Never()),
+      });
+}
+
+}  // namespace dmcard::dm

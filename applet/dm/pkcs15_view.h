@@ -1,0 +1,79 @@
+// A PKCS#15 view of the DM tree, so that a device (or any PKCS#15 reader such as OpenSC) finds
+// the card's DM bootstrap the way OMA smart-card provisioning does it (OMA-TS-DM_Bootstrap 1.2
+// "Smartcard", OMA-WAP-TS-ProvSC): a PKCS#15 application listed in EF.DIR, whose DODF holds a
+// data object with application OID 2.23.43.7.1 and label "DM Bootstrap" pointing at
+// EF(DM_Bootstrap), which holds the current bootstrap as a TNDS XML document.
+//
+//   3F00 MF
+//   ├── 2F00 EF.DIR            record: Pkcs15DirRecord() (the card builder merges it)
+//   └── 5015 DF.PKCS15         DF name A0 00 00 00 63 50 4B 43 53 2D 31 35
+//       ├── 5031 EF.ODF        dataObjects → 3F00 5015 4401
+//       ├── 5032 EF.TokenInfo  version, serial, manufacturer, label, tokenflags readonly
+//       ├── 4401 EF.DODF       opaqueDO "DM Bootstrap", OID 2.23.43.7.1 → 3F00 5015 4402
+//       └── 4402 EF(DM_Bootstrap)  TNDS XML of ./DMAcc and the connectivity subtrees
+//
+// Every EF is generated on each read (read: always, update: never): nothing is stored twice,
+// and EF(DM_Bootstrap) is never stale. Secret values (AAuthSecret, AAuthData, nodes marked
+// secret) never appear. Encodings in docs/pkcs15-view.md.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "dm/mo_tree.h"
+#include "fs/file_system.h"
+#include "runtime/bytes.h"
+#include "runtime/persistent_store.h"
+
+namespace dmcard::dm {
+
+namespace pkcs15 {
+inline constexpr uint16_t kDfPkcs15 = 0x5015;
+inline constexpr uint16_t kEfOdf = 0x5031;
+inline constexpr uint16_t kEfTokenInfo = 0x5032;
+inline constexpr uint16_t kEfDodf = 0x4401;
+inline constexpr uint16_t kEfDmBootstrap = 0x4402;
+// The data object that names the bootstrap.
+inline constexpr char kBootstrapLabel[] = "DM Bootstrap";
+inline constexpr char kBootstrapOid[] = "2.23.43.7.1";
+}  // namespace pkcs15
+
+struct Pkcs15Options {
+  // EF.DIR label (DIRRecord label). Short, so that the record fits 32-byte EF.DIR records.
+  std::string dir_label = "OMA DM";
+  // TokenInfo fields.
+  Bytes serial_number = {'D', 'M', '0', '0', '0', '0', '0', '1'};
+  std::string manufacturer_id = "dmcard";
+  std::string token_label = "DMCARD OMA DM";
+  // CommonDataObjectAttributes.applicationName of the bootstrap data object.
+  std::string application_name = "OMA DM";
+  // Subtrees exported into EF(DM_Bootstrap) when present (missing ones are skipped).
+  std::vector<std::string> bootstrap_roots = {"./DMAcc", "./Con"};
+  // Also export the nodes that DMAcc's PrefConRef and ToConRef/<x>/ConRef values name (absolute
+  // URIs "./..." of existing nodes, with their ancestors), wherever they are in the tree.
+  bool follow_con_refs = true;
+};
+
+// PKCS#15 application identifier (PKCS#15 v1.1 §5.4.1): A0 00 00 00 63 "PKCS-15".
+Bytes Pkcs15Aid();
+
+// The EF.DIR record of the PKCS#15 application, unpadded:
+//   61 L { 4F 0C <Pkcs15Aid()>, 50 L <dir_label>, 51 04 3F00 5015 }
+Bytes Pkcs15DirRecord(const Pkcs15Options& options = {});
+
+// File contents (what each EF of Pkcs15Application() answers), for tests and tools.
+Bytes Pkcs15Odf();
+Bytes Pkcs15TokenInfo(const Pkcs15Options& options = {});
+Bytes Pkcs15Dodf(const Pkcs15Options& options = {});
+// The bootstrap document: the subtrees named by the options, without secret values.
+std::string DmBootstrapTnds(const MoTree& tree, const Pkcs15Options& options = {});
+
+// DF 5015 with ODF, TokenInfo, DODF and EF(DM_Bootstrap), all generated. The sources read the
+// DM tree kept in `store` under `dm_prefix` (the DM applet's "dm/") at every read; `store`
+// must outlive the file system built from the spec. `clock` is handed to the MoTree.
+fs::FileSpec Pkcs15Application(PersistentStore& store, std::string dm_prefix,
+                               std::function<int64_t()> clock, const Pkcs15Options& options = {});
+
+}  // namespace dmcard::dm

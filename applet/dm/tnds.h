@@ -1,0 +1,45 @@
+// OMA DM TNDS (Tree and Node Description Serialization, OMA-TS-DM_TNDS 1.2): the document form
+// of management objects. XML through pugixml, WBXML through libwbxml2 — neither is hand-made.
+// Used for personalization profiles, STORE DATA over APDUs, and the PKCS#15 EF(DM_Bootstrap).
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "dm/mo_tree.h"
+#include "runtime/bytes.h"
+
+namespace dmcard::dm {
+
+struct TndsExportOptions {
+  bool include_values = true;          // leaf values (chr/int/bool... as text, bin as base64)
+  bool include_secret_values = false;  // never true except for issuer tooling in tests
+  bool include_properties = true;      // ACL, Format, Type, Title (TStamp/VerNo are not exported)
+};
+
+// Serializes the subtree rooted at `from` ("." = whole tree) as a TNDS <MgmtTree> document
+// (UTF-8, with the VerDTD element). Node names only, nested as in the tree; a subtree whose
+// top does not hang from the root gets <Path>. Empty string when `from` does not exist.
+std::string ExportTndsXml(const MoTree& tree, std::string_view from,
+                          const TndsExportOptions& options = {});
+
+// Parses a TNDS XML document. Nodes get absolute URIs under `base` (the URI the document's
+// top-level nodes hang from, "." by default; a top-level <Path> overrides it), parents before
+// children. On error `error` says what and where (line or node path) and `nodes` is empty.
+struct TndsDocument {
+  std::vector<Node> nodes;
+  std::string error;
+};
+TndsDocument ParseTndsXml(std::string_view xml, std::string_view base = ".");
+
+// Writes the nodes into the tree with issuer rights (MoTree::Put), creating missing interior
+// parents is NOT done: a document must describe its parents. Stops at the first failure.
+DmStatus ImportNodes(MoTree& tree, const std::vector<Node>& nodes);
+
+// WBXML encodings of a TNDS document (libwbxml2).
+std::optional<Bytes> TndsXmlToWbxml(std::string_view xml, std::string& error);
+std::optional<std::string> TndsWbxmlToXml(ByteView wbxml, std::string& error);
+
+}  // namespace dmcard::dm

@@ -1,0 +1,68 @@
+// Unmodified PC/SC tools against the card: opensc-tool, scriptor, pcsc_scan. They run as
+// children of this process, so they see its /run/pcscd (our pcscd) and nothing else.
+#include <algorithm>
+#include <cctype>
+#include <string>
+
+#include "pcsc_fixture.h"
+
+namespace dmcard::pcsctest {
+namespace {
+
+using Pcsc_Tools = PcscTest;
+
+bool Installed(const char* tool) {
+  return RunTool({"sh", "-c", std::string("command -v ") + tool}).exit_code == 0;
+}
+
+// Upper-case hex digits only (drops separators), to compare ATRs whatever their layout.
+std::string HexDigits(const std::string& text) {
+  std::string out;
+  for (char c : text) {
+    if (std::isxdigit(static_cast<unsigned char>(c))) {
+      out += static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+    }
+  }
+  return out;
+}
+
+std::string Spaced(const std::string& hex) { return ToHex(Hex(hex), true); }
+
+TEST_F(Pcsc_Tools, OpenscToolPrintsTheAtr) {
+  if (!Installed("opensc-tool")) GTEST_SKIP() << "opensc-tool not installed (package opensc)";
+  StartVicc();
+  ToolResult r = RunTool({"opensc-tool", "-r", "Virtual PCD 00 00", "-a"});
+  ASSERT_FALSE(r.timed_out) << r.output;
+  EXPECT_EQ(r.exit_code, 0) << r.output;
+  // opensc-tool prints the ATR as 3b:8c:81:...
+  std::string line = r.output.substr(0, r.output.find('\n'));
+  EXPECT_NE(r.output.find(':'), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("3b:8c:81:31:fe:45"), std::string::npos) << r.output;
+  EXPECT_NE(HexDigits(r.output).find(kAtrT1), std::string::npos) << r.output;
+}
+
+TEST_F(Pcsc_Tools, ScriptorSelectAnswers9000) {
+  if (!Installed("scriptor")) GTEST_SKIP() << "scriptor not installed (package pcsc-tools)";
+  StartVicc();
+  ToolResult r = RunTool({"scriptor", "-r", "Virtual PCD 00 00"},
+                         "00 A4 04 00 09 F0 44 4D 43 41 52 44 46 53\n");
+  ASSERT_FALSE(r.timed_out) << r.output;
+  EXPECT_EQ(r.exit_code, 0) << r.output;
+  // "< 6F 15 ... 90 00 : Normal processing." (wrapped every 16 bytes)
+  EXPECT_NE(r.output.find("90 00 : Normal processing."), std::string::npos) << r.output;
+  EXPECT_NE(HexDigits(r.output).find(std::string(kFsAppletFci) + "9000"), std::string::npos)
+      << r.output;
+}
+
+TEST_F(Pcsc_Tools, PcscScanListsReaderAndAtr) {
+  if (!Installed("pcsc_scan")) GTEST_SKIP() << "pcsc_scan not installed (package pcsc-tools)";
+  StartVicc();
+  // -t: quit after 1 s; -n: no ATR analysis (it may want the network for its ATR list).
+  ToolResult r = RunTool({"pcsc_scan", "-n", "-t", "1"}, "", std::chrono::milliseconds(10000));
+  ASSERT_FALSE(r.timed_out) << r.output;
+  EXPECT_NE(r.output.find("Virtual PCD 00 00"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find(Spaced(kAtrT1)), std::string::npos) << r.output;
+}
+
+}  // namespace
+}  // namespace dmcard::pcsctest
