@@ -18,9 +18,7 @@ constexpr uint8_t kCapTndsWbxml = 0x08;
 constexpr uint8_t kCapDevPersonalization = 0x40;
 }  // namespace
 
-Bytes DmApplet::DefaultAid() {
-  return Bytes{0xF0, 'D', 'M', 'C', 'A', 'R', 'D', '-', 'D', 'M'};
-}
+Bytes DmApplet::DefaultAid() { return Bytes{0xF0, 'D', 'M', 'C', 'A', 'R', 'D', '-', 'D', 'M'}; }
 
 DmApplet::DmApplet(DmAppletConfig config)
     : Applet(config.aid.empty() ? DefaultAid() : config.aid),

@@ -39,11 +39,11 @@ struct BootstrapFlags {
 };
 
 struct DmAppletConfig {
-  Bytes aid;                  // default kDefaultAid
-  std::string initial_tnds;   // TNDS XML loaded into the tree at first install ("" = empty tree)
-  BootstrapFlags flags;       // initial flags
-  Bytes user_pin;             // PIN 01; empty = no user PIN
-  Bytes user_puk;             // its PUK; empty = none
+  Bytes aid;                 // default kDefaultAid
+  std::string initial_tnds;  // TNDS XML loaded into the tree at first install ("" = empty tree)
+  BootstrapFlags flags;      // initial flags
+  Bytes user_pin;            // PIN 01; empty = no user PIN
+  Bytes user_puk;            // its PUK; empty = none
   // DEVELOPMENT ONLY: PIN 8F that opens STORE DATA / PUT DATA until issuer authentication
   // (part 2) exists. Empty disables the path entirely.
   Bytes dev_issuer_pin;

@@ -24,17 +24,17 @@ namespace dmcard::dm {
 // OMA DM result codes (OMA-TS-DM_RepPro 1.2 §10) the tree answers with.
 enum class DmStatus : uint16_t {
   kOk = 200,
-  kBadRequest = 400,          // malformed URI or data
+  kBadRequest = 400,  // malformed URI or data
   kNotFound = 404,
-  kCommandNotAllowed = 405,   // e.g. a value on an interior node, deleting the root, Exec on a
-                              // node that has no Exec behaviour
+  kCommandNotAllowed = 405,  // e.g. a value on an interior node, deleting the root, Exec on a
+                             // node that has no Exec behaviour
   kOptionalNotSupported = 406,
-  kRequestTooLarge = 413,     // value above the card's per-node limit
-  kUriTooLong = 414,          // beyond MaxDepth / MaxTotLen / MaxSegLen
-  kUnsupportedFormat = 415,   // unknown Format, or a value not valid for its Format
+  kRequestTooLarge = 413,    // value above the card's per-node limit
+  kUriTooLong = 414,         // beyond MaxDepth / MaxTotLen / MaxSegLen
+  kUnsupportedFormat = 415,  // unknown Format, or a value not valid for its Format
   kAlreadyExists = 418,
-  kDeviceFull = 420,          // persistent memory full
-  kPermissionDenied = 425,    // ACL refused, or a secret value was asked for
+  kDeviceFull = 420,        // persistent memory full
+  kPermissionDenied = 425,  // ACL refused, or a secret value was asked for
   kCommandFailed = 500,
 };
 
@@ -44,19 +44,31 @@ enum class DmStatus : uint16_t {
 Sw SwFromDmStatus(DmStatus s);
 
 // OMA DM 1.2 node formats (the Format property).
-enum class NodeFormat : uint8_t { kNode, kChr, kInt, kBool, kBin, kB64, kXml, kDate, kTime, kFloat, kNull };
-const char* FormatName(NodeFormat f);                       // "node", "chr", ...
+enum class NodeFormat : uint8_t {
+  kNode,
+  kChr,
+  kInt,
+  kBool,
+  kBin,
+  kB64,
+  kXml,
+  kDate,
+  kTime,
+  kFloat,
+  kNull
+};
+const char* FormatName(NodeFormat f);  // "node", "chr", ...
 std::optional<NodeFormat> ParseFormat(std::string_view name);
 
 // The properties of a node (OMA DM 1.2 TND §7). Name and Size are derived (last URI segment,
 // value length) and not stored.
 struct NodeProperties {
   NodeFormat format = NodeFormat::kNode;
-  std::string type;   // MIME type (Type); for interior nodes a DDF/MO identifier or empty
-  std::string acl;    // ACL; empty = inherited from the nearest ancestor that has one
-  std::string title;  // Title
-  int64_t tstamp = 0; // TStamp: UTC seconds of the last change of this node
-  uint16_t verno = 0; // VerNo: incremented (mod 65536) on every change of this node
+  std::string type;     // MIME type (Type); for interior nodes a DDF/MO identifier or empty
+  std::string acl;      // ACL; empty = inherited from the nearest ancestor that has one
+  std::string title;    // Title
+  int64_t tstamp = 0;   // TStamp: UTC seconds of the last change of this node
+  uint16_t verno = 0;   // VerNo: incremented (mod 65536) on every change of this node
   bool secret = false;  // value never readable by anyone (AAuthSecret, AAuthData, or marked)
 };
 
@@ -70,14 +82,21 @@ struct Node {
 
 // Property identifiers for Get/Replace of a single property (also P2 of the DM applet's GET).
 enum class Property : uint8_t {
-  kAcl = 1, kFormat = 2, kType = 3, kName = 4, kSize = 5, kTitle = 6, kTStamp = 7, kVerNo = 8,
+  kAcl = 1,
+  kFormat = 2,
+  kType = 3,
+  kName = 4,
+  kSize = 5,
+  kTitle = 6,
+  kTStamp = 7,
+  kVerNo = 8,
 };
 
 // Limits reported in DevDetail/URI and enforced on every URI (OMA DM DevDetail MO).
 struct UriLimits {
-  uint16_t max_depth = 16;    // segments below the root
-  uint16_t max_tot_len = 255; // characters of the whole URI
-  uint16_t max_seg_len = 64;  // characters of one segment
+  uint16_t max_depth = 16;     // segments below the root
+  uint16_t max_tot_len = 255;  // characters of the whole URI
+  uint16_t max_seg_len = 64;   // characters of one segment
 };
 
 class MoTree {

@@ -114,8 +114,8 @@ Sw DmApplet::Add(AppletContext& ctx, const CommandApdu& cmd) const {
     if (value != nullptr) return Status(DmStatus::kCommandNotAllowed);
     return Status(tree.AddInterior(who, uri, acl_text, type_text));
   }
-  return Status(tree.AddLeaf(who, uri, *format, type_text, value ? value->value : ByteView{},
-                             acl_text));
+  return Status(
+      tree.AddLeaf(who, uri, *format, type_text, value ? value->value : ByteView{}, acl_text));
 }
 
 // 80 34 P1 P2: P1 00 value (80 URI, 81 value); P1 01 property P2 = 01 ACL or 06 Title.

@@ -8,9 +8,9 @@
 #include <string>
 
 #include "crypto/crypto.h"
-#include "runtime/card_config.h"
 #include "runtime/apdu.h"
 #include "runtime/bytes.h"
+#include "runtime/card_config.h"
 #include "runtime/persistent_store.h"
 #include "runtime/sw.h"
 #include "runtime/transient.h"

@@ -219,7 +219,8 @@ TEST(Req_SC1_StoresManagementObjects, ReadsValuesPropertiesAndChildren) {
   const Tlv* acl = FindTlv(*props, 0x81);
   ASSERT_TRUE(acl);
   EXPECT_EQ(std::string(acl->value.begin(), acl->value.end()),
-            "Get=*&Add=srv1&Replace=srv1&Delete=srv1") << "stored as given";
+            "Get=*&Add=srv1&Replace=srv1&Delete=srv1")
+      << "stored as given";
   EXPECT_EQ(SwOf(GetValue(*card, "./Nope")), 0x6A82);
   EXPECT_EQ(SwOf(GetValue(*card, "./DMAcc//x")), 0x6A80) << "malformed URI";
 }
@@ -232,7 +233,10 @@ TEST(Req_SC2_SecureAuthenticationParameters, SecretLeavesAreNeverReadable) {
   card->SetPrincipal(0, "srv1");  // the management authority that owns DMAcc
   EXPECT_EQ(SwOf(GetValue(*card, "./DMAcc/Srv/AAuthSecret")), 0x6982);
   // Exports leave the value out.
-  Bytes x = card->Transmit(H("803A0000000007" "2E2F444D416363" "0000"));  // extended Le
+  Bytes x =
+      card->Transmit(H("803A0000000007"
+                       "2E2F444D416363"
+                       "0000"));  // extended Le
   ASSERT_EQ(SwOf(x), 0x9000);
   EXPECT_EQ(AsText(x).find("s3cret"), std::string::npos);
   EXPECT_NE(AsText(x).find("AAuthSecret"), std::string::npos);
