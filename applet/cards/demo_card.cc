@@ -2,30 +2,78 @@
 
 #include <system_error>
 
+#include "dm/dm_applet.h"
+#include "dm/pkcs15_view.h"
 #include "fs/demo_fs.h"
 
 namespace dmcard {
 
-CardConfig DemoCardConfig() {
+namespace {
+
+std::string SwText(Sw sw) {
+  return ToHex(Bytes{static_cast<uint8_t>(ToU16(sw) >> 8), static_cast<uint8_t>(ToU16(sw))});
+}
+
+Bytes Ascii(const std::string& s) { return Bytes(s.begin(), s.end()); }
+
+// The demo file system with the PKCS#15 application added: EF.DIR record 1 announces it (the
+// OMA smart-card provisioning convention), the demo application moves to record 2.
+fs::FileSpec FileSystemWithPkcs15(Card& card) {
+  fs::FileSpec mf = fs::DemoFileSystem();
+  for (fs::FileSpec& f : mf.children) {
+    if (f.fid == fs::demo::kEfDir && !f.initial_records.empty()) {
+      f.initial_records.insert(f.initial_records.begin(), dm::Pkcs15DirRecord());
+      f.initial_records.resize(fs::demo::kEfDirRecords);
+    }
+  }
+  Card* c = &card;
+  mf.children.push_back(
+      dm::Pkcs15Application(card.store(), dm::DmApplet::kKeyPrefix, [c] { return c->now(); }));
+  return mf;
+}
+
+}  // namespace
+
+CardConfig CardConfigFor(const Profile& profile) {
   CardConfig config;
+  ApplyProfile(profile, config);
   config.default_applet = fs::demo::Aid();
   return config;
 }
 
-std::unique_ptr<Card> MakeDemoCard(const CardConfig& config, Platform platform,
-                                   std::string& error) {
+CardConfig DemoCardConfig() { return CardConfigFor(DemoProfile()); }
+
+std::unique_ptr<Card> MakeCard(const Profile& profile, const CardConfig& config, Platform platform,
+                               std::string& error) {
   auto card = std::make_unique<Card>(config, std::move(platform));
   if (!card->open_error().empty()) {
     error = "cannot open the card's persistent memory: " + card->open_error();
     return nullptr;
   }
-  const Sw sw = card->Install(fs::MakeDemoFileSystemApplet());
+  dm::DmAppletConfig dm;
+  dm.initial_tnds = profile.tree_xml;
+  dm.flags = {profile.user_confirmation, profile.autoconnect};
+  dm.user_pin = Ascii(profile.user_pin);
+  dm.user_puk = Ascii(profile.user_puk);
+  dm.dev_issuer_pin = Ascii(profile.dev_issuer_pin);
+  Sw sw = card->Install(std::make_unique<dm::DmApplet>(std::move(dm)));
   if (sw != Sw::kOk) {
-    error = "installing the file system applet failed with status " +
-            ToHex(Bytes{static_cast<uint8_t>(ToU16(sw) >> 8), static_cast<uint8_t>(ToU16(sw))});
+    error = "installing the DM applet of profile '" + profile.name + "' failed with status " +
+            SwText(sw) + (sw == Sw::kNotEnoughMemory ? " (persistent memory too small)" : "");
+    return nullptr;
+  }
+  sw = card->Install(std::make_unique<fs::FileSystemApplet>(
+      fs::demo::Aid(), FileSystemWithPkcs15(*card), fs::DemoPins()));
+  if (sw != Sw::kOk) {
+    error = "installing the file system applet failed with status " + SwText(sw);
     return nullptr;
   }
   return card;
+}
+
+std::unique_ptr<Card> MakeDemoCard(const CardConfig& config, Platform platform,
+                                   std::string& error) {
+  return MakeCard(DemoProfile(), config, std::move(platform), error);
 }
 
 std::optional<Platform> MakePlatform(const std::filesystem::path& dir, std::string& error) {

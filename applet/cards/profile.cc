@@ -82,7 +82,7 @@ class ProfileParser {
 
     static const std::set<std::string, std::less<>> kFields = {
         "profile",   "description", "capacity", "protocol", "atr",
-        "bootstrap", "user_pin",    "user_puk", "tree"};
+        "bootstrap", "user_pin",    "user_puk", "tree",     "dev_issuer_pin"};
     for (const auto& [key, value] : j.items()) {
       if (!kFields.contains(key)) return Fail(key, "unknown field");
     }
@@ -152,6 +152,11 @@ class ProfileParser {
     }
     if (!p.user_puk.empty() && p.user_pin.empty()) {
       return Fail("user_puk", "a PUK needs a user_pin to unblock");
+    }
+    if (!String(j, "dev_issuer_pin", false, p.dev_issuer_pin)) return false;
+    if (j.contains("dev_issuer_pin") &&
+        (p.dev_issuer_pin.size() < 4 || p.dev_issuer_pin.size() > 16)) {
+      return Fail("dev_issuer_pin", "must be 4 to 16 characters");
     }
 
     std::string tree_name;

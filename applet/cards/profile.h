@@ -26,6 +26,9 @@ struct Profile {
   bool autoconnect = false;
   // "user_pin" / "user_puk": ASCII digits, 4 to 8; empty = none.
   std::string user_pin, user_puk;
+  // "dev_issuer_pin": DEVELOPMENT ONLY. Opens the DM applet's STORE DATA / PUT DATA
+  // personalization path (PIN reference 8F) until issuer authentication exists. Empty = closed.
+  std::string dev_issuer_pin;
   // Content of the "tree" file: the initial management tree, TNDS XML (checked to parse).
   std::string tree_xml;
 };

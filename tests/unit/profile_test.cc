@@ -97,6 +97,7 @@ TEST(Profile, BuiltInDemoProfileEqualsTheFiles) {
   EXPECT_EQ(built_in.autoconnect, file->autoconnect);
   EXPECT_EQ(built_in.user_pin, file->user_pin);
   EXPECT_EQ(built_in.user_puk, file->user_puk);
+  EXPECT_EQ(built_in.dev_issuer_pin, file->dev_issuer_pin);
   EXPECT_EQ(built_in.tree_xml, file->tree_xml);
 }
 
@@ -109,6 +110,7 @@ TEST(Profile, DemoProfileFields) {
   EXPECT_FALSE(p.atr);
   EXPECT_EQ(p.user_pin, "1234");
   EXPECT_EQ(p.user_puk, "12345678");
+  EXPECT_EQ(p.dev_issuer_pin, "DEV-ONLY");
   EXPECT_TRUE(Contains(p.tree_xml, "<MgmtTree"));
 }
 
@@ -361,6 +363,7 @@ TEST_F(ProfileFiles, MinimalProfileLoads) {
   EXPECT_FALSE(loaded_->protocol);
   EXPECT_FALSE(loaded_->user_confirmation);
   EXPECT_TRUE(loaded_->user_pin.empty());
+  EXPECT_TRUE(loaded_->dev_issuer_pin.empty());  // the development path stays closed
   // Comments are allowed; the ATR must offer the protocol.
   EXPECT_EQ(Load(R"({ // a card speaking T=0
                       "profile": "p", "protocol": "T=0", "atr": "3B 00", "tree": "tree.xml"})"),
@@ -425,6 +428,9 @@ TEST_F(ProfileFiles, ErrorsNameTheFileAndTheProblem) {
       {"PUK without PIN",
        R"({"profile": "p", "user_puk": "12345678", "tree": "tree.xml"})",
        {"field 'user_puk'", "needs a user_pin"}},
+      {"dev issuer PIN too short",
+       R"({"profile": "p", "dev_issuer_pin": "123", "tree": "tree.xml"})",
+       {"field 'dev_issuer_pin' must be 4 to 16 characters"}},
       {"tree not TNDS",
        R"({"profile": "p", "tree": "bad.xml"})",
        {"field 'tree'", "'bad.xml': line 2", "unknown format <string/>"}},

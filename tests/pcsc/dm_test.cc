@@ -1,0 +1,85 @@
+// The DM applet through the real stack (pcscd + vpcd + dmcard-vicc with the demo profile):
+// SELECT returns the DM descriptor (SC7, DEV1), and a tree walk reads the demo DMAcc (DEV4).
+#include <gtest/gtest.h>
+
+#include <string>
+
+#include "pcsc_fixture.h"
+
+namespace dmcard::pcsctest {
+namespace {
+
+using Pcsc_Dm = PcscTest;
+
+// F0 "DMCARD-DM"
+constexpr const char* kSelectDm = "00A404000AF0444D434152442D444D00";
+
+std::string Text(const std::string& hex_with_sw) {
+  std::string out;
+  for (size_t i = 0; i + 4 < hex_with_sw.size(); i += 2) {
+    out.push_back(static_cast<char>(std::stoi(hex_with_sw.substr(i, 2), nullptr, 16)));
+  }
+  return out;
+}
+
+std::string Hex(const std::string& text) {
+  static const char* d = "0123456789ABCDEF";
+  std::string h;
+  for (unsigned char c : text) {
+    h.push_back(d[c >> 4]);
+    h.push_back(d[c & 15]);
+  }
+  return h;
+}
+
+std::string Get(CardHandle& card, uint8_t p1, const std::string& uri) {
+  char head[16];
+  std::snprintf(head, sizeof head, "8030%02X00%02zX", p1, uri.size());
+  return ToHex(card.Transmit(std::string(head) + Hex(uri) + "00"));
+}
+
+TEST_F(Pcsc_Dm, Req_SC7_SelectDmAppletReturnsDescriptor) {
+  StartVicc();
+  Context ctx;
+  CardHandle card(ctx, ReaderName(0));
+  const std::string r = ToHex(card.Transmit(kSelectDm));
+  ASSERT_EQ(r.substr(r.size() - 4), "9000") << r;
+  // 6F L 84 0A <AID> A5 L 80 02 0100 81 01 01 82 04 <gen> 83 20 <digest> 84 01 <flags> 85 02 ..
+  EXPECT_EQ(r.substr(0, 2), "6F");
+  EXPECT_NE(r.find("840AF0444D434152442D444D"), std::string::npos) << r;
+  const size_t a5 = r.find("A5", 28);
+  ASSERT_NE(a5, std::string::npos) << r;
+  EXPECT_NE(r.find("80020100810101", a5), std::string::npos) << "versions: " << r;
+  const size_t flags = r.find("8401", a5 + 4 + 14 + 12 + 68);
+  ASSERT_NE(flags, std::string::npos) << r;
+  // The demo profile: provisioned (01), user confirmation (02), autoconnect (04).
+  EXPECT_EQ(r.substr(flags + 4, 2), "07") << r;
+}
+
+TEST_F(Pcsc_Dm, Req_DEV4_TreeWalkReadsDemoDmAcc) {
+  StartVicc();
+  Context ctx;
+  CardHandle card(ctx, ReaderName(0));
+  ASSERT_EQ(ToHex(card.Transmit(kSelectDm)).substr(0, 2), "6F");
+  // Walk: ./DMAcc → its accounts → each account's ServerID and AppAddr.
+  const std::string accounts = Get(card, 0x02, "./DMAcc");
+  ASSERT_EQ(accounts.substr(accounts.size() - 4), "9000") << accounts;
+  const std::string names = Text(accounts);
+  ASSERT_FALSE(names.empty());
+  const std::string first = names.substr(0, names.find('/'));
+  const std::string server_id = Get(card, 0x00, "./DMAcc/" + first + "/ServerID");
+  EXPECT_EQ(Text(server_id), "dmcard.example.test") << server_id;
+  const std::string app_id = Get(card, 0x00, "./DMAcc/" + first + "/AppID");
+  EXPECT_EQ(Text(app_id), "w7");
+  // Secrets stay on the card.
+  const std::string auth = Get(card, 0x02, "./DMAcc/" + first + "/AppAuth");
+  ASSERT_EQ(auth.substr(auth.size() - 4), "9000");
+  const std::string auth_names = Text(auth);
+  const std::string one = auth_names.substr(0, auth_names.find('/'));
+  const std::string secret =
+      Get(card, 0x00, "./DMAcc/" + first + "/AppAuth/" + one + "/AAuthSecret");
+  EXPECT_EQ(secret, "6982");
+}
+
+}  // namespace
+}  // namespace dmcard::pcsctest
