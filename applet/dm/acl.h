@@ -2,8 +2,9 @@
 // Commands Add, Delete, Exec, Get, Replace; server identifiers separated by '+'; '*' = anyone.
 //
 // Principals: a management authority authenticated with its ServerID; the user (PIN verified
-// on the channel); the device (nobody authenticated). OMA DM ACLs name ServerIDs only, so the
-// card reserves two identifiers that no ServerID can take (they start with '@'):
+// on the channel); the device (nobody authenticated). OMA DM ACLs name ServerIDs only, so dmcard
+// reserves two identifiers beginning with '@' (the session layer of part 2 must refuse to
+// authenticate a management authority whose ServerID begins with '@'):
 //   "@user"   granted to the user principal,
 //   "@device" granted to the device and to the user (who is also at the device).
 // '*' grants everyone. A management authority matches its own ServerID and '*'.

@@ -603,7 +603,14 @@ DmStatus MoTree::ReplaceProperty(const Principal& who, std::string_view uri, Pro
   if (DmStatus s = CheckUri(uri); s != DmStatus::kOk) return s;
   Node n;
   if (DmStatus s = Load(store_, KeyOf(uri), uri, n); s != DmStatus::kOk) return s;
-  if (!Allowed(who, uri, AclOp::kReplace)) return DmStatus::kPermissionDenied;
+  // OMA-TS-DM_TND 1.2 §7.7.1.3: Replace on a node covers its value and properties, but a
+  // leaf's own ACL only through its parent; Replace on the parent may always change a child's
+  // ACL (so a server controlling the parent can take over a child).
+  const bool node_replace = Allowed(who, uri, AclOp::kReplace);
+  const bool parent_replace = uri != "." && Allowed(who, ParentOf(uri), AclOp::kReplace);
+  const bool may =
+      p == Property::kAcl ? parent_replace || (n.interior && node_replace) : node_replace;
+  if (!may) return DmStatus::kPermissionDenied;
   switch (p) {
     case Property::kAcl:
       if (!Acl::Parse(value)) return DmStatus::kBadRequest;

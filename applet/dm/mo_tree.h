@@ -136,7 +136,8 @@ class MoTree {
                    std::string_view type, ByteView value, std::string_view acl = {});
   // Replace of a leaf value needs Replace on the node.
   DmStatus ReplaceValue(const Principal& who, std::string_view uri, ByteView value);
-  // Replace of ACL or Title needs Replace on the node (ACL text is validated).
+  // Replace of Title needs Replace on the node. Replace of ACL (text validated) needs Replace
+  // on the parent, or, for an interior node, on the node itself (OMA DM 1.2 TND §7.7.1.3).
   DmStatus ReplaceProperty(const Principal& who, std::string_view uri, Property p,
                            std::string_view value);
   // Deletes the node and its whole subtree; needs Delete on the node. The root cannot go.

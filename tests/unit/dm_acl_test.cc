@@ -337,7 +337,10 @@ TEST(Req_SEC1_Acl, InvalidAclIsRefusedWithoutChange) {
   f.store.Abort();
 }
 
-TEST(Req_SEC1_Acl, ReplaceOfAclAndTitleNeedsReplaceOnTheNode) {
+// OMA-TS-DM_TND 1.2 §7.7.1.3: Replace on a leaf covers its value and Title, not its ACL; a
+// leaf's ACL is changed through Replace on its parent. An interior node's own Replace covers
+// its ACL, and so does Replace on its parent.
+TEST(Req_SEC1_Acl, ReplaceOfAclFollowsOmaRules) {
   TreeFixture f;
   const Principal srv1 = Principal::Authority("srv1");
   const Principal other = Principal::Authority("other");
@@ -348,19 +351,27 @@ TEST(Req_SEC1_Acl, ReplaceOfAclAndTitleNeedsReplaceOnTheNode) {
   const std::string before = Dump(f.tree);
   f.store.Begin();
   EXPECT_EQ(f.tree.ReplaceProperty(other, "./A/L", Property::kTitle, "t"),
-            DmStatus::kPermissionDenied);
-  EXPECT_EQ(f.tree.ReplaceProperty(other, "./A/L", Property::kAcl, "Get=*"),
+            DmStatus::kPermissionDenied)
+      << "Title follows the leaf's own ACL";
+  EXPECT_EQ(f.tree.ReplaceProperty(srv1, "./A/L", Property::kAcl, "Get=*"),
+            DmStatus::kPermissionDenied)
+      << "a leaf's Replace right does not cover its ACL";
+  EXPECT_EQ(f.tree.ReplaceProperty(srv1, "./A", Property::kAcl, "Get=*"),
             DmStatus::kPermissionDenied);
   EXPECT_EQ(Dump(f.tree), before);
   EXPECT_EQ(f.tree.ReplaceProperty(srv1, "./A/L", Property::kTitle, "Name of L"), DmStatus::kOk);
-  EXPECT_EQ(f.tree.ReplaceProperty(srv1, "./A/L", Property::kAcl, "Get=*&Replace=other"),
+  // The parent's Replace right takes control of the child: first its ACL, then its value.
+  EXPECT_EQ(f.tree.ReplaceValue(other, "./A/L", B("y")), DmStatus::kPermissionDenied);
+  EXPECT_EQ(f.tree.ReplaceProperty(other, "./A/L", Property::kAcl, "Get=*&Replace=other"),
             DmStatus::kOk);
   std::string title;
   EXPECT_EQ(f.tree.GetProperty(other, "./A/L", Property::kTitle, title), DmStatus::kOk);
   EXPECT_EQ(title, "Name of L");
-  // Now other, and no longer srv1, may change it.
   EXPECT_EQ(f.tree.ReplaceValue(srv1, "./A/L", B("y")), DmStatus::kPermissionDenied);
   EXPECT_EQ(f.tree.ReplaceValue(other, "./A/L", B("y")), DmStatus::kOk);
+  // An interior node's own Replace right covers its ACL.
+  EXPECT_EQ(f.tree.ReplaceProperty(other, "./A", Property::kAcl, "Get=*&Replace=other+srv1"),
+            DmStatus::kOk);
   // Read-only and unsupported properties.
   for (Property p :
        {Property::kFormat, Property::kType, Property::kSize, Property::kTStamp, Property::kVerNo}) {
