@@ -15,16 +15,19 @@ namespace {
 constexpr const char* kUsage = R"(dmcard - virtual OMA DM smart card tool
 
 Usage:
-  dmcard demo  [--state DIR] [--t0]   start the built-in demo card in-process and show a
-                                      short session with it
-  dmcard shell [--state DIR] [--t0]   send APDUs to an in-process demo card: one hex APDU
-                                      per line on standard input
+  dmcard demo  [--state DIR] [--profile FILE] [--t0]
+                                      start a card in-process and show a short session
+  dmcard shell [--state DIR] [--profile FILE] [--t0]
+                                      send APDUs to an in-process card: one hex APDU per
+                                      line on standard input
   dmcard --help                       this text
   dmcard --version                    version
 
 Options:
   --state DIR   keep the card's persistent memory in DIR (card.img + card.jnl); created if
                 missing. Without it the card lives in RAM and forgets everything on exit.
+  --profile FILE  make the card from this profile (profiles/README.md) instead of the
+                built-in demo profile (a new card image only; an existing --state keeps its card).
   --t0          speak T=0 (61xx/GET RESPONSE for case 4, 6Cxx for a wrong Le) instead of T=1.
 
 Shell lines:
@@ -37,6 +40,7 @@ Shell lines:
 struct Options {
   std::string command;
   std::string state_dir;
+  std::string profile;
   bool t0 = false;
 };
 
@@ -64,14 +68,23 @@ void PrintStats(Card& card) {
 
 std::unique_ptr<Card> OpenCard(const Options& opt) {
   std::string error;
+  Profile profile = DemoProfile();
+  if (!opt.profile.empty()) {
+    auto loaded = LoadProfile(opt.profile, error);
+    if (!loaded) {
+      std::fprintf(stderr, "dmcard: %s\n", error.c_str());
+      return nullptr;
+    }
+    profile = std::move(*loaded);
+  }
   auto platform = MakePlatform(opt.state_dir, error);
   if (!platform) {
     std::fprintf(stderr, "dmcard: %s\n", error.c_str());
     return nullptr;
   }
-  CardConfig config = DemoCardConfig();
+  CardConfig config = CardConfigFor(profile);
   if (opt.t0) config.protocol = Protocol::kT0;
-  auto card = MakeDemoCard(config, std::move(*platform), error);
+  auto card = MakeCard(profile, config, std::move(*platform), error);
   if (!card) {
     std::fprintf(stderr, "dmcard: %s\n", error.c_str());
     if (!opt.state_dir.empty()) {
@@ -96,7 +109,7 @@ bool Exchange(Card& card, const Bytes& apdu) {
 int RunDemo(const Options& opt) {
   auto card = OpenCard(opt);
   if (!card) return 1;
-  std::printf("dmcard demo card (in-process; the vpcd bridge will expose it to PC/SC)\n");
+  std::printf("dmcard card (in-process; 'bash scripts/run.sh' puts it behind PC/SC)\n");
   std::printf("ATR: %s\n\n", ToHex(card->PowerOn(), ' ').c_str());
   const std::pair<const char*, const char*> steps[] = {
       {"SELECT the file system applet by AID", "00 A4 04 00 09 F0444D434152444653 00"},
@@ -109,6 +122,18 @@ int RunDemo(const Options& opt) {
       {"SELECT the MF, no response data", "00 A4 00 0C 02 3F00"},
       {"READ RECORD 1 of EF.DIR (SFI 30)", "00 B2 01 F4 00"},
       {"MANAGE CHANNEL open", "00 70 00 00 01"},
+      {"on channel 1: SELECT the OMA DM applet (descriptor: generation, digest, flags)",
+       "01 A4 04 00 0A F0444D434152442D444D 00"},
+      {"GET the child names of ./DMAcc", "81 30 02 00 07 2E2F444D416363 00"},
+      {"GET ./DMAcc/DMCardTest/ServerID",
+       "81 30 00 00 1B 2E2F444D4163632F444D43617264546573742F5365727665724944 00"},
+      {"GET a secret (AAuthSecret): refused to everyone",
+       "81 30 00 00 2E "
+       "2E2F444D4163632F444D43617264546573742F417070417574682F537276437265642F414175746853656372657"
+       "4 00"},
+      {"on the basic channel: READ BINARY of EF(DM_Bootstrap) in the PKCS#15 application",
+       "00 A4 08 0C 04 5015 4402"},
+      {"(first 64 bytes of the TNDS bootstrap document)", "00 B0 00 00 40"},
   };
   for (const auto& [what, hex] : steps) {
     std::printf("# %s\n", what);
@@ -178,6 +203,9 @@ int main(int argc, char** argv) {
       opt.state_dir = args[++i];
     } else if (a.rfind("--state=", 0) == 0) {
       opt.state_dir = a.substr(8);
+    } else if (a == "--profile") {
+      if (i + 1 >= args.size()) return UsageError("--profile needs a profile file");
+      opt.profile = args[++i];
     } else if (a == "--t0") {
       opt.t0 = true;
     } else if (!a.empty() && a[0] == '-') {

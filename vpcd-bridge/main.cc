@@ -29,9 +29,12 @@ Options:
                    "Virtual PCD 00 00" and "Virtual PCD 00 01"; more cards need more entries
   --reverse        listen on the port(s) and let vpcd connect (vpcd DEVICENAME host:port)
   --slots N        run N demo cards (default 1, at most 10)
-  --card SPEC      add a card (repeatable; replaces --slots). SPEC is KIND[,t0][,state=DIR]
-                   with KIND demo (the built-in demo profile) or null (answers 9000 to
-                   everything: a transport latency baseline)
+  --card SPEC      add a card (repeatable; replaces --slots). SPEC is
+                   KIND[,t0][,state=DIR][,profile=FILE] with KIND demo (a DM card made from the
+                   built-in demo profile, or from FILE) or null (answers 9000 to everything:
+                   a transport latency baseline)
+  --profile FILE   make the DM cards from this profile (profiles/README.md) instead of the
+                   built-in demo profile; applies to new card images only
   --state DIR      keep card i's persistent memory in DIR/slot<i> (default: RAM only; nothing
                    survives a restart)
   --t0             cards speak T=0 (their ATR offers T=0 only) instead of T=1
@@ -65,6 +68,7 @@ struct CardSpec {
   std::string kind = "demo";
   bool t0 = false;
   std::string state;
+  std::string profile;  // profile file; empty = the built-in demo profile (or --profile)
 };
 
 bool ParseCardSpec(const std::string& text, CardSpec& spec, std::string& error) {
@@ -85,8 +89,11 @@ bool ParseCardSpec(const std::string& text, CardSpec& spec, std::string& error) 
       spec.t0 = true;
     } else if (part.rfind("state=", 0) == 0 && part.size() > 6) {
       spec.state = part.substr(6);
+    } else if (part.rfind("profile=", 0) == 0 && part.size() > 8) {
+      spec.profile = part.substr(8);
     } else {
-      error = "unknown card option '" + part + "' in '" + text + "' (use t0 or state=DIR)";
+      error = "unknown card option '" + part + "' in '" + text +
+              "' (use t0, state=DIR or profile=FILE)";
       return false;
     }
     if (comma == std::string::npos) break;
@@ -135,6 +142,7 @@ int main(int argc, char** argv) {
   int slots = 1;
   bool t0 = false;
   std::string state_root;
+  std::string profile_path;
   std::vector<CardSpec> cards;
   for (size_t i = 0; i < args.size(); ++i) {
     const std::string& a = args[i];
@@ -177,6 +185,10 @@ int main(int argc, char** argv) {
       const std::string* v = value("--state");
       if (v == nullptr) return UsageError("--state needs a directory");
       state_root = *v;
+    } else if (a == "--profile") {
+      const std::string* v = value("--profile");
+      if (v == nullptr) return UsageError("--profile needs a profile file (profile.json)");
+      profile_path = *v;
     } else if (a == "--t0") {
       t0 = true;
     } else if (a == "--control") {
@@ -204,7 +216,18 @@ int main(int argc, char** argv) {
 
   std::vector<vicc::Bridge::SlotSpec> specs;
   for (size_t i = 0; i < cards.size(); ++i) {
-    CardConfig config = DemoCardConfig();
+    Profile profile = DemoProfile();
+    const std::string& file = cards[i].profile.empty() ? profile_path : cards[i].profile;
+    if (!file.empty()) {
+      std::string error;
+      auto loaded = LoadProfile(file, error);
+      if (!loaded) {
+        std::fprintf(stderr, "dmcard-vicc: card %zu: %s\n", i, error.c_str());
+        return 1;
+      }
+      profile = std::move(*loaded);
+    }
+    CardConfig config = CardConfigFor(profile);
     if (t0 || cards[i].t0) config.protocol = Protocol::kT0;
     vicc::Bridge::SlotSpec spec;
     spec.port = static_cast<uint16_t>(port + i);
@@ -214,7 +237,7 @@ int main(int argc, char** argv) {
       std::string dir = cards[i].state;
       if (dir.empty() && !state_root.empty()) dir = state_root + "/slot" + std::to_string(i);
       std::string error;
-      auto card = vicc::RuntimeCard::Open(config, dir, error);
+      auto card = vicc::RuntimeCard::Open(profile, config, dir, error);
       if (!card) {
         std::fprintf(stderr, "dmcard-vicc: card %zu: %s\n", i, error.c_str());
         return 1;

@@ -4,14 +4,14 @@
 
 namespace dmcard::vicc {
 
-std::unique_ptr<RuntimeCard> RuntimeCard::Open(const CardConfig& config,
+std::unique_ptr<RuntimeCard> RuntimeCard::Open(const Profile& profile, const CardConfig& config,
                                                const std::filesystem::path& state_dir,
                                                std::string& error) {
   auto platform = MakePlatform(state_dir, error);
   if (!platform) return nullptr;
-  auto card = MakeDemoCard(config, std::move(*platform), error);
+  auto card = MakeCard(profile, config, std::move(*platform), error);
   if (!card) return nullptr;
-  return std::unique_ptr<RuntimeCard>(new RuntimeCard(config, state_dir, std::move(card)));
+  return std::unique_ptr<RuntimeCard>(new RuntimeCard(profile, config, state_dir, std::move(card)));
 }
 
 void RuntimeCard::Transmit(ByteView command, Bytes& response) {
@@ -22,7 +22,7 @@ void RuntimeCard::Transmit(ByteView command, Bytes& response) {
     std::string error;
     auto platform = MakePlatform(dir_, error);
     if (platform) {
-      if (auto fresh = MakeDemoCard(config_, std::move(*platform), error)) {
+      if (auto fresh = MakeCard(profile_, config_, std::move(*platform), error)) {
         card_ = std::move(fresh);
         card_->PowerOn();
       }

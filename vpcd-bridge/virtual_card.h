@@ -6,6 +6,7 @@
 #include <memory>
 #include <string>
 
+#include "cards/profile.h"
 #include "runtime/card.h"
 
 namespace dmcard::vicc {
@@ -22,16 +23,16 @@ class VirtualCard {
   virtual void Transmit(ByteView command, Bytes& response) = 0;
 };
 
-// The demo card over the real runtime. If its persistent memory fails mid-write (the card
-// "loses power"), it is rebuilt from the medium — the last committed state — and the APDU is
-// answered 6581.
+// A card made from a profile (the demo profile by default) over the real runtime. If its persistent
+// memory fails mid-write (the card "loses power"), it is rebuilt from the medium — the last
+// committed state — and the APDU is answered 6581.
 class RuntimeCard final : public VirtualCard {
  public:
   // Null with `error` set when the state directory or the card image cannot be used.
-  static std::unique_ptr<RuntimeCard> Open(const CardConfig& config,
+  static std::unique_ptr<RuntimeCard> Open(const Profile& profile, const CardConfig& config,
                                            const std::filesystem::path& state_dir,
                                            std::string& error);
-  const char* kind() const override { return "demo"; }
+  const char* kind() const override { return kind_.c_str(); }
   const Bytes& PowerOn() override { return card_->PowerOn(); }
   void PowerOff() override { card_->PowerOff(); }
   const Bytes& Reset() override { return card_->Reset(); }
@@ -40,11 +41,18 @@ class RuntimeCard final : public VirtualCard {
   Card& card() { return *card_; }
 
  private:
-  RuntimeCard(CardConfig config, std::filesystem::path dir, std::unique_ptr<Card> card)
-      : config_(std::move(config)), dir_(std::move(dir)), card_(std::move(card)) {}
+  RuntimeCard(Profile profile, CardConfig config, std::filesystem::path dir,
+              std::unique_ptr<Card> card)
+      : profile_(std::move(profile)),
+        config_(std::move(config)),
+        dir_(std::move(dir)),
+        card_(std::move(card)),
+        kind_(profile_.name == DemoProfile().name ? "demo" : "profile " + profile_.name) {}
+  Profile profile_;
   CardConfig config_;
   std::filesystem::path dir_;
   std::unique_ptr<Card> card_;
+  std::string kind_;
 };
 
 // Answers 9000 to every command: the baseline for transport latency.
