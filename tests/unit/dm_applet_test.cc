@@ -301,7 +301,7 @@ TEST(Req_SC5_ModifiableTree, TreeSurvivesPowerCycleAndRebuild) {
   EXPECT_EQ(AsText(GetValue(*card, "./DMAcc/Kept")), "yes");
 }
 
-TEST(Req_DMS1_QueryCard, UserPreferencesBelongToTheUser) {
+TEST(Req_UC512_UserPrefs, UserPreferencesBelongToTheUser) {
   // UC512: user preferences are kept separate — the user, not the device, may change them.
   auto card = BuildCard(std::make_shared<RamMedium>(), true);
   EXPECT_EQ(AsText(GetValue(*card, "./Prefs/Ring")), "loud");
