@@ -83,3 +83,37 @@ TEST_F(Pcsc_Dm, Req_DEV4_TreeWalkReadsDemoDmAcc) {
 
 }  // namespace
 }  // namespace dmcard::pcsctest
+
+namespace dmcard::pcsctest {
+namespace {
+
+using Pcsc_Observe = PcscTest;
+
+// -v prints one decoded line per APDU; --record writes the exchanges as a trace
+// (docs/trace-format.md) that later runs can replay.
+TEST_F(Pcsc_Observe, VerboseLinesAndRecordedTrace) {
+  const std::string trace = NewStateDir() + ".trace";
+  ViccProcess& vicc = StartVicc({"-v", "--record", trace});
+  {
+    Context ctx;
+    CardHandle card(ctx, ReaderName(0));
+    EXPECT_EQ(ToHex(card.Transmit("00A4040C09F0444D434152444653")), "9000");
+    EXPECT_EQ(ToHex(card.Transmit("00A4080C0450005001")), "9000");
+    EXPECT_EQ(ToHex(card.Transmit("00B0000004")), "000102039000");
+  }
+  vicc.Stop();
+  const std::string err = vicc.err();
+  EXPECT_NE(err.find("SELECT 04 0C Lc=9 -> 9000"), std::string::npos) << err;
+  EXPECT_NE(err.find("READ BINARY 00 00 Le=4 -> 9000 +4 bytes"), std::string::npos) << err;
+  EXPECT_NE(err.find(" us)"), std::string::npos) << err;
+  const std::string rec = ReadFile(trace);
+  EXPECT_EQ(rec.rfind("# dmcard trace v1", 0), 0u) << rec;
+  EXPECT_NE(rec.find("@atr 3B 8C 81 31 FE 45"), std::string::npos) << rec;
+  EXPECT_NE(rec.find("@power-on"), std::string::npos) << rec;
+  EXPECT_NE(rec.find("> 00 A4 04 0C 09 F0 44 4D 43 41 52 44 46 53\n< 90 00\n"), std::string::npos)
+      << rec;
+  EXPECT_NE(rec.find("> 00 B0 00 00 04\n< 00 01 02 03 90 00\n"), std::string::npos) << rec;
+}
+
+}  // namespace
+}  // namespace dmcard::pcsctest
