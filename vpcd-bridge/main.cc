@@ -2,6 +2,8 @@
 // reader and unmodified PC/SC software talks to it.
 #include <cstdio>
 #include <cstdlib>
+#include <map>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -215,19 +217,24 @@ int main(int argc, char** argv) {
   if (options.control_path.empty()) options.control_path = vicc::DefaultControlPath(port);
 
   std::vector<vicc::Bridge::SlotSpec> specs;
+  std::map<std::string, std::shared_ptr<const Profile>> profiles;  // one copy per file
   for (size_t i = 0; i < cards.size(); ++i) {
-    Profile profile = DemoProfile();
     const std::string& file = cards[i].profile.empty() ? profile_path : cards[i].profile;
-    if (!file.empty()) {
-      std::string error;
-      auto loaded = LoadProfile(file, error);
-      if (!loaded) {
-        std::fprintf(stderr, "dmcard-vicc: card %zu: %s\n", i, error.c_str());
-        return 1;
+    std::shared_ptr<const Profile>& profile = profiles[file];
+    if (!profile) {
+      if (file.empty()) {
+        profile = std::make_shared<const Profile>(DemoProfile());
+      } else {
+        std::string error;
+        auto loaded = LoadProfile(file, error);
+        if (!loaded) {
+          std::fprintf(stderr, "dmcard-vicc: card %zu: %s\n", i, error.c_str());
+          return 1;
+        }
+        profile = std::make_shared<const Profile>(std::move(*loaded));
       }
-      profile = std::move(*loaded);
     }
-    CardConfig config = CardConfigFor(profile);
+    CardConfig config = CardConfigFor(*profile);
     if (t0 || cards[i].t0) config.protocol = Protocol::kT0;
     vicc::Bridge::SlotSpec spec;
     spec.port = static_cast<uint16_t>(port + i);

@@ -4,14 +4,17 @@
 
 namespace dmcard::vicc {
 
-std::unique_ptr<RuntimeCard> RuntimeCard::Open(const Profile& profile, const CardConfig& config,
+std::unique_ptr<RuntimeCard> RuntimeCard::Open(std::shared_ptr<const Profile> profile,
+                                               const CardConfig& config,
                                                const std::filesystem::path& state_dir,
                                                std::string& error) {
   auto platform = MakePlatform(state_dir, error);
   if (!platform) return nullptr;
-  auto card = MakeCard(profile, config, std::move(*platform), error);
+  auto card = MakeCard(*profile, config, std::move(*platform), error);
   if (!card) return nullptr;
-  return std::unique_ptr<RuntimeCard>(new RuntimeCard(profile, config, state_dir, std::move(card)));
+  std::string kind = profile->name == "dmcard-demo" ? "demo" : "profile " + profile->name;
+  return std::unique_ptr<RuntimeCard>(
+      new RuntimeCard(std::move(profile), config, state_dir, std::move(card), std::move(kind)));
 }
 
 void RuntimeCard::Transmit(ByteView command, Bytes& response) {
@@ -22,7 +25,7 @@ void RuntimeCard::Transmit(ByteView command, Bytes& response) {
     std::string error;
     auto platform = MakePlatform(dir_, error);
     if (platform) {
-      if (auto fresh = MakeCard(profile_, config_, std::move(*platform), error)) {
+      if (auto fresh = MakeCard(*profile_, config_, std::move(*platform), error)) {
         card_ = std::move(fresh);
         card_->PowerOn();
       }

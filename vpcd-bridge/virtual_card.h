@@ -29,7 +29,9 @@ class VirtualCard {
 class RuntimeCard final : public VirtualCard {
  public:
   // Null with `error` set when the state directory or the card image cannot be used.
-  static std::unique_ptr<RuntimeCard> Open(const Profile& profile, const CardConfig& config,
+  // `profile` is shared by the cards made from it (a profile holds the whole initial tree).
+  static std::unique_ptr<RuntimeCard> Open(std::shared_ptr<const Profile> profile,
+                                           const CardConfig& config,
                                            const std::filesystem::path& state_dir,
                                            std::string& error);
   const char* kind() const override { return kind_.c_str(); }
@@ -41,14 +43,14 @@ class RuntimeCard final : public VirtualCard {
   Card& card() { return *card_; }
 
  private:
-  RuntimeCard(Profile profile, CardConfig config, std::filesystem::path dir,
-              std::unique_ptr<Card> card)
+  RuntimeCard(std::shared_ptr<const Profile> profile, CardConfig config, std::filesystem::path dir,
+              std::unique_ptr<Card> card, std::string kind)
       : profile_(std::move(profile)),
         config_(std::move(config)),
         dir_(std::move(dir)),
         card_(std::move(card)),
-        kind_(profile_.name == DemoProfile().name ? "demo" : "profile " + profile_.name) {}
-  Profile profile_;
+        kind_(std::move(kind)) {}
+  std::shared_ptr<const Profile> profile_;
   CardConfig config_;
   std::filesystem::path dir_;
   std::unique_ptr<Card> card_;

@@ -64,12 +64,16 @@ Sw DmApplet::Install(AppletContext& ctx) {
   if (!config_.dev_issuer_pin.empty()) {
     if (Sw sw = dev_pin_.Create(store, config_.dev_issuer_pin); sw != Sw::kOk) return sw;
   }
+  // The initial tree is needed once, at the first install; don't keep a copy per card.
+  const std::string initial_tnds = std::move(config_.initial_tnds);
+  config_.initial_tnds.clear();
+  config_.initial_tnds.shrink_to_fit();
   if (store.Contains(kFlagsKey)) return Sw::kOk;  // installed before: keep the card's tree
 
   MoTree tree = Tree(ctx);
   if (DmStatus s = tree.Init(); s != DmStatus::kOk) return SwFromDmStatus(s);
-  if (!config_.initial_tnds.empty()) {
-    TndsDocument doc = ParseTndsXml(config_.initial_tnds);
+  if (!initial_tnds.empty()) {
+    TndsDocument doc = ParseTndsXml(initial_tnds);
     if (!doc.error.empty()) return Sw::kNoPreciseDiagnosis;
     if (DmStatus s = ImportNodes(tree, doc.nodes); s != DmStatus::kOk) return SwFromDmStatus(s);
   }
