@@ -9,7 +9,7 @@
 //   80 30 P1 P2 Lc URI [Le]       GET: P1 00 value, 01 property P2, 02 child names ('/'-joined),
 //                                 03 all properties (TLV)
 //   80 32 00 00 Lc TLV            ADD: 80 URI, 82 Format ("node" for interior), 81 value, 83 Type,
-//                                 84 ACL
+//                                 84 ACL, 85 01 (the leaf's value is secret)
 //   80 34 P1 P2 Lc TLV            REPLACE: P1 00 value (80 URI, 81 value); P1 01 property P2
 //                                 (01 ACL, 06 Title) (80 URI, 81 new text)
 //   80 36 00 00 Lc URI            DELETE (subtree)

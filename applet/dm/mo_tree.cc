@@ -568,7 +568,7 @@ DmStatus MoTree::AddInterior(const Principal& who, std::string_view uri, std::st
 }
 
 DmStatus MoTree::AddLeaf(const Principal& who, std::string_view uri, NodeFormat format,
-                         std::string_view type, ByteView value, std::string_view acl) {
+                         std::string_view type, ByteView value, std::string_view acl, bool secret) {
   if (DmStatus s = CheckAdd(*this, who, uri); s != DmStatus::kOk) return s;
   Node n;
   n.uri.assign(uri);
@@ -576,7 +576,7 @@ DmStatus MoTree::AddLeaf(const Principal& who, std::string_view uri, NodeFormat 
   n.props.format = format;
   n.props.type.assign(type);
   n.props.acl.assign(acl);
-  n.props.secret = IsSecretName(NameOf(uri));
+  n.props.secret = secret || IsSecretName(NameOf(uri));
   n.value.assign(value.begin(), value.end());
   if (DmStatus s = ValidateNode(n); s != DmStatus::kOk) return s;
   n.props.tstamp = clock_ ? clock_() : 0;

@@ -132,8 +132,10 @@ class MoTree {
   // Add needs Add on the parent, which must exist and be interior. `acl` may be empty.
   DmStatus AddInterior(const Principal& who, std::string_view uri, std::string_view acl = {},
                        std::string_view type = {});
+  // `secret` marks the leaf's value unreadable (names AAuthSecret/AAuthData always are).
   DmStatus AddLeaf(const Principal& who, std::string_view uri, NodeFormat format,
-                   std::string_view type, ByteView value, std::string_view acl = {});
+                   std::string_view type, ByteView value, std::string_view acl = {},
+                   bool secret = false);
   // Replace of a leaf value needs Replace on the node.
   DmStatus ReplaceValue(const Principal& who, std::string_view uri, ByteView value);
   // Replace of Title needs Replace on the node. Replace of ACL (text validated) needs Replace

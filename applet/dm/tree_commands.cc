@@ -16,6 +16,7 @@ constexpr uint16_t kTagValue = 0x81;
 constexpr uint16_t kTagFormat = 0x82;
 constexpr uint16_t kTagType = 0x83;
 constexpr uint16_t kTagAcl = 0x84;
+constexpr uint16_t kTagSecret = 0x85;  // 01: the leaf's value is secret (never readable)
 
 std::string Text(ByteView v) { return std::string(v.begin(), v.end()); }
 
@@ -93,7 +94,7 @@ Sw DmApplet::Get(AppletContext& ctx, const CommandApdu& cmd, Bytes& out) const {
   }
 }
 
-// 80 32 00 00: 80 URI, 82 Format, [81 value], [83 Type], [84 ACL].
+// 80 32 00 00: 80 URI, 82 Format, [81 value], [83 Type], [84 ACL], [85 01 = secret leaf].
 Sw DmApplet::Add(AppletContext& ctx, const CommandApdu& cmd) const {
   if (cmd.p1p2() != 0) return Sw::kIncorrectP1P2;
   std::vector<Tlv> tlvs;
@@ -114,8 +115,12 @@ Sw DmApplet::Add(AppletContext& ctx, const CommandApdu& cmd) const {
     if (value != nullptr) return Status(DmStatus::kCommandNotAllowed);
     return Status(tree.AddInterior(who, uri, acl_text, type_text));
   }
-  return Status(
-      tree.AddLeaf(who, uri, *format, type_text, value ? value->value : ByteView{}, acl_text));
+  const Tlv* secret = FindTlv(tlvs, kTagSecret);
+  if (secret != nullptr && (secret->value.size() != 1 || secret->value[0] > 1)) {
+    return Sw::kWrongData;
+  }
+  return Status(tree.AddLeaf(who, uri, *format, type_text, value ? value->value : ByteView{},
+                             acl_text, secret != nullptr && secret->value[0] == 1));
 }
 
 // 80 34 P1 P2: P1 00 value (80 URI, 81 value); P1 01 property P2 = 01 ACL or 06 Title.

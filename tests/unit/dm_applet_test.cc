@@ -225,6 +225,20 @@ TEST(Req_SC1_StoresManagementObjects, ReadsValuesPropertiesAndChildren) {
   EXPECT_EQ(SwOf(GetValue(*card, "./DMAcc//x")), 0x6A80) << "malformed URI";
 }
 
+TEST(Req_SC2_SecureAuthenticationParameters, LeavesMarkedSecretOnAddAreNeverReadable) {
+  auto card = BuildCard(std::make_shared<RamMedium>(), true);
+  card->SetPrincipal(0, "srv1");
+  Bytes data = TlvData({{0x80, "./DMAcc/Srv/Pin"}, {0x82, "chr"}, {0x81, "9999"}});
+  Bytes marked = data;
+  marked.insert(marked.end(), {0x85, 0x01, 0x01});
+  EXPECT_EQ(SwOf(card->Transmit(Cmd(0x32, 0, 0, marked, false))), 0x9000);
+  EXPECT_EQ(SwOf(GetValue(*card, "./DMAcc/Srv/Pin")), 0x6982) << "even for its owner";
+  EXPECT_EQ(AsText(card->Transmit(Cmd(0x30, 0x01, 0x05, Str("./DMAcc/Srv/Pin")))), "4");
+  Bytes bad = data;
+  bad.insert(bad.end(), {0x85, 0x01, 0x02});
+  EXPECT_EQ(SwOf(card->Transmit(Cmd(0x32, 0, 0, bad, false))), 0x6A80);
+}
+
 TEST(Req_SC2_SecureAuthenticationParameters, SecretLeavesAreNeverReadable) {
   auto card = BuildCard(std::make_shared<RamMedium>(), true);
   EXPECT_EQ(SwOf(GetValue(*card, "./DMAcc/Srv/AAuthSecret")), 0x6982);
