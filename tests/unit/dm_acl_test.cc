@@ -10,48 +10,17 @@
 #include "data_table.h"
 #include "dm/acl.h"
 #include "dm/mo_tree.h"
+#include "dm_tree_fixture.h"
 #include "runtime/storage_medium.h"
 
 namespace dmcard::dm {
 namespace {
 
+using treetest::Dump;
+using treetest::Interior;
+using treetest::TreeFixture;
+
 Bytes B(std::string_view s) { return Bytes(s.begin(), s.end()); }
-
-// A tree on its own RAM store with a fake clock.
-struct TreeFixture {
-  int64_t now = 1'700'000'000;
-  std::shared_ptr<RamMedium> medium = std::make_shared<RamMedium>();
-  PersistentStore store{medium, PersistentStore::Options{}};
-  MoTree tree{store, "dm/", [this] { return now; }};
-
-  TreeFixture() {
-    store.Begin();
-    EXPECT_EQ(tree.Init(), DmStatus::kOk);
-    EXPECT_EQ(store.Commit(), StoreStatus::kOk);
-  }
-};
-
-// Everything observable about the tree: every node with all properties and the value, the
-// generation counter and the digest.
-std::string Dump(const MoTree& tree) {
-  std::ostringstream out;
-  for (const Node& n : tree.Walk()) {
-    out << n.uri << " i=" << n.interior << " f=" << FormatName(n.props.format)
-        << " type=" << n.props.type << " acl=" << n.props.acl << " title=" << n.props.title
-        << " ts=" << n.props.tstamp << " v=" << n.props.verno << " s=" << n.props.secret
-        << " val=" << ToHex(n.value) << "\n";
-  }
-  out << "gen=" << tree.generation() << " digest=" << ToHex(tree.Digest()) << "\n";
-  return out.str();
-}
-
-Node Interior(std::string uri, std::string acl = {}) {
-  Node n;
-  n.uri = std::move(uri);
-  n.interior = true;
-  n.props.acl = std::move(acl);
-  return n;
-}
 
 Node Leaf(std::string uri, std::string_view value, std::string acl = {},
           NodeFormat format = NodeFormat::kChr) {
