@@ -129,3 +129,61 @@ BENCHMARK(BM_UpdateBinary16FileMedium)->Arg(0)->Arg(1);
 
 }  // namespace
 }  // namespace dmcard
+
+namespace dmcard {
+namespace {
+
+// SELECT of the OMA DM applet: the answer carries the descriptor (generation, tree digest),
+// which the device reads on every insertion (SC7).
+void BM_SelectDmApplet(benchmark::State& state) {
+  auto card = BenchCard();
+  const Bytes select = *FromHex("00A404000AF0444D434152442D444D00");
+  Bytes out;
+  out.reserve(512);
+  for (auto _ : state) {
+    card->Transmit(select, out);
+    benchmark::DoNotOptimize(out.data());
+  }
+  if (out.size() < 2 || out[out.size() - 2] != 0x90) state.SkipWithError("SELECT failed");
+  state.SetItemsProcessed(state.iterations());
+}
+BENCHMARK(BM_SelectDmApplet);
+
+// GET of a leaf value by URI (./DMAcc/DMCardTest/ServerID): ACL walk and one record read.
+void BM_DmGetLeaf(benchmark::State& state) {
+  auto card = BenchCard();
+  Bytes out;
+  card->Transmit(*FromHex("00A4040C0AF0444D434152442D444D"), out);
+  const Bytes get = *FromHex("803000001B2E2F444D4163632F444D43617264546573742F536572766572494400");
+  for (auto _ : state) {
+    card->Transmit(get, out);
+    benchmark::DoNotOptimize(out.data());
+  }
+  if (out.size() < 2 || out[out.size() - 2] != 0x90) state.SkipWithError("GET failed");
+  state.SetItemsProcessed(state.iterations());
+}
+BENCHMARK(BM_DmGetLeaf);
+
+}  // namespace
+}  // namespace dmcard
+
+namespace dmcard {
+namespace {
+
+// READ BINARY of 256 bytes from EF(DM_Bootstrap), the PKCS#15 view generated from the tree.
+void BM_ReadDmBootstrap256(benchmark::State& state) {
+  auto card = BenchCard();
+  Bytes out;
+  card->Transmit(*FromHex("00A4080C0450154402"), out);
+  const Bytes read = *FromHex("00B0000000");
+  for (auto _ : state) {
+    card->Transmit(read, out);
+    benchmark::DoNotOptimize(out.data());
+  }
+  if (out.size() != 258) state.SkipWithError("READ BINARY failed");
+  state.SetItemsProcessed(state.iterations());
+}
+BENCHMARK(BM_ReadDmBootstrap256);
+
+}  // namespace
+}  // namespace dmcard

@@ -86,10 +86,17 @@ Sw DmApplet::Install(AppletContext& ctx) {
 Bytes DmApplet::Descriptor(AppletContext& ctx) const {
   MoTree tree = Tree(ctx);
   const BootstrapFlags f = Flags(ctx.store());
+  const uint32_t generation = tree.generation();
+  if (!cache_.valid || cache_.generation != generation) {
+    cache_.generation = generation;
+    cache_.digest = tree.Digest();
+    // Presence is a fact of the card, not of anyone's rights: read unchecked. Provisioning data
+    // is there when ./DMAcc holds at least one account.
+    cache_.provisioned = tree.Walk("./DMAcc").size() > 1;
+    cache_.valid = true;
+  }
   uint8_t flags = 0;
-  // Presence is a fact of the card, not of anyone's rights: read unchecked. Provisioning data
-  // is there when ./DMAcc holds at least one account.
-  const bool provisioned = tree.Walk("./DMAcc").size() > 1;
+  const bool provisioned = cache_.provisioned;
   if (provisioned) flags |= kFlagProvisioned;
   if (f.user_confirmation) flags |= kFlagUserConfirmation;
   if (f.autoconnect) flags |= kFlagAutoconnect;
@@ -101,9 +108,9 @@ Bytes DmApplet::Descriptor(AppletContext& ctx) const {
   AppendTlv(body, 0x80, ByteView(kAppletVersion, 2));
   AppendTlv(body, 0x81, Bytes{kFormatVersion});
   Bytes gen;
-  AppendU32(gen, tree.generation());
+  AppendU32(gen, generation);
   AppendTlv(body, 0x82, gen);
-  AppendTlv(body, 0x83, tree.Digest());
+  AppendTlv(body, 0x83, cache_.digest);
   AppendTlv(body, 0x84, Bytes{flags});
   AppendTlv(body, 0x85, Bytes{caps, 0x00});
   return Template(0xA5, body);

@@ -86,6 +86,16 @@ class DmApplet final : public Applet {
   Sw StoreData(AppletContext& ctx, const CommandApdu& cmd) const;
   Sw PutData(AppletContext& ctx, const CommandApdu& cmd) const;
 
+  // The digest and provisioning flag of the descriptor, computed once per tree generation (the
+  // generation changes with every committed tree change). Not card state: a cache.
+  struct DescriptorCache {
+    bool valid = false;
+    uint32_t generation = 0;
+    Bytes digest;
+    bool provisioned = false;
+  };
+  mutable DescriptorCache cache_;
+
   DmAppletConfig config_;
   Pin user_pin_;
   Pin user_puk_;

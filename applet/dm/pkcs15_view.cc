@@ -111,13 +111,24 @@ class BootstrapContent final : public fs::EfContentSource {
         clock_(std::move(clock)),
         options_(std::move(options)) {}
 
+  // Regenerated whenever the tree's generation counter has moved (every committed change moves
+  // it), so a reader never sees a stale document; reading it chunk by chunk costs one export.
   Bytes Content() const override {
     const MoTree tree(store_, prefix_, clock_);
-    const std::string xml = DmBootstrapTnds(tree, options_);
-    return Bytes(xml.begin(), xml.end());
+    const uint32_t generation = tree.generation();
+    if (!cached_ || generation_ != generation) {
+      const std::string xml = DmBootstrapTnds(tree, options_);
+      content_.assign(xml.begin(), xml.end());
+      generation_ = generation;
+      cached_ = true;
+    }
+    return content_;
   }
 
  private:
+  mutable bool cached_ = false;
+  mutable uint32_t generation_ = 0;
+  mutable Bytes content_;
   PersistentStore& store_;
   std::string prefix_;
   std::function<int64_t()> clock_;
