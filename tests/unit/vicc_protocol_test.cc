@@ -1,0 +1,281 @@
+// dmcard-vicc against a fake vpcd played by the test (no pcscd, no root): the vsmartcard
+// framing (2-byte length + payload, length and payload in separate segments as Debian's vpcd
+// sends them), the control messages, reconnection when vpcd goes away, and the control socket.
+#include <arpa/inet.h>
+#include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <array>
+#include <cstdio>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "test_applets.h"
+
+namespace dmcard {
+namespace {
+
+namespace fs = std::filesystem;
+using testing::H;
+
+// A listening socket on 127.0.0.1 with a kernel-chosen port: the fake vpcd.
+class FakeVpcd {
+ public:
+  FakeVpcd() {
+    listen_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    EXPECT_EQ(::bind(listen_, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
+    EXPECT_EQ(::listen(listen_, 4), 0);
+    socklen_t len = sizeof a;
+    ::getsockname(listen_, reinterpret_cast<sockaddr*>(&a), &len);
+    port_ = ntohs(a.sin_port);
+  }
+  ~FakeVpcd() {
+    if (conn_ >= 0) ::close(conn_);
+    ::close(listen_);
+  }
+  uint16_t port() const { return port_; }
+
+  // Waits (bounded) for the card to connect.
+  bool Accept(int timeout_ms = 10000) {
+    pollfd p{listen_, POLLIN, 0};
+    if (::poll(&p, 1, timeout_ms) != 1) return false;
+    conn_ = ::accept4(listen_, nullptr, nullptr, SOCK_CLOEXEC);
+    return conn_ >= 0;
+  }
+  void Hangup() {
+    ::close(conn_);
+    conn_ = -1;
+  }
+  // Sends a frame as vpcd 0.8 does: the length and the payload in two writes.
+  void Send(const Bytes& payload) {
+    const uint8_t len[2] = {static_cast<uint8_t>(payload.size() >> 8),
+                            static_cast<uint8_t>(payload.size())};
+    ASSERT_EQ(::send(conn_, len, 2, MSG_NOSIGNAL), 2);
+    ASSERT_EQ(::send(conn_, payload.data(), payload.size(), MSG_NOSIGNAL),
+              static_cast<ssize_t>(payload.size()));
+  }
+  // Reads one frame (bounded wait); nullopt on EOF or timeout.
+  std::optional<Bytes> Receive(int timeout_ms = 10000) {
+    uint8_t len[2];
+    if (!ReadExactly(len, 2, timeout_ms)) return std::nullopt;
+    Bytes out(static_cast<size_t>((len[0] << 8) | len[1]));
+    if (!ReadExactly(out.data(), out.size(), timeout_ms)) return std::nullopt;
+    return out;
+  }
+  Bytes Exchange(const Bytes& apdu) {
+    Send(apdu);
+    return Receive().value_or(Bytes{});
+  }
+  // True when the card closed the connection (EOF) within the timeout.
+  bool ClosedByCard(int timeout_ms = 10000) {
+    uint8_t b;
+    pollfd p{conn_, POLLIN, 0};
+    return ::poll(&p, 1, timeout_ms) == 1 && ::recv(conn_, &b, 1, 0) == 0;
+  }
+
+ private:
+  bool ReadExactly(uint8_t* p, size_t n, int timeout_ms) {
+    while (n > 0) {
+      pollfd pfd{conn_, POLLIN, 0};
+      if (::poll(&pfd, 1, timeout_ms) != 1) return false;
+      ssize_t r = ::recv(conn_, p, n, 0);
+      if (r <= 0) return false;
+      p += r;
+      n -= static_cast<size_t>(r);
+    }
+    return true;
+  }
+  int listen_ = -1;
+  int conn_ = -1;
+  uint16_t port_ = 0;
+};
+
+// dmcard-vicc as a child process; stderr to a file the test can read.
+class Vicc {
+ public:
+  explicit Vicc(std::vector<std::string> args)
+      : dir_(fs::temp_directory_path() / ("dmcard-vicc-test-" + std::to_string(::getpid()))) {
+    fs::create_directories(dir_);
+    control_ = (dir_ / "ctl.sock").string();
+    args.insert(args.begin(), DMCARD_VICC_PATH);
+    args.push_back("--control");
+    args.push_back(control_);
+    pid_ = ::fork();
+    if (pid_ == 0) {
+      std::FILE* err = std::freopen((dir_ / "stderr").c_str(), "w", stderr);
+      (void)err;
+      std::vector<char*> argv;
+      for (auto& a : args) argv.push_back(a.data());
+      argv.push_back(nullptr);
+      ::execv(argv[0], argv.data());
+      ::_exit(127);
+    }
+  }
+  ~Vicc() {
+    if (pid_ > 0) {
+      ::kill(pid_, SIGKILL);
+      ::waitpid(pid_, nullptr, 0);
+    }
+    fs::remove_all(dir_);
+  }
+  // SIGTERM; returns the exit status (bounded wait).
+  int Terminate() {
+    ::kill(pid_, SIGTERM);
+    int status = 0;
+    for (int i = 0; i < 500; ++i) {
+      if (::waitpid(pid_, &status, WNOHANG) == pid_) {
+        pid_ = -1;
+        return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+      }
+      ::usleep(10000);
+    }
+    return -1;
+  }
+  // `dmcard-vicc ctl ...`: output and exit code.
+  std::pair<std::string, int> Ctl(const std::string& words) {
+    const std::string cmd =
+        std::string(DMCARD_VICC_PATH) + " ctl --control " + control_ + " " + words + " 2>&1";
+    std::FILE* p = ::popen(cmd.c_str(), "r");
+    std::string out;
+    char buf[256];
+    while (std::fgets(buf, sizeof buf, p) != nullptr) out += buf;
+    const int rc = ::pclose(p);
+    return {out, WIFEXITED(rc) ? WEXITSTATUS(rc) : -1};
+  }
+  std::string Stderr() const {
+    std::FILE* f = std::fopen((dir_ / "stderr").c_str(), "r");
+    std::string s;
+    if (f == nullptr) return s;
+    char buf[512];
+    size_t n;
+    while ((n = std::fread(buf, 1, sizeof buf, f)) > 0) s.append(buf, n);
+    std::fclose(f);
+    return s;
+  }
+
+ private:
+  fs::path dir_;
+  std::string control_;
+  pid_t pid_ = -1;
+};
+
+const char* kDemoAtr = "3B8C8131FE458073F201DF56646D6361726413";
+
+TEST(Vicc_Protocol, FramesControlMessagesAndApdus) {
+  FakeVpcd vpcd;
+  Vicc vicc({"--port", std::to_string(vpcd.port())});
+  ASSERT_TRUE(vpcd.Accept());
+  vpcd.Send(Bytes{0x04});  // GET ATR
+  EXPECT_EQ(ToHex(vpcd.Receive().value_or(Bytes{})), kDemoAtr);
+  vpcd.Send(Bytes{0x01});  // power on: no answer
+  EXPECT_EQ(ToHex(vpcd.Exchange(H("00A4040C09F0444D434152444653"))), "9000");
+  EXPECT_EQ(ToHex(vpcd.Exchange(H("00A4080C0450005001"))), "9000");
+  EXPECT_EQ(ToHex(vpcd.Exchange(H("00B0000004"))), "000102039000");
+  vpcd.Send(Bytes{0x07});  // unknown control byte: ignored, no answer
+  vpcd.Send(Bytes{0x02});  // reset: the card forgets its current file
+  EXPECT_EQ(ToHex(vpcd.Exchange(H("00B0000004"))), "6986");
+  EXPECT_EQ(ToHex(vpcd.Exchange(H("00A4"))), "6700") << "malformed APDUs get a status word";
+  const auto [status, rc] = vicc.Ctl("status");
+  EXPECT_EQ(rc, 0);
+  EXPECT_NE(status.find("slot 0 demo port " + std::to_string(vpcd.port()) + " inserted apdus 5"),
+            std::string::npos)
+      << status;
+  EXPECT_EQ(vicc.Terminate(), 0);
+}
+
+TEST(Vicc_Protocol, RemoveInsertAndReconnectAfterVpcdGoesAway) {
+  FakeVpcd vpcd;
+  Vicc vicc({"--port", std::to_string(vpcd.port())});
+  ASSERT_TRUE(vpcd.Accept());
+  // Removal closes the connection; insertion connects again.
+  EXPECT_EQ(vicc.Ctl("remove 0").second, 0);
+  EXPECT_TRUE(vpcd.ClosedByCard());
+  vpcd.Hangup();
+  EXPECT_NE(vicc.Ctl("status").first.find("removed"), std::string::npos);
+  EXPECT_EQ(vicc.Ctl("insert 0").second, 0);
+  ASSERT_TRUE(vpcd.Accept());
+  vpcd.Send(Bytes{0x01});
+  EXPECT_EQ(ToHex(vpcd.Exchange(H("00A4040C09F0444D434152444653"))), "9000");
+  // vpcd going away (pcscd stopped): the card reconnects by itself.
+  vpcd.Hangup();
+  ASSERT_TRUE(vpcd.Accept());
+  vpcd.Send(Bytes{0x04});
+  EXPECT_EQ(ToHex(vpcd.Receive().value_or(Bytes{})), kDemoAtr);
+  // Wrong slot and unknown verbs are refused with a reason.
+  const auto [bad_slot, rc1] = vicc.Ctl("remove 3");
+  EXPECT_NE(rc1, 0);
+  EXPECT_NE(bad_slot.find("no slot"), std::string::npos) << bad_slot;
+  const auto [bad_verb, rc2] = vicc.Ctl("explode");
+  EXPECT_NE(rc2, 0);
+  EXPECT_NE(bad_verb.find("unknown"), std::string::npos) << bad_verb;
+  EXPECT_EQ(vicc.Terminate(), 0);
+  // It said once that it connected, and once per loss that it reconnects.
+  const std::string err = vicc.Stderr();
+  EXPECT_NE(err.find("connected to vpcd"), std::string::npos) << err;
+  EXPECT_NE(err.find("reconnecting"), std::string::npos) << err;
+}
+
+TEST(Vicc_Protocol, WaitsForVpcdAndSaysSoOnce) {
+  // Reserve a port, then free it: nothing listens there at first.
+  uint16_t port;
+  { port = FakeVpcd().port(); }
+  Vicc vicc({"--port", std::to_string(port)});
+  // Let it fail a few times (backoff), then appear. The wait is bounded by polling for the
+  // message rather than by a fixed sleep.
+  std::string err;
+  for (int i = 0; i < 500 && err.find("not reachable") == std::string::npos; ++i) {
+    ::usleep(10000);
+    err = vicc.Stderr();
+  }
+  EXPECT_NE(err.find("vpcd is not reachable at localhost:" + std::to_string(port)),
+            std::string::npos)
+      << err;
+  EXPECT_EQ(vicc.Terminate(), 0);
+  err = vicc.Stderr();
+  size_t count = 0;
+  for (size_t at = err.find("not reachable"); at != std::string::npos;
+       at = err.find("not reachable", at + 1)) {
+    ++count;
+  }
+  EXPECT_EQ(count, 1u) << "said once, not at every retry:\n" << err;
+}
+
+TEST(Vicc_Cli, BadArgumentsSayWhatIsWrong) {
+  auto run = [](const std::string& args) {
+    const std::string cmd = std::string(DMCARD_VICC_PATH) + " " + args + " 2>&1";
+    std::FILE* p = ::popen(cmd.c_str(), "r");
+    std::string out;
+    char buf[256];
+    while (std::fgets(buf, sizeof buf, p) != nullptr) out += buf;
+    const int rc = ::pclose(p);
+    return std::make_pair(out, WIFEXITED(rc) ? WEXITSTATUS(rc) : -1);
+  };
+  auto [help, rc0] = run("--help");
+  EXPECT_EQ(rc0, 0);
+  EXPECT_NE(help.find("--state DIR"), std::string::npos);
+  EXPECT_NE(help.find("--profile FILE"), std::string::npos);
+  auto [bad, rc1] = run("--slots 11");
+  EXPECT_EQ(rc1, 2);
+  EXPECT_NE(bad.find("--slots needs a number from 1 to 10"), std::string::npos) << bad;
+  auto [card, rc2] = run("--card demo,turbo");
+  EXPECT_EQ(rc2, 2);
+  EXPECT_NE(card.find("unknown card option 'turbo'"), std::string::npos) << card;
+  auto [profile, rc3] = run("--profile /nonexistent/profile.json");
+  EXPECT_EQ(rc3, 1);
+  EXPECT_NE(profile.find("/nonexistent/profile.json"), std::string::npos) << profile;
+  auto [ctl, rc4] = run("ctl --control /nonexistent.sock status");
+  EXPECT_EQ(rc4, 1);
+  EXPECT_NE(ctl.find("cannot reach dmcard-vicc"), std::string::npos) << ctl;
+}
+
+}  // namespace
+}  // namespace dmcard
