@@ -1,0 +1,85 @@
+// The dmcard host tool as a user runs it: help, errors that say what to do, the in-process demo
+// and shell, and state that persists between runs with --state.
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <string>
+
+namespace dmcard {
+namespace {
+
+namespace fs = std::filesystem;
+
+struct CliRun {
+  std::string out;
+  int rc;
+};
+
+// Runs `dmcard ARGS`, feeding `input` on standard input; stdout and stderr together.
+CliRun Dmcard(const std::string& args, const std::string& input = "") {
+  const fs::path in = fs::temp_directory_path() / ("dmcard-cli-in-" + std::to_string(::getpid()));
+  std::ofstream(in) << input;
+  const std::string cmd = std::string(DMCARD_CLI_PATH) + " " + args + " < " + in.string() + " 2>&1";
+  std::FILE* p = ::popen(cmd.c_str(), "r");
+  std::string out;
+  char buf[512];
+  while (std::fgets(buf, sizeof buf, p) != nullptr) out += buf;
+  const int rc = ::pclose(p);
+  fs::remove(in);
+  return {out, WIFEXITED(rc) ? WEXITSTATUS(rc) : -1};
+}
+
+TEST(DmcardCli, HelpAndUsageErrors) {
+  CliRun help = Dmcard("--help");
+  EXPECT_EQ(help.rc, 0);
+  EXPECT_NE(help.out.find("dmcard shell"), std::string::npos);
+  EXPECT_NE(help.out.find("--profile FILE"), std::string::npos);
+  CliRun none = Dmcard("");
+  EXPECT_EQ(none.rc, 2);
+  EXPECT_NE(none.out.find("no command given"), std::string::npos) << none.out;
+  EXPECT_NE(none.out.find("dmcard --help"), std::string::npos) << none.out;
+  CliRun unknown = Dmcard("demo --frobnicate");
+  EXPECT_EQ(unknown.rc, 2);
+  EXPECT_NE(unknown.out.find("unknown option '--frobnicate'"), std::string::npos);
+  CliRun bad_profile = Dmcard("demo --profile /nonexistent.json");
+  EXPECT_EQ(bad_profile.rc, 1);
+  EXPECT_NE(bad_profile.out.find("/nonexistent.json"), std::string::npos) << bad_profile.out;
+}
+
+TEST(DmcardCli, DemoShowsTheDmAppletAndKeepsSecrets) {
+  CliRun demo = Dmcard("demo");
+  EXPECT_EQ(demo.rc, 0) << demo.out;
+  EXPECT_NE(demo.out.find("ATR: 3B 8C 81 31 FE 45"), std::string::npos) << demo.out;
+  // ServerID of the demo account, as hex: "dmcard.example.test".
+  EXPECT_NE(demo.out.find("64 6D 63 61 72 64 2E 65 78 61 6D 70 6C 65 2E 74 65 73 74  9000"),
+            std::string::npos)
+      << demo.out;
+  EXPECT_NE(demo.out.find("6982 (security status not satisfied)"), std::string::npos);
+}
+
+TEST(DmcardCli, ShellAnswersAndStatePersistsWithState) {
+  const fs::path state =
+      fs::temp_directory_path() / ("dmcard-cli-state-" + std::to_string(::getpid()));
+  fs::remove_all(state);
+  // A wrong PIN costs a try; the try counter is persistent.
+  CliRun first = Dmcard("shell --state " + state.string(),
+                     "00A4040C0AF0444D434152442D444D\n002000010439393939\nzz\nquit\n");
+  EXPECT_EQ(first.rc, 1) << "an unreadable line makes the exit status non-zero";
+  EXPECT_NE(first.out.find("63C2 (verification failed, 2 tries left)"), std::string::npos)
+      << first.out;
+  EXPECT_NE(first.out.find("'zz' is neither hex nor a shell command"), std::string::npos);
+  CliRun second = Dmcard("shell --state " + state.string(),
+                      "00A4040C0AF0444D434152442D444D\n00200001\nstats\n");
+  EXPECT_EQ(second.rc, 0) << second.out;
+  EXPECT_NE(second.out.find("63C2"), std::string::npos) << second.out;
+  EXPECT_NE(second.out.find("persistent memory:"), std::string::npos);
+  EXPECT_TRUE(fs::exists(state / "card.img") || fs::exists(state / "card.jnl"));
+  fs::remove_all(state);
+}
+
+}  // namespace
+}  // namespace dmcard
