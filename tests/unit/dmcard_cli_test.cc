@@ -67,13 +67,13 @@ TEST(DmcardCli, ShellAnswersAndStatePersistsWithState) {
   fs::remove_all(state);
   // A wrong PIN costs a try; the try counter is persistent.
   CliRun first = Dmcard("shell --state " + state.string(),
-                     "00A4040C0AF0444D434152442D444D\n002000010439393939\nzz\nquit\n");
+                        "00A4040C0AF0444D434152442D444D\n002000010439393939\nzz\nquit\n");
   EXPECT_EQ(first.rc, 1) << "an unreadable line makes the exit status non-zero";
   EXPECT_NE(first.out.find("63C2 (verification failed, 2 tries left)"), std::string::npos)
       << first.out;
   EXPECT_NE(first.out.find("'zz' is neither hex nor a shell command"), std::string::npos);
   CliRun second = Dmcard("shell --state " + state.string(),
-                      "00A4040C0AF0444D434152442D444D\n00200001\nstats\n");
+                         "00A4040C0AF0444D434152442D444D\n00200001\nstats\n");
   EXPECT_EQ(second.rc, 0) << second.out;
   EXPECT_NE(second.out.find("63C2"), std::string::npos) << second.out;
   EXPECT_NE(second.out.find("persistent memory:"), std::string::npos);
