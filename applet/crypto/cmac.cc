@@ -3,16 +3,10 @@
 #include <mbedtls/cmac.h>
 
 #include "crypto/crypto.h"
+#include "crypto/mbedtls_util.h"
 
 namespace dmcard::crypto {
-namespace {
-
-const unsigned char* DataOrEmpty(ByteView v) {
-  static const unsigned char kEmpty = 0;
-  return v.empty() ? &kEmpty : v.data();
-}
-
-}  // namespace
+using internal::DataOrEmpty;
 
 CryptoStatus AesCmac(ByteView key, ByteView message, Bytes& mac) {
   mbedtls_cipher_type_t type;

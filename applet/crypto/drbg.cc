@@ -8,14 +8,12 @@
 #include <cstring>
 
 #include "crypto/crypto.h"
+#include "crypto/mbedtls_util.h"
 
 namespace dmcard::crypto {
 namespace {
 
-const unsigned char* DataOrEmpty(ByteView v) {
-  static const unsigned char kEmpty = 0;
-  return v.empty() ? &kEmpty : v.data();
-}
+using internal::DataOrEmpty;
 
 int SystemEntropy(void* /*unused*/, unsigned char* out, size_t len) {
   size_t done = 0;

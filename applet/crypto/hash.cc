@@ -2,15 +2,13 @@
 #include <mbedtls/md.h>
 
 #include "crypto/crypto.h"
+#include "crypto/mbedtls_util.h"
 
 namespace dmcard::crypto {
 namespace {
 
 // mbed TLS rejects some NULL pointers even for zero lengths; an empty span may carry one.
-const unsigned char* DataOrEmpty(ByteView v) {
-  static const unsigned char kEmpty = 0;
-  return v.empty() ? &kEmpty : v.data();
-}
+using internal::DataOrEmpty;
 
 Bytes Digest(mbedtls_md_type_t type, ByteView data) {
   const mbedtls_md_info_t* info = mbedtls_md_info_from_type(type);

@@ -2,16 +2,10 @@
 #include <mbedtls/md.h>
 
 #include "crypto/crypto.h"
+#include "crypto/mbedtls_util.h"
 
 namespace dmcard::crypto {
-namespace {
-
-const unsigned char* DataOrEmpty(ByteView v) {
-  static const unsigned char kEmpty = 0;
-  return v.empty() ? &kEmpty : v.data();
-}
-
-}  // namespace
+using internal::DataOrEmpty;
 
 Bytes Hmac(HashAlg alg, ByteView key, ByteView message) {
   const mbedtls_md_type_t type = alg == HashAlg::kSha1 ? MBEDTLS_MD_SHA1 : MBEDTLS_MD_SHA256;
