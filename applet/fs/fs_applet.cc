@@ -61,7 +61,10 @@ Sw FileSystemApplet::Install(AppletContext& ctx) {
 }
 
 bool FileSystemApplet::Select(AppletContext& ctx) {
-  channels_.at(ctx.channel()) = ChannelState{};
+  // ISO 7816-4 §5.4.1: a channel opened from a non-basic channel starts where that one is.
+  const int origin = ctx.opened_from();
+  channels_.at(ctx.channel()) =
+      origin >= 0 ? channels_.at(static_cast<size_t>(origin)) : ChannelState{};
   return true;
 }
 

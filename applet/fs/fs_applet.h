@@ -62,7 +62,8 @@ class FileSystemApplet final : public Applet {
   // Creates missing EF contents and PINs. 6A84 when memory is short; 6F00 for an invalid
   // structure or PIN list (see file_system().error()).
   Sw Install(AppletContext& ctx) override;
-  // The channel starts at the MF with no current EF.
+  // The channel starts at the MF with no current EF, or, when MANAGE CHANNEL opened it from a
+  // non-basic channel, at that channel's current DF and EF.
   bool Select(AppletContext& ctx) override;
   void Deselect(AppletContext& ctx) override;
   Sw Process(AppletContext& ctx, const CommandApdu& cmd, Bytes& response) override;

@@ -48,6 +48,10 @@ class AppletContext {
   bool selecting() const { return selecting_; }
   // Channel security state; null during Install().
   SecurityState* security() { return security_; }
+  // During Select() for a channel that MANAGE CHANNEL opened from another non-basic channel:
+  // that channel (ISO 7816-4 §5.4.1: the new channel takes over its selection). Else -1.
+  int opened_from() const { return opened_from_; }
+  void set_opened_from(int channel) { opened_from_ = channel; }
   uint16_t applet_index() const { return applet_index_; }
 
   PersistentStore& store();
@@ -65,6 +69,7 @@ class AppletContext {
   uint8_t channel_;
   bool selecting_;
   SecurityState* security_;
+  int opened_from_ = -1;
 };
 
 class Applet {

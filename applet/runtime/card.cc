@@ -122,10 +122,11 @@ void Card::DeselectOn(uint8_t channel) {
   ch.security.Clear();
 }
 
-bool Card::SelectOn(uint8_t channel, int applet_index) {
+bool Card::SelectOn(uint8_t channel, int applet_index, int opened_from) {
   DeselectOn(channel);
   Channel& ch = channels_[channel];
   AppletContext ctx(*this, static_cast<uint16_t>(applet_index), channel, true, &ch.security);
+  ctx.set_opened_from(opened_from);
   if (!registry_.at(static_cast<size_t>(applet_index)).Select(ctx)) return false;
   ch.applet = applet_index;
   return true;
@@ -310,7 +311,7 @@ Sw Card::ManageChannel(const CommandApdu& cmd, Bytes& data) {
     if (idx >= 0) {
       const bool allowed = registry_.at(static_cast<size_t>(idx)).multiselectable() ||
                            !SelectedElsewhere(idx, target);
-      if (allowed) SelectOn(target, idx);
+      if (allowed) SelectOn(target, idx, origin == 0 ? -1 : origin);
     }
     if (cmd.p2 == 0) data.push_back(target);
     return Sw::kOk;

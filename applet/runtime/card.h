@@ -107,7 +107,7 @@ class Card {
   Sw ManageChannel(const CommandApdu& cmd, Bytes& data);
   Sw SelectByName(const CommandApdu& cmd, Bytes& data, bool& handled);
   void GetResponse(const CommandApdu& cmd, Bytes& out);
-  bool SelectOn(uint8_t channel, int applet_index);
+  bool SelectOn(uint8_t channel, int applet_index, int opened_from = -1);
   void DeselectOn(uint8_t channel);
   bool SelectedElsewhere(int applet_index, uint8_t channel) const;
   Sw RunInTransaction(int applet_index, uint8_t channel, bool selecting, const CommandApdu& cmd,

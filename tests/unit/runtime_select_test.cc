@@ -144,6 +144,17 @@ TEST(Runtime_Channels, SelectionPerChannel) {
   EXPECT_EQ(card->selected_applet(2), kB);
 }
 
+TEST(Runtime_Channels, AppletLearnsWhichChannelANewChannelWasOpenedFrom) {
+  auto card = MakeTestCard();
+  auto& a = AppletAt(*card, kA);
+  EXPECT_EQ(ToHex(Send(*card, "0070000001")), "019000");
+  EXPECT_EQ(a.last_opened_from, -1) << "opened from the basic channel: a fresh selection";
+  EXPECT_EQ(ToHex(Send(*card, "0170000001")), "029000");
+  EXPECT_EQ(a.last_opened_from, 1);
+  EXPECT_EQ(SwOf(Send(*card, "02A4040C07A0000005710101")), 0x9000);
+  EXPECT_EQ(a.last_opened_from, -1) << "a SELECT is never an inheritance";
+}
+
 TEST(Runtime_Channels, NonMultiselectableAppletOnOneChannelOnly) {
   testing::TestCardOptions o;
   o.multiselectable = false;

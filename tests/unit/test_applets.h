@@ -56,6 +56,7 @@ class ScratchApplet : public Applet {
   bool refuse_select = false;
   int selects = 0;
   int deselects = 0;
+  int last_opened_from = -2;  // AppletContext::opened_from() at the last Select()
   std::string last_key;
 
   Sw Install(AppletContext& ctx) override {
@@ -65,8 +66,9 @@ class ScratchApplet : public Applet {
     if (sw != Sw::kOk) return sw;
     return puk_.Create(ctx.store(), Bytes{'1', '2', '3', '4', '5', '6', '7', '8'});
   }
-  bool Select(AppletContext&) override {
+  bool Select(AppletContext& ctx) override {
     ++selects;
+    last_opened_from = ctx.opened_from();
     return !refuse_select;
   }
   void Deselect(AppletContext&) override { ++deselects; }
