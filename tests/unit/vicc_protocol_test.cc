@@ -51,6 +51,11 @@ class FakeVpcd {
     conn_ = ::accept4(listen_, nullptr, nullptr, SOCK_CLOEXEC);
     return conn_ >= 0;
   }
+  // Uses an outgoing connection made by the test (reverse mode) as the vpcd link.
+  void Adopt(int fd) {
+    ASSERT_GE(fd, 0) << "nothing listened on the card's port";
+    conn_ = fd;
+  }
   void Hangup() {
     ::close(conn_);
     conn_ = -1;
@@ -247,6 +252,46 @@ TEST(Vicc_Protocol, WaitsForVpcdAndSaysSoOnce) {
     ++count;
   }
   EXPECT_EQ(count, 1u) << "said once, not at every retry:\n" << err;
+}
+
+// A client socket to 127.0.0.1:port, retried (bounded) until something listens there.
+int ConnectWhenListening(uint16_t port) {
+  for (int i = 0; i < 1000; ++i) {
+    int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_port = htons(port);
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0) return fd;
+    ::close(fd);
+    ::usleep(10000);
+  }
+  return -1;
+}
+
+// --reverse: the card listens and vpcd (here: the test) connects, as with a vpcd entry
+// "DEVICENAME localhost:PORT".
+TEST(Vicc_Protocol, ReverseModeListensForVpcd) {
+  uint16_t port;
+  { port = FakeVpcd().port(); }  // a free port
+  Vicc vicc({"--reverse", "--port", std::to_string(port)});
+  FakeVpcd vpcd;  // used only for its frame helpers on an outgoing connection
+  vpcd.Adopt(ConnectWhenListening(port));
+  vpcd.Send(Bytes{0x04});
+  EXPECT_EQ(ToHex(vpcd.Receive().value_or(Bytes{})), kDemoAtr);
+  vpcd.Send(Bytes{0x01});
+  EXPECT_EQ(ToHex(vpcd.Exchange(H("00A4040C09F0444D434152444653"))), "9000");
+  // Removal is refused in reverse mode (Debian's vpcd 0.8 aborts pcscd when a reverse-mode card
+  // goes away), with the reason.
+  const auto [out, rc] = vicc.Ctl("remove 0");
+  EXPECT_NE(rc, 0);
+  EXPECT_NE(out.find("not available with --reverse"), std::string::npos) << out;
+  // vpcd going away and coming back: the card still listens.
+  vpcd.Hangup();
+  vpcd.Adopt(ConnectWhenListening(port));
+  vpcd.Send(Bytes{0x04});
+  EXPECT_EQ(ToHex(vpcd.Receive().value_or(Bytes{})), kDemoAtr);
+  EXPECT_EQ(vicc.Terminate(), 0);
 }
 
 TEST(Vicc_Cli, BadArgumentsSayWhatIsWrong) {
