@@ -31,7 +31,7 @@ echo "== benchmarks build and run once (smoke, figures not asserted)"
 ./build/bench/dmcard_bench --benchmark_min_time=0.01 >/dev/null
 
 echo "== tests (clang build)"
-ctest --test-dir build-clang --output-on-failure -j "$jobs"
+ctest --test-dir build-clang --output-on-failure -j "$jobs" -LE pcsc  # the PC/SC stack runs in the two builds below
 
 echo "== tests (ASan + UBSan)"
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
