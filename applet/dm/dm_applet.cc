@@ -6,10 +6,6 @@
 namespace dmcard::dm {
 
 namespace {
-constexpr const char* kFlagsKey = "dm/flags";  // written last at install: "installed" marker
-constexpr uint8_t kFlagProvisioned = 0x01;
-constexpr uint8_t kFlagUserConfirmation = 0x02;
-constexpr uint8_t kFlagAutoconnect = 0x04;
 // Capabilities (descriptor tag 85), first byte.
 constexpr uint8_t kCapExtendedLength = 0x01;
 constexpr uint8_t kCapChaining = 0x02;
@@ -43,14 +39,9 @@ Principal DmApplet::PrincipalOf(const SecurityState* security) {
   return Principal::Device();
 }
 
-BootstrapFlags DmApplet::Flags(const PersistentStore& store) const {
+uint8_t DmApplet::StoredFlags(const PersistentStore& store) {
   const Bytes* f = store.Get(kFlagsKey);
-  BootstrapFlags flags;
-  if (f != nullptr && !f->empty()) {
-    flags.user_confirmation = ((*f)[0] & kFlagUserConfirmation) != 0;
-    flags.autoconnect = ((*f)[0] & kFlagAutoconnect) != 0;
-  }
-  return flags;
+  return f != nullptr && !f->empty() ? static_cast<uint8_t>((*f)[0] & kStoredFlags) : 0;
 }
 
 Sw DmApplet::Install(AppletContext& ctx) {
@@ -85,7 +76,6 @@ Sw DmApplet::Install(AppletContext& ctx) {
 
 Bytes DmApplet::Descriptor(AppletContext& ctx) const {
   MoTree tree = Tree(ctx);
-  const BootstrapFlags f = Flags(ctx.store());
   const uint32_t generation = tree.generation();
   if (!cache_.valid || cache_.generation != generation) {
     cache_.generation = generation;
@@ -95,11 +85,8 @@ Bytes DmApplet::Descriptor(AppletContext& ctx) const {
     cache_.provisioned = tree.Walk("./DMAcc").size() > 1;
     cache_.valid = true;
   }
-  uint8_t flags = 0;
-  const bool provisioned = cache_.provisioned;
-  if (provisioned) flags |= kFlagProvisioned;
-  if (f.user_confirmation) flags |= kFlagUserConfirmation;
-  if (f.autoconnect) flags |= kFlagAutoconnect;
+  uint8_t flags = StoredFlags(ctx.store());
+  if (cache_.provisioned) flags |= kFlagProvisioned;
   uint8_t caps = kCapChaining | kCapTndsXml | kCapTndsWbxml;
   if (ctx.config().extended_length) caps |= kCapExtendedLength;
   if (!config_.dev_issuer_pin.empty()) caps |= kCapDevPersonalization;

@@ -73,8 +73,16 @@ class DmApplet final : public Applet {
   static Principal PrincipalOf(const SecurityState* security);
 
  private:
+  // Persisted bootstrap flags: one byte of the descriptor's flag bits (tag 84). Written last at
+  // install, so its presence also marks the applet as installed on this card.
+  static constexpr const char* kFlagsKey = "dm/flags";
+  static constexpr uint8_t kFlagProvisioned = 0x01;       // derived: ./DMAcc holds an account
+  static constexpr uint8_t kFlagUserConfirmation = 0x02;  // USA1
+  static constexpr uint8_t kFlagAutoconnect = 0x04;       // USA3
+  static constexpr uint8_t kStoredFlags = kFlagUserConfirmation | kFlagAutoconnect;
+
   MoTree Tree(AppletContext& ctx) const;
-  BootstrapFlags Flags(const PersistentStore& store) const;
+  static uint8_t StoredFlags(const PersistentStore& store);
 
   // One handler per command (tree_commands.cc, personalization.cc).
   Sw Get(AppletContext& ctx, const CommandApdu& cmd, Bytes& out) const;

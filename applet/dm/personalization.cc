@@ -9,10 +9,6 @@
 
 namespace dmcard::dm {
 
-namespace {
-constexpr const char* kFlagsKey = "dm/flags";
-}  // namespace
-
 // 80 E2 P1 00 <TNDS XML or WBXML>: P1 00 replaces the whole tree, 01 merges into it.
 Sw DmApplet::StoreData(AppletContext& ctx, const CommandApdu& cmd) const {
   if (config_.dev_issuer_pin.empty() || !ctx.security()->pin_verified(kDevIssuerPinRef)) {
@@ -45,7 +41,7 @@ Sw DmApplet::PutData(AppletContext& ctx, const CommandApdu& cmd) const {
   }
   if (cmd.p1p2() != 0x0084) return Sw::kReferenceDataNotFound;
   if (cmd.data.size() != 1) return Sw::kWrongLength;
-  if ((cmd.data[0] & ~0x06) != 0) return Sw::kWrongData;
+  if ((cmd.data[0] & ~kStoredFlags) != 0) return Sw::kWrongData;
   return SwFromStore(ctx.store().Put(kFlagsKey, Bytes{cmd.data[0]}));
 }
 
