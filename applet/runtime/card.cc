@@ -10,7 +10,7 @@ namespace dmcard {
 namespace {
 constexpr uint8_t kInsSelect = 0xA4;
 constexpr uint8_t kInsManageChannel = 0x70;
-constexpr uint8_t kInsGetResponse = 0xC0;
+constexpr uint8_t kInsGetResponse = 0xC0;  // ISO 7816-4 §11.6.1
 
 PersistentStore::Options StoreOptions(const CardConfig& c) {
   PersistentStore::Options o;
@@ -58,7 +58,7 @@ Sw Card::Install(std::unique_ptr<Applet> applet) {
   store_.Begin();
   Sw sw = raw->Install(ctx);
   if (sw == Sw::kOk) {
-    if (store_.Commit() != StoreStatus::kOk) sw = Sw::kMemoryFailure;
+    if (const StoreStatus s = store_.Commit(); s != StoreStatus::kOk) sw = SwFromStore(s);
   } else {
     store_.Abort();
   }
@@ -84,8 +84,8 @@ void Card::PowerOff() {
     channels_[c] = Channel{};
   }
   transient_.ClearAll();
-  pending_ = PendingResponse{};
-  chain_ = Chain{};
+  pending_.Drop();
+  chain_.Drop();
   if (store_.in_transaction()) store_.Abort();
   powered_ = false;
 }
@@ -138,73 +138,50 @@ Bytes Card::Transmit(ByteView command) {
   return out;
 }
 
-void Card::Respond(Sw sw, Bytes& out) {
-  out.push_back(static_cast<uint8_t>(ToU16(sw) >> 8));
-  out.push_back(static_cast<uint8_t>(ToU16(sw)));
-}
-
 bool Card::Transmit(ByteView raw, Bytes& out) {
   out.clear();
   if (!powered_ || dead()) return false;
 
   ParsedApdu parsed = ParseCommand(raw, config_.extended_length);
   if (parsed.error != Sw::kOk) {
-    pending_.active = false;
-    chain_.active = false;
-    Respond(parsed.error, out);
+    pending_.Drop();
+    chain_.Drop();
+    AppendSw(out, parsed.error);
     return true;
   }
   CommandApdu cmd = parsed.command;
   const uint8_t channel = cmd.cls.channel;
   if (channel >= config_.logical_channels || !channels_[channel].open) {
-    pending_.active = false;
-    Respond(Sw::kLogicalChannelNotSupported, out);
+    pending_.Drop();
+    AppendSw(out, Sw::kLogicalChannelNotSupported);
     return true;
   }
   const bool runtime_class = cmd.cls.interindustry && !cmd.cls.secure_messaging;
 
   // GET RESPONSE continues a pending response; any other command drops it.
-  if (runtime_class && cmd.ins == kInsGetResponse && !chain_.active) {
-    GetResponse(cmd, out);
+  if (runtime_class && cmd.ins == kInsGetResponse && !chain_.active()) {
+    if (pending_channel_ != channel) pending_.Drop();
+    pending_.GetResponse(config_, cmd, out);
     return true;
   }
-  pending_.active = false;
+  pending_.Drop();
 
   // Command chaining: collect data until the last command of the chain arrives.
-  if (chain_.active && (chain_.channel != channel || chain_.cla_base != cmd.cls.base ||
-                        chain_.ins != cmd.ins || chain_.p1 != cmd.p1 || chain_.p2 != cmd.p2)) {
-    chain_ = Chain{};
-    Respond(Sw::kLastCommandOfChainExpected, out);
+  if (chain_.active() && chain_channel_ != channel) {
+    chain_.Drop();
+    AppendSw(out, Sw::kLastCommandOfChainExpected);
     return true;
   }
   const bool runtime_command =
       runtime_class && (cmd.ins == kInsManageChannel || (cmd.ins == kInsSelect && cmd.p1 == 0x04));
-  if (cmd.cls.chaining) {
-    if (runtime_command || cmd.ins == kInsGetResponse) {
-      Respond(Sw::kChainingNotSupported, out);
-      return true;
-    }
-    if (chain_.data.size() + cmd.data.size() > config_.max_chained_data) {
-      chain_ = Chain{};
-      Respond(Sw::kWrongLength, out);
-      return true;
-    }
-    if (!chain_.active) {
-      chain_ = Chain{true, channel, cmd.cls.base, cmd.ins, cmd.p1, cmd.p2, {}};
-    }
-    Append(chain_.data, cmd.data);
-    Respond(Sw::kOk, out);
-    return true;
-  }
+  const bool chainable = !runtime_command && cmd.ins != kInsGetResponse;
   Bytes chained;
-  if (chain_.active) {
-    chained = std::move(chain_.data);
-    Append(chained, cmd.data);
-    chain_ = Chain{};
-    cmd.data = chained;
-    const bool ext = chained.size() > 255 || cmd.ne > 256;
-    cmd.apdu_case = cmd.has_le() ? (ext ? ApduCase::k4E : ApduCase::k4S)
-                                 : (ext ? ApduCase::k3E : ApduCase::k3S);
+  const ChainAssembler::Result step =
+      chain_.Feed(cmd, chainable, config_.max_chained_data, chained);
+  if (step.step == ChainAssembler::Step::kAnswer) {
+    if (chain_.active()) chain_channel_ = channel;
+    AppendSw(out, step.sw);
+    return true;
   }
 
   scratch_.clear();
@@ -213,7 +190,8 @@ bool Card::Transmit(ByteView raw, Bytes& out) {
     out.clear();
     return false;  // power was cut in the middle of a write: the card never answers
   }
-  ShapeResponse(cmd, sw, out);
+  pending_channel_ = channel;
+  pending_.Answer(config_, cmd, sw, scratch_, out);
   return true;
 }
 
@@ -244,8 +222,7 @@ Sw Card::RunInTransaction(int applet_index, uint8_t channel, bool selecting, con
   if (store_.in_transaction()) {
     if (IsSuccessOrWarning(sw)) {
       StoreStatus s = store_.Commit();
-      if (s == StoreStatus::kPowerLost) return Sw::kMemoryFailure;
-      if (s != StoreStatus::kOk) sw = SwFromStore(s);
+      if (s != StoreStatus::kOk) return SwFromStore(s);
     } else {
       store_.Abort();  // a refused command changes nothing
     }
@@ -326,74 +303,6 @@ Sw Card::ManageChannel(const CommandApdu& cmd, Bytes& data) {
     return Sw::kOk;
   }
   return Sw::kIncorrectP1P2;
-}
-
-// Response shaping (ISO 7816-3 §10.3 for T=0, ISO 7816-4 §5.3.4 for 61xx/6Cxx).
-void Card::ShapeResponse(const CommandApdu& cmd, Sw sw, Bytes& out) {
-  if (!IsSuccessOrWarning(sw) || scratch_.empty()) {
-    Respond(sw, out);
-    return;
-  }
-  const size_t na = scratch_.size();
-  // Le absent (case 1/3) under T=1: the data is returned as for Le = 00, as Java Card and most
-  // T=1 cards do; under T=0 it is announced with 61xx.
-  const size_t ne = cmd.ne == 0 && config_.protocol == Protocol::kT1 ? 256 : cmd.ne;
-  auto keep_for_get_response = [&](size_t from) {
-    pending_.active = true;
-    pending_.channel = cmd.cls.channel;
-    pending_.data.swap(scratch_);
-    pending_.offset = from;
-    pending_.final_sw = sw;
-    Respond(MoreData(static_cast<uint32_t>(na - from)), out);
-  };
-  const bool t0_case4 = config_.protocol == Protocol::kT0 && !cmd.data.empty();
-  if (ne == 0 || t0_case4) {
-    // T=0 without Le, or T=0 case 4: announce the data, to be fetched with GET RESPONSE.
-    out.clear();
-    keep_for_get_response(0);
-    return;
-  }
-  if (na > ne) {
-    out.assign(scratch_.begin(), scratch_.begin() + static_cast<ptrdiff_t>(ne));
-    keep_for_get_response(ne);
-    return;
-  }
-  if (na < ne && config_.protocol == Protocol::kT0) {
-    Respond(WrongLe(static_cast<uint32_t>(na)), out);  // T=0: resend with P3 = Na
-    return;
-  }
-  out.assign(scratch_.begin(), scratch_.end());
-  Respond(sw, out);
-}
-
-// ISO 7816-4 §11.6.1 GET RESPONSE.
-void Card::GetResponse(const CommandApdu& cmd, Bytes& out) {
-  if (cmd.p1 != 0 || cmd.p2 != 0) {
-    pending_.active = false;
-    Respond(Sw::kIncorrectP1P2, out);
-    return;
-  }
-  if (!pending_.active || pending_.channel != cmd.cls.channel) {
-    pending_.active = false;
-    Respond(Sw::kConditionsNotSatisfied, out);
-    return;
-  }
-  const size_t remaining = pending_.data.size() - pending_.offset;
-  const size_t ne = cmd.ne == 0 ? 256 : cmd.ne;
-  if (ne > remaining && config_.protocol == Protocol::kT0) {
-    Respond(WrongLe(static_cast<uint32_t>(remaining)), out);
-    return;
-  }
-  const size_t n = std::min(ne, remaining);
-  auto first = pending_.data.begin() + static_cast<ptrdiff_t>(pending_.offset);
-  out.assign(first, first + static_cast<ptrdiff_t>(n));
-  pending_.offset += n;
-  if (pending_.offset < pending_.data.size()) {
-    Respond(MoreData(static_cast<uint32_t>(pending_.data.size() - pending_.offset)), out);
-    return;
-  }
-  pending_.active = false;
-  Respond(pending_.final_sw, out);
 }
 
 }  // namespace dmcard

@@ -14,8 +14,10 @@
 #include "runtime/apdu.h"
 #include "runtime/applet.h"
 #include "runtime/card_config.h"
+#include "runtime/chain_assembler.h"
 #include "runtime/persistent_store.h"
 #include "runtime/registry.h"
+#include "runtime/response_buffer.h"
 #include "runtime/storage_medium.h"
 #include "runtime/transient.h"
 
@@ -85,28 +87,10 @@ class Card {
     int applet = -1;  // registry index, -1 = none
     SecurityState security;
   };
-  // Response data kept for GET RESPONSE (ISO 7816-4 §7.6.1).
-  struct PendingResponse {
-    bool active = false;
-    uint8_t channel = 0;
-    Bytes data;
-    size_t offset = 0;
-    Sw final_sw = Sw::kOk;
-  };
-  // Command chaining in progress (ISO 7816-4 §5.1.1.1).
-  struct Chain {
-    bool active = false;
-    uint8_t channel = 0;
-    uint8_t cla_base = 0, ins = 0, p1 = 0, p2 = 0;
-    Bytes data;
-  };
 
-  void Respond(Sw sw, Bytes& out);
-  void ShapeResponse(const CommandApdu& cmd, Sw sw, Bytes& out);
   Sw Dispatch(const CommandApdu& cmd, Bytes& data);
   Sw ManageChannel(const CommandApdu& cmd, Bytes& data);
   Sw SelectByName(const CommandApdu& cmd, Bytes& data, bool& handled);
-  void GetResponse(const CommandApdu& cmd, Bytes& out);
   bool SelectOn(uint8_t channel, int applet_index, int opened_from = -1);
   void DeselectOn(uint8_t channel);
   bool SelectedElsewhere(int applet_index, uint8_t channel) const;
@@ -121,9 +105,11 @@ class Card {
   Bytes atr_;
   bool powered_ = false;
   std::array<Channel, kMaxChannels> channels_;
-  PendingResponse pending_;
-  Chain chain_;
-  Bytes scratch_;  // response data buffer reused across APDUs
+  ResponseBuffer pending_;       // response data kept for GET RESPONSE
+  uint8_t pending_channel_ = 0;  // channel whose command left it
+  ChainAssembler chain_;         // command chaining in progress
+  uint8_t chain_channel_ = 0;    // channel of the chain
+  Bytes scratch_;                // response data buffer reused across APDUs
 };
 
 }  // namespace dmcard
