@@ -7,9 +7,11 @@
 #include <functional>
 #include <set>
 #include <sstream>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
+#include "dm/pin_policy.h"
 #include "dm/tnds.h"
 #include "runtime/atr.h"
 
@@ -30,14 +32,6 @@ constexpr uint32_t kMaxCapacity = 16 * 1024 * 1024;
 
 // Reads the tree file a profile names; nullopt with `error` set when it cannot.
 using TreeReader = std::function<std::optional<std::string>(const std::string&, std::string&)>;
-
-bool ValidPin(const std::string& s) {
-  if (s.size() < 4 || s.size() > 8) return false;
-  for (char c : s) {
-    if (c < '0' || c > '9') return false;
-  }
-  return true;
-}
 
 std::optional<std::string> ReadFile(const std::filesystem::path& path, std::string& error) {
   std::error_code ec;
@@ -60,9 +54,17 @@ class ProfileParser {
   ProfileParser(std::string label, TreeReader read_tree)
       : label_(std::move(label)), read_tree_(std::move(read_tree)) {}
 
+  // Never throws: whatever goes wrong (bad JSON, numbers out of range, even memory) becomes
+  // the error message, so that `dmcard` and `dmcard-vicc` can print it (issue 7 item 6b).
   std::optional<Profile> Parse(std::string_view text, std::string& error) {
     Profile p;
-    if (!Run(text, p)) {
+    bool ok = false;
+    try {
+      ok = Run(text, p);
+    } catch (const std::exception& e) {
+      ok = Fail({}, std::string("cannot be read: ") + e.what());
+    }
+    if (!ok) {
       error = std::move(error_);
       return std::nullopt;
     }
@@ -71,12 +73,33 @@ class ProfileParser {
 
  private:
   bool Run(std::string_view text, Profile& p) {
+    // The field being read, for errors the JSON parser raises before it returns any value
+    // (e.g. "capacity": 1e400): the keys from the top object down to the current one.
+    std::vector<std::string> path;
+    const nlohmann::json::parser_callback_t track =
+        [&path](int depth, nlohmann::json::parse_event_t event, nlohmann::json& parsed) {
+          if (event == nlohmann::json::parse_event_t::key && depth >= 1) {
+            path.resize(static_cast<size_t>(depth));
+            path.back() = parsed.is_string() ? parsed.get<std::string>() : parsed.dump();
+          } else if (event == nlohmann::json::parse_event_t::object_end &&
+                     path.size() > static_cast<size_t>(depth)) {
+            path.resize(static_cast<size_t>(depth));
+          }
+          return true;
+        };
     nlohmann::json j;
     try {
-      j = nlohmann::json::parse(text, /*cb=*/nullptr, /*allow_exceptions=*/true,
+      j = nlohmann::json::parse(text, track, /*allow_exceptions=*/true,
                                 /*ignore_comments=*/true);
-    } catch (const nlohmann::json::parse_error& e) {
-      return Fail({}, std::string("not valid JSON: ") + e.what());
+    } catch (const nlohmann::json::out_of_range& e) {
+      // RFC 8259 §6 lets parsers limit the range of numbers; nlohmann's is that of double.
+      return Fail(JoinPath(path), "is a number out of any range this profile accepts (" +
+                                      std::string(e.what()) + ")");
+    } catch (const nlohmann::json::exception& e) {
+      const std::string near = JoinPath(path);
+      return Fail({}, "not valid JSON" +
+                          (near.empty() ? "" : " (in or after field '" + near + "')") + ": " +
+                          e.what());
     }
     if (!j.is_object()) return Fail({}, "the profile must be a JSON object");
 
@@ -144,19 +167,26 @@ class ProfileParser {
 
     if (!String(j, "user_pin", false, p.user_pin)) return false;
     if (!String(j, "user_puk", false, p.user_puk)) return false;
-    if (j.contains("user_pin") && !ValidPin(p.user_pin)) {
-      return Fail("user_pin", "must be 4 to 8 digits");
+    // The applet's own PIN policies (dm/pin_policy.h): what passes here installs.
+    if (j.contains("user_pin")) {
+      if (std::string why = dm::CheckPinValue(dm::kUserPinPolicy, p.user_pin); !why.empty()) {
+        return Fail("user_pin", why);
+      }
     }
-    if (j.contains("user_puk") && !ValidPin(p.user_puk)) {
-      return Fail("user_puk", "must be 4 to 8 digits");
+    if (j.contains("user_puk")) {
+      if (std::string why = dm::CheckPinValue(dm::kUserPukPolicy, p.user_puk); !why.empty()) {
+        return Fail("user_puk", why);
+      }
     }
     if (!p.user_puk.empty() && p.user_pin.empty()) {
       return Fail("user_puk", "a PUK needs a user_pin to unblock");
     }
     if (!String(j, "dev_issuer_pin", false, p.dev_issuer_pin)) return false;
-    if (j.contains("dev_issuer_pin") &&
-        (p.dev_issuer_pin.size() < 4 || p.dev_issuer_pin.size() > 16)) {
-      return Fail("dev_issuer_pin", "must be 4 to 16 characters");
+    if (j.contains("dev_issuer_pin")) {
+      if (std::string why = dm::CheckPinValue(dm::kDevIssuerPinPolicy, p.dev_issuer_pin);
+          !why.empty()) {
+        return Fail("dev_issuer_pin", why);
+      }
     }
 
     std::string tree_name;
@@ -179,6 +209,12 @@ class ProfileParser {
     if (!it->is_string()) return Fail(field, "must be a string, got " + it->dump());
     out = it->get<std::string>();
     return true;
+  }
+
+  static std::string JoinPath(const std::vector<std::string>& path) {
+    std::string out;
+    for (const std::string& key : path) out += (out.empty() ? "" : ".") + key;
+    return out;
   }
 
   bool Fail(const std::string& field, const std::string& message) {

@@ -24,7 +24,7 @@ struct Profile {
   // "bootstrap": DM bootstrap flags (USA1 user confirmation, USA3 autonomous connection).
   bool user_confirmation = false;
   bool autoconnect = false;
-  // "user_pin" / "user_puk": ASCII digits, 4 to 8; empty = none.
+  // "user_pin": 4 to 8 digits, "user_puk": 8 digits (dm/pin_policy.h); empty = none.
   std::string user_pin, user_puk;
   // "dev_issuer_pin": DEVELOPMENT ONLY. Opens the DM applet's STORE DATA / PUT DATA
   // personalization path (PIN reference 8F) until issuer authentication exists. Empty = closed.
@@ -34,7 +34,7 @@ struct Profile {
 };
 
 // Reads a profile file; the tree file is read relative to the profile's directory. On failure
-// returns nullopt and `error` names the file and the field at fault.
+// returns nullopt and `error` names the file and the field at fault. Never throws.
 std::optional<Profile> LoadProfile(const std::filesystem::path& file, std::string& error);
 
 // The built-in demo profile (profiles/demo/profile.json and tree.xml, embedded at build time;

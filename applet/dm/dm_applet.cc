@@ -1,5 +1,6 @@
 #include "dm/dm_applet.h"
 
+#include "dm/pin_policy.h"
 #include "dm/tnds.h"
 #include "runtime/tlv.h"
 
@@ -19,9 +20,9 @@ Bytes DmApplet::DefaultAid() { return Bytes{0xF0, 'D', 'M', 'C', 'A', 'R', 'D', 
 DmApplet::DmApplet(DmAppletConfig config)
     : Applet(config.aid.empty() ? DefaultAid() : config.aid),
       config_(std::move(config)),
-      user_pin_("dm/pin/user", kUserPinRef, PinPolicy{3, 4, 8}),
-      user_puk_("dm/pin/puk", 0x81, PinPolicy{10, 8, 8}),
-      dev_pin_("dm/pin/dev-issuer", kDevIssuerPinRef, PinPolicy{15, 4, 16}) {
+      user_pin_("dm/pin/user", kUserPinRef, kUserPinPolicy.limits),
+      user_puk_("dm/pin/puk", kUserPukRef, kUserPukPolicy.limits),
+      dev_pin_("dm/pin/dev-issuer", kDevIssuerPinRef, kDevIssuerPinPolicy.limits) {
   if (!config_.user_pin.empty()) {
     pins_.Add(&user_pin_, config_.user_puk.empty() ? nullptr : &user_puk_);
   }

@@ -54,6 +54,7 @@ class DmApplet final : public Applet {
   // F0 "DMCARD-DM" (proprietary category F AID).
   static Bytes DefaultAid();
   static constexpr uint8_t kUserPinRef = 0x01;
+  static constexpr uint8_t kUserPukRef = 0x81;  // policies of all three PINs: dm/pin_policy.h
   static constexpr uint8_t kDevIssuerPinRef = 0x8F;
   static constexpr const char* kKeyPrefix = "dm/";
   static constexpr uint8_t kAppletVersion[2] = {0x01, 0x00};

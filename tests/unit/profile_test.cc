@@ -8,10 +8,13 @@
 #include <fstream>
 #include <functional>
 #include <memory>
+#include <sstream>
 
 #include <unistd.h>
 
+#include "cards/demo_card.h"
 #include "cards/profile.h"
+#include "data_table.h"
 #include "dm/mo_tree.h"
 #include "dm/tnds.h"
 #include "runtime/atr.h"
@@ -431,6 +434,9 @@ TEST_F(ProfileFiles, ErrorsNameTheFileAndTheProblem) {
       {"dev issuer PIN too short",
        R"({"profile": "p", "dev_issuer_pin": "123", "tree": "tree.xml"})",
        {"field 'dev_issuer_pin' must be 4 to 16 characters"}},
+      {"PUK shorter than the applet's 8 digits",
+       R"({"profile": "p", "user_pin": "1234", "user_puk": "1234", "tree": "tree.xml"})",
+       {"field 'user_puk' must be 8 digits"}},
       {"tree not TNDS",
        R"({"profile": "p", "tree": "bad.xml"})",
        {"field 'tree'", "'bad.xml': line 2", "unknown format <string/>"}},
@@ -445,6 +451,45 @@ TEST_F(ProfileFiles, ErrorsNameTheFileAndTheProblem) {
     EXPECT_TRUE(Contains(error, File() + ": "));
     for (const std::string& part : c.expected) EXPECT_TRUE(Contains(error, part));
   }
+}
+
+// Issue 7 item 6b: every bad profile is a message naming the file and the field; nothing
+// escapes LoadProfile (before, "capacity": 1e400 threw nlohmann::out_of_range out of it).
+TEST_F(ProfileFiles, BadProfilesAreMessagesNamingTheField) {
+  const std::string table = std::string(DMCARD_TEST_DATA_DIR) + "/dm/bad_profiles.data";
+  for (const testing::TableRow& row : testing::ReadTable(table, 3)) {
+    SCOPED_TRACE(table + ":" + std::to_string(row.line) + ": " + row.fields[0]);
+    std::string error;
+    EXPECT_NO_THROW(error = Load(row.fields[1]));
+    EXPECT_FALSE(loaded_);
+    EXPECT_TRUE(Contains(error, File() + ": "));
+    std::stringstream parts(row.fields[2]);
+    for (std::string part; std::getline(parts, part, ';');) EXPECT_TRUE(Contains(error, part));
+  }
+}
+
+// Issue 7 item 10b: the PIN rules of profiles are the applet's (dm/pin_policy.h). A profile at
+// the edges of what the validator accepts installs; before, a 4-digit PUK passed validation
+// and the DM applet refused it at install with 6700.
+TEST_F(ProfileFiles, ProfileTheValidatorAcceptsInstalls) {
+  const std::vector<std::string> accepted = {
+      R"({"profile": "p", "user_pin": "1234", "user_puk": "12345678", "tree": "tree.xml"})",
+      R"({"profile": "p", "user_pin": "12345678", "user_puk": "00000000",
+          "dev_issuer_pin": "DEV!", "tree": "tree.xml"})",
+      R"({"profile": "p", "user_pin": "0000", "dev_issuer_pin": "0123456789 ~ABCD",
+          "tree": "tree.xml"})",
+  };
+  for (const std::string& json : accepted) {
+    SCOPED_TRACE(json);
+    ASSERT_EQ(Load(json), "");
+    std::string error;
+    std::optional<Platform> platform = MakePlatform({}, error);
+    ASSERT_TRUE(platform) << error;
+    EXPECT_TRUE(MakeCard(*loaded_, CardConfigFor(*loaded_), std::move(*platform), error)) << error;
+  }
+  EXPECT_TRUE(Contains(
+      Load(R"({"profile": "p", "user_pin": "1234", "user_puk": "1234567", "tree": "tree.xml"})"),
+      "field 'user_puk' must be 8 digits"));
 }
 
 TEST_F(ProfileFiles, MissingProfileFileIsNamed) {
