@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "cards/demo_card.h"
+#include "cards/hosted_card.h"
 #include "runtime/sw_text.h"
 
 namespace dmcard {
@@ -26,6 +27,8 @@ Usage:
 Options:
   --state DIR   keep the card's persistent memory in DIR (card.img + card.jnl); created if
                 missing. Without it the card lives in RAM and forgets everything on exit.
+                One process per directory: dmcard-vicc's card 0 is DIR/slot0 of its --state
+                (.state/demo/slot0 for scripts/run.sh), usable here while dmcard-vicc is stopped.
   --profile FILE  make the card from this profile (profiles/README.md) instead of the
                 built-in demo profile (a new card image only; an existing --state keeps its card).
   --t0          speak T=0 (61xx/GET RESPONSE for case 4, 6Cxx for a wrong Le) instead of T=1.
@@ -59,50 +62,50 @@ std::string FormatResponse(const Bytes& r) {
   return s + swbuf + " (" + DescribeSw(sw) + ")";
 }
 
-void PrintStats(Card& card) {
-  const StoreStats s = card.store().stats();
+void PrintStats(HostedCard& card) {
+  const StoreStats s = card.card().store().stats();
   std::printf("persistent memory: %u of %u bytes used in %u records; %llu commits, %llu writes\n",
               s.used, s.capacity, s.records, static_cast<unsigned long long>(s.commits),
               static_cast<unsigned long long>(s.physical_writes));
 }
 
-std::unique_ptr<Card> OpenCard(const Options& opt) {
+// What the card has to say (a repaired torn write, a memory failure), on standard error.
+void PrintNotices(HostedCard& card) {
+  std::fflush(stdout);
+  for (const std::string& n : card.TakeNotices()) std::fprintf(stderr, "dmcard: %s\n", n.c_str());
+}
+
+std::unique_ptr<HostedCard> OpenCard(const Options& opt) {
   std::string error;
-  Profile profile = DemoProfile();
+  auto profile = std::make_shared<Profile>(DemoProfile());
   if (!opt.profile.empty()) {
     auto loaded = LoadProfile(opt.profile, error);
     if (!loaded) {
       std::fprintf(stderr, "dmcard: %s\n", error.c_str());
       return nullptr;
     }
-    profile = std::move(*loaded);
+    *profile = std::move(*loaded);
   }
-  auto platform = MakePlatform(opt.state_dir, error);
-  if (!platform) {
+  CardConfig config = CardConfigFor(*profile);
+  if (opt.t0) config.protocol = Protocol::kT0;
+  auto card = HostedCard::Open(std::move(profile), config, opt.state_dir, error);
+  if (!card) {
     std::fprintf(stderr, "dmcard: %s\n", error.c_str());
     return nullptr;
   }
-  CardConfig config = CardConfigFor(profile);
-  if (opt.t0) config.protocol = Protocol::kT0;
-  auto card = MakeCard(profile, config, std::move(*platform), error);
-  if (!card) {
-    std::fprintf(stderr, "dmcard: %s\n", error.c_str());
-    if (!opt.state_dir.empty()) {
-      std::fprintf(stderr, "Check '%s' or start with another --state directory.\n",
-                   opt.state_dir.c_str());
-    }
-  }
+  PrintNotices(*card);
   return card;
 }
 
-bool Exchange(Card& card, const Bytes& apdu) {
+bool Exchange(HostedCard& card, const Bytes& apdu) {
   std::printf("> %s\n", ToHex(apdu, ' ').c_str());
   Bytes r;
   if (!card.Transmit(apdu, r)) {
-    std::printf("< (no answer: card %s)\n", card.powered() ? "lost power" : "is powered off");
+    std::printf("< (no answer: card is powered off; 'on' powers it)\n");
     return false;
   }
   std::printf("< %s\n", FormatResponse(r).c_str());
+  PrintNotices(card);
   return true;
 }
 

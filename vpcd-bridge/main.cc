@@ -9,6 +9,7 @@
 
 #include "bridge.h"
 #include "cards/demo_card.h"
+#include "cards/state_dir.h"
 #include "runtime/atr.h"
 
 namespace {
@@ -38,7 +39,8 @@ Options:
   --profile FILE   make the DM cards from this profile (profiles/README.md) instead of the
                    built-in demo profile; applies to new card images only
   --state DIR      keep card i's persistent memory in DIR/slot<i> (default: RAM only; nothing
-                   survives a restart)
+                   survives a restart). One process per state directory: a second one on the
+                   same directory is refused
   --t0             cards speak T=0 (their ATR offers T=0 only) instead of T=1
   --control PATH   control socket (default $XDG_RUNTIME_DIR or /tmp, dmcard-vicc-<port>.sock)
   -v, --verbose    one line per APDU on stderr: command, P1 P2, Lc/Le, SW, microseconds
@@ -215,6 +217,15 @@ int main(int argc, char** argv) {
     return UsageError("ports run past 65535; choose a lower --port");
   }
   if (options.control_path.empty()) options.control_path = vicc::DefaultControlPath(port);
+  // --state DIR holds one folder per card (DIR/slot<i>), never a card itself.
+  if (!state_root.empty() && HoldsCard(state_root)) {
+    std::fprintf(stderr,
+                 "dmcard-vicc: '%s' is one card's state directory (it holds card.img/card.jnl), "
+                 "but --state takes the folder that holds slot0, slot1, ... Use --state with its "
+                 "parent if it is a slot folder, or --card demo,state=%s for this card alone.\n",
+                 state_root.c_str(), state_root.c_str());
+    return 1;
+  }
 
   std::vector<vicc::Bridge::SlotSpec> specs;
   std::map<std::string, std::shared_ptr<const Profile>> profiles;  // one copy per file
@@ -249,6 +260,8 @@ int main(int argc, char** argv) {
         std::fprintf(stderr, "dmcard-vicc: card %zu: %s\n", i, error.c_str());
         return 1;
       }
+      card->set_label("card " + std::to_string(i) + ": ");
+      card->PrintNotices();
       spec.card = std::move(card);
     }
     specs.push_back(std::move(spec));

@@ -6,6 +6,7 @@
 #include <memory>
 #include <string>
 
+#include "cards/hosted_card.h"
 #include "cards/profile.h"
 #include "runtime/card.h"
 
@@ -23,9 +24,10 @@ class VirtualCard {
   virtual void Transmit(ByteView command, Bytes& response) = 0;
 };
 
-// A card made from a profile (the demo profile by default) over the real runtime. If its persistent
-// memory fails mid-write (the card "loses power"), it is rebuilt from the medium — the last
-// committed state — and the APDU is answered 6581.
+// A card made from a profile (the demo profile by default) over the real runtime, with the
+// host power-loss policy of HostedCard (cards/hosted_card.h): a memory failure mid-write is
+// answered 6581 and the card restarts from its last committed state. Notices (what failed, what
+// to do) go to standard error, prefixed with the card's slot.
 class RuntimeCard final : public VirtualCard {
  public:
   // Null with `error` set when the state directory or the card image cannot be used.
@@ -40,21 +42,18 @@ class RuntimeCard final : public VirtualCard {
   const Bytes& Reset() override { return card_->Reset(); }
   const Bytes& atr() const override { return card_->atr(); }
   void Transmit(ByteView command, Bytes& response) override;
-  Card& card() { return *card_; }
+  Card& card() { return card_->card(); }
+  // Prefix of the notices this card prints ("card 0: ").
+  void set_label(std::string label) { label_ = std::move(label); }
+  // Prints what the card has to say (Transmit does it after every APDU).
+  void PrintNotices();
 
  private:
-  RuntimeCard(std::shared_ptr<const Profile> profile, CardConfig config, std::filesystem::path dir,
-              std::unique_ptr<Card> card, std::string kind)
-      : profile_(std::move(profile)),
-        config_(std::move(config)),
-        dir_(std::move(dir)),
-        card_(std::move(card)),
-        kind_(std::move(kind)) {}
-  std::shared_ptr<const Profile> profile_;
-  CardConfig config_;
-  std::filesystem::path dir_;
-  std::unique_ptr<Card> card_;
+  RuntimeCard(std::unique_ptr<HostedCard> card, std::string kind)
+      : card_(std::move(card)), kind_(std::move(kind)) {}
+  std::unique_ptr<HostedCard> card_;
   std::string kind_;
+  std::string label_;
 };
 
 // Answers 9000 to every command: the baseline for transport latency.

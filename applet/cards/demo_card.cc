@@ -2,6 +2,7 @@
 
 #include <system_error>
 
+#include "cards/state_dir.h"
 #include "dm/dm_applet.h"
 #include "dm/pkcs15_view.h"
 #include "fs/demo_fs.h"
@@ -94,7 +95,16 @@ std::optional<Platform> MakePlatform(const std::filesystem::path& dir, std::stri
             "': " + (ec ? ec.message() : "not a directory");
     return std::nullopt;
   }
-  p.medium = std::make_shared<FileMedium>(dir, /*sync=*/true);
+  if (std::string why = CheckCardStateDir(dir); !why.empty()) {
+    error = why;
+    return std::nullopt;
+  }
+  auto medium = std::make_shared<FileMedium>(dir, /*sync=*/true);  // locks the directory
+  if (!medium->open_error().empty()) {
+    error = medium->open_error();
+    return std::nullopt;
+  }
+  p.medium = std::move(medium);
   return p;
 }
 

@@ -32,8 +32,10 @@ std::unique_ptr<Card> MakeCard(const Profile& profile, const CardConfig& config,
 // The same with the built-in demo profile.
 std::unique_ptr<Card> MakeDemoCard(const CardConfig& config, Platform platform, std::string& error);
 
-// Platform over a state directory (created if missing; FileMedium with fsync) or, when `dir`
-// is empty, over RAM. Null with `error` set when the directory cannot be used.
+// Platform over a state directory (created if missing; FileMedium with fsync, holding the
+// directory's lock for the platform's life) or, when `dir` is empty, over RAM. Null with `error`
+// set when the directory cannot be used: not writable, in use by another process, or a folder
+// of slot folders rather than one card's directory.
 std::optional<Platform> MakePlatform(const std::filesystem::path& dir, std::string& error);
 
 }  // namespace dmcard

@@ -12,6 +12,7 @@
 #include "runtime/bytes.h"
 #include "runtime/card_config.h"
 #include "runtime/persistent_store.h"
+#include "runtime/store_status.h"
 #include "runtime/sw.h"
 #include "runtime/transient.h"
 
@@ -101,19 +102,5 @@ class Applet {
  private:
   Bytes aid_;
 };
-
-// Maps a StoreStatus from a write to the status word an applet answers with.
-inline Sw SwFromStore(StoreStatus s) {
-  switch (s) {
-    case StoreStatus::kOk:
-      return Sw::kOk;
-    case StoreStatus::kFull:
-      return Sw::kNotEnoughMemory;
-    case StoreStatus::kPowerLost:
-      return Sw::kMemoryFailure;
-    default:
-      return Sw::kNoPreciseDiagnosis;
-  }
-}
 
 }  // namespace dmcard

@@ -12,9 +12,11 @@ namespace {
 constexpr uint8_t kImageMagic[4] = {'D', 'M', 'C', 'I'};
 constexpr uint8_t kEntryMagic[4] = {'D', 'M', 'J', 'E'};
 constexpr uint8_t kMarkerMagic[4] = {'D', 'M', 'J', 'C'};
+constexpr uint8_t kJournalMagic[4] = {'D', 'M', 'J', 'H'};
 constexpr size_t kImageHeader = 24;
-constexpr size_t kEntryHeader = 16;  // magic, seq, body length
-constexpr size_t kMarkerSize = 16;   // magic, seq, crc
+constexpr size_t kJournalHeader = 24;  // magic, version, reserved, base seq, image crc, crc
+constexpr size_t kEntryHeader = 16;    // magic, seq, body length (v2: then the header's crc)
+constexpr size_t kMarkerSize = 16;     // magic, seq, crc
 
 constexpr std::array<uint32_t, 256> MakeCrcTable() {
   std::array<uint32_t, 256> t{};
@@ -32,6 +34,12 @@ void AppendU64(Bytes& out, uint64_t v) {
   AppendU32(out, static_cast<uint32_t>(v));
 }
 uint64_t ReadU64(const uint8_t* p) { return (uint64_t{ReadU32(p)} << 32) | ReadU32(p + 4); }
+void PutU32(uint8_t* p, uint32_t v) {
+  p[0] = static_cast<uint8_t>(v >> 24);
+  p[1] = static_cast<uint8_t>(v >> 16);
+  p[2] = static_cast<uint8_t>(v >> 8);
+  p[3] = static_cast<uint8_t>(v);
+}
 
 // Bounds-checked reader over a byte buffer.
 struct Reader {
@@ -71,6 +79,9 @@ struct Reader {
   }
 };
 
+// The checksum an image ends with: what a journal header names the image by.
+uint32_t ImageCrc(const Bytes& image) { return ReadU32(&image[image.size() - 4]); }
+
 bool HasMagic(const Bytes& b, size_t pos, const uint8_t (&magic)[4]) {
   return b.size() >= pos + 4 && std::memcmp(&b[pos], magic, 4) == 0;
 }
@@ -85,33 +96,127 @@ uint32_t Crc32(ByteView data, uint32_t crc) {
 
 PersistentStore::PersistentStore(std::shared_ptr<StorageMedium> medium, Options options)
     : medium_(std::move(medium)), options_(options), capacity_(options.capacity) {
-  Bytes image;
-  Bytes journal;
-  if (!medium_->Read(MediumFile::kImage, image) || !medium_->Read(MediumFile::kJournal, journal)) {
-    open_error_ = "cannot read the card image or journal";
-    power_lost_ = true;
-    return;
-  }
-  if (!image.empty() && !LoadImage(image)) {
-    open_error_ = "card image is corrupt or of an unknown version";
-    power_lost_ = true;
-    return;
-  }
-  bool had_journal = false;
-  ReplayJournal(journal, had_journal);
-  // Fold what was replayed (and drop any torn tail) so later appends start on a clean journal.
-  if (had_journal && Checkpoint() != StoreStatus::kOk) {
-    open_error_ = "cannot write the card image";
-  }
+  Open();
 }
 
-bool PersistentStore::LoadImage(const Bytes& image) {
+bool PersistentStore::OpenError(std::string message) {
+  open_error_ = std::move(message);
+  failure_ = open_error_;
+  power_lost_ = true;
+  committed_.clear();
+  committed_used_ = 0;
+  return false;
+}
+
+// docs/card-image-format.md, "Opening": every check runs before anything is written.
+void PersistentStore::Open() {
+  const std::string img = medium_->NameOf(MediumFile::kImage);
+  const std::string jnl = medium_->NameOf(MediumFile::kJournal);
+  const std::string kWhatToDo =
+      " The card refuses to start so that nothing is lost silently: restore the state directory "
+      "from a backup, or move it away to start a fresh card.";
+  Bytes image;
+  Bytes journal;
+  const MediumRead ri = medium_->Read(MediumFile::kImage, image);
+  const MediumRead rj = ri == MediumRead::kFailed ? MediumRead::kFailed
+                                                  : medium_->Read(MediumFile::kJournal, journal);
+  if (ri == MediumRead::kFailed || rj == MediumRead::kFailed) {
+    OpenError("cannot read the card's memory: " + medium_->last_error());
+    return;
+  }
+  if (ri == MediumRead::kMissing && rj == MediumRead::kMissing) {
+    if (!CreateCard()) OpenError("cannot create a new card: " + medium_->last_error());
+    return;
+  }
+  Recovery rec;
+  uint16_t version = kImageVersion;
+  uint32_t image_crc = 0;
+  if (ri == MediumRead::kMissing) {
+    // Version 1 made the image only at the first checkpoint; version 2 makes it first of all.
+    if (!HasMagic(journal, 0, kEntryMagic)) {
+      OpenError(img + " is missing but " + jnl +
+                " is there: the card's image was deleted, and the journal alone does not hold "
+                "the card." +
+                kWhatToDo);
+      return;
+    }
+    version = 1;
+  } else if (image.empty()) {
+    OpenError(img + " is empty (0 bytes); the card never writes an empty image." + kWhatToDo);
+    return;
+  } else {
+    if (!LoadImage(image, version)) {
+      OpenError(img + (version > kImageVersion
+                           ? " is of format version " + std::to_string(version) +
+                                 ", newer than this dmcard reads (" +
+                                 std::to_string(kImageVersion) + "); use a newer dmcard."
+                           : " is damaged (bad magic, length or checksum)." + kWhatToDo));
+      return;
+    }
+    image_crc = ImageCrc(image);
+  }
+  if (rj == MediumRead::kMissing) {
+    // A version-2 card is made image first, then journal: a crash between leaves an empty image.
+    const bool interrupted_creation = version == kImageVersion && seq_ == 0 && committed_.empty();
+    if (version == kImageVersion && !interrupted_creation) {
+      OpenError(jnl + " is missing beside " + img + " (which holds transactions up to #" +
+                std::to_string(seq_) + "): the journal was deleted." + kWhatToDo);
+      return;
+    }
+    rec.untied = true;
+  } else if (HasMagic(journal, 0, kJournalMagic)) {
+    if (version != kImageVersion) {
+      OpenError(jnl + " is of format version " + std::to_string(kImageVersion) + " but " + img +
+                " of version 1: they do not belong together." + kWhatToDo);
+      return;
+    }
+    if (!ReplayJournal(journal, image_crc, rec)) return;
+  } else if (journal.empty() ? version == 1 : HasMagic(journal, 0, kEntryMagic)) {
+    // Version-1 journal (no header), or a crash in the middle of migrating one.
+    if (!ReplayJournalV1(journal, rec)) return;
+    rec.migrate = true;
+  } else {
+    OpenError(jnl +
+              (journal.empty() ? " is empty (0 bytes); the card never writes an empty journal."
+                               : " does not start with a journal header: it is damaged.") +
+              kWhatToDo);
+    return;
+  }
+  if (version == 1) {
+    rec.migrate = true;
+    rec.note = "migrated the card from format version 1 to version " +
+               std::to_string(kImageVersion) + (rec.note.empty() ? "" : "; " + rec.note);
+  }
+  open_note_ = rec.note;
+  // The state is known good. Cutting a torn tail, tying the journal to the image and migrating
+  // rewrite the files; that waits for the first commit, so a card that is only read writes
+  // nothing.
+  rewrite_pending_ = rec.torn_tail || rec.untied || rec.migrate;
+}
+
+bool PersistentStore::CreateCard() {
+  capacity_ = options_.capacity;
+  seq_ = 0;
+  // Image first, then the journal tied to it: the journal's presence marks a card that exists.
+  const Bytes image = SerializeImage();
+  ++physical_writes_;
+  if (!medium_->Replace(MediumFile::kImage, image)) return false;
+  ++physical_writes_;
+  if (!medium_->Replace(MediumFile::kJournal, JournalHeader(ImageCrc(image)))) return false;
+  medium_->RecordAcknowledged(0);  // a witness left by an earlier card in this directory
+  journal_bytes_ = 0;
+  return true;
+}
+
+bool PersistentStore::LoadImage(const Bytes& image, uint16_t& version) {
+  version = 0;
   if (image.size() < kImageHeader + 4 || !HasMagic(image, 0, kImageMagic)) return false;
   const size_t body = image.size() - 4;
   if (Crc32(ByteView(image).first(body)) != ReadU32(&image[body])) return false;
   Reader r{image};
   r.pos = 4;
-  if (r.U16() != kImageVersion) return false;
+  version = r.U16();
+  if (version != 1 && version != kImageVersion) return false;
   r.U16();  // reserved
   capacity_ = r.U32();
   seq_ = r.U64();
@@ -147,64 +252,221 @@ Bytes PersistentStore::SerializeImage() const {
   return out;
 }
 
-void PersistentStore::ReplayJournal(const Bytes& journal, bool& had_content) {
-  had_content = !journal.empty();
-  size_t pos = 0;
-  while (HasMagic(journal, pos, kEntryMagic) && journal.size() - pos >= kEntryHeader) {
+Bytes PersistentStore::JournalHeader(uint32_t image_crc) const {
+  Bytes h(kJournalMagic, kJournalMagic + 4);
+  AppendU16(h, kImageVersion);
+  AppendU16(h, 0);
+  AppendU64(h, seq_);
+  AppendU32(h, image_crc);
+  AppendU32(h, Crc32(h));
+  return h;
+}
+
+// Applies the operations of one entry body [pos, pos + len) to the committed state. False (with
+// `why`) when the body does not decode or an operation does not fit the state it extends.
+bool PersistentStore::ReplayBody(const Bytes& journal, size_t pos, size_t len, std::string& why) {
+  Reader r{journal};
+  r.pos = pos;
+  const size_t end = pos + len;
+  while (r.ok && r.pos < end) {
+    Op op{};
+    const uint8_t kind = r.U8();
+    if (kind < 1 || kind > 3) {
+      why = "an operation of unknown kind " + std::to_string(kind);
+      return false;
+    }
+    op.kind = static_cast<OpKind>(kind);
+    op.key = r.Str(r.U16());
+    if (op.kind == OpKind::kPatch) op.offset = r.U32();
+    if (op.kind != OpKind::kErase) op.data = r.Blob(r.U32());
+    if (!r.ok || r.pos > end) break;
+    if (!Apply(op)) {
+      why = "an operation on record '" + op.key + "' that does not fit the state before it";
+      return false;
+    }
+  }
+  if (!r.ok || r.pos != end) {
+    why = "a body that does not decode";
+    return false;
+  }
+  return true;
+}
+
+// Version 2 (docs/card-image-format.md, "Opening"): header tied to the image, then committed
+// transactions numbered base+1, base+2, ... with nothing after them but at most one torn one.
+bool PersistentStore::ReplayJournal(const Bytes& journal, uint32_t image_crc, Recovery& rec) {
+  const std::string img = medium_->NameOf(MediumFile::kImage);
+  const std::string jnl = medium_->NameOf(MediumFile::kJournal);
+  const std::string kWhatToDo =
+      " The card refuses to start so that nothing is lost silently: restore the state directory "
+      "from a backup, or move it away to start a fresh card.";
+  if (journal.size() < kJournalHeader ||
+      Crc32(ByteView(journal).first(kJournalHeader - 4)) != ReadU32(&journal[kJournalHeader - 4]) ||
+      ReadU16(&journal[4]) != kImageVersion) {
+    return OpenError(jnl + " has a damaged header." + kWhatToDo);
+  }
+  const uint64_t base = ReadU64(&journal[8]);
+  const uint32_t base_crc = ReadU32(&journal[16]);
+  if (base > seq_) {
+    return OpenError(img + " is older than " + jnl + ": the image holds transactions up to #" +
+                     std::to_string(seq_) + ", the journal continues from #" +
+                     std::to_string(base + 1) +
+                     ", so transactions in between are missing. Put "
+                     "back the card.img that belongs with this journal, or restore both files "
+                     "from one backup.");
+  }
+  if (base == seq_ && base_crc != image_crc) {
+    return OpenError(jnl + " was not started beside this " + img +
+                     " (the image checksums differ): the two files belong to different cards or "
+                     "backups." +
+                     kWhatToDo);
+  }
+  rec.untied = base != seq_;  // a checkpoint replaced the image but not yet the journal
+  uint64_t expected = base + 1;
+  size_t pos = kJournalHeader;
+  while (pos < journal.size()) {
+    const size_t left = journal.size() - pos;
+    const std::string at = " at byte " + std::to_string(pos);
+    if (left < kEntryHeader + 4) {
+      // The file ends inside an entry header: a crash cut this append short.
+      rec.torn_tail = true;
+      break;
+    }
+    if (!HasMagic(journal, pos, kEntryMagic) ||
+        Crc32(ByteView(&journal[pos], kEntryHeader)) != ReadU32(&journal[pos + kEntryHeader])) {
+      return OpenError(jnl + ": the entry" + at + " (transaction #" + std::to_string(expected) +
+                       ") has a damaged header." + kWhatToDo);
+    }
     const uint64_t seq = ReadU64(&journal[pos + 4]);
     const size_t body_len = ReadU32(&journal[pos + 12]);
-    const size_t entry_len = kEntryHeader + body_len + 4;
-    if (journal.size() - pos < entry_len + kMarkerSize) return;  // torn or uncommitted tail
-    ByteView entry(&journal[pos], kEntryHeader + body_len);
-    if (Crc32(entry) != ReadU32(&journal[pos + kEntryHeader + body_len])) return;
+    if (seq != expected) {
+      return OpenError(jnl + ": the entry" + at + " is transaction #" + std::to_string(seq) +
+                       " where #" + std::to_string(expected) + " belongs." + kWhatToDo);
+    }
+    const size_t body = pos + kEntryHeader + 4;
+    const size_t entry_len = kEntryHeader + 4 + body_len + 4;
+    if (left < entry_len + kMarkerSize) {
+      // Entry or commit marker cut short: the last transaction was never acknowledged.
+      rec.torn_tail = true;
+      break;
+    }
     const size_t m = pos + entry_len;
+    if (Crc32(ByteView(&journal[pos], entry_len - 4)) != ReadU32(&journal[m - 4])) {
+      return OpenError(jnl + ": committed transaction #" + std::to_string(seq) + at +
+                       " is damaged (checksum mismatch)." + kWhatToDo);
+    }
     if (!HasMagic(journal, m, kMarkerMagic) || ReadU64(&journal[m + 4]) != seq ||
         Crc32(ByteView(&journal[m], 12)) != ReadU32(&journal[m + 12])) {
-      return;  // entry written but never committed
+      return OpenError(jnl + ": the commit marker of transaction #" + std::to_string(seq) +
+                       " at byte " + std::to_string(m) + " is damaged." + kWhatToDo);
     }
     if (seq > seq_) {
-      Reader r{journal};
-      r.pos = pos + kEntryHeader;
-      const size_t end = r.pos + body_len;
-      while (r.ok && r.pos < end) {
-        Op op{};
-        op.kind = static_cast<OpKind>(r.U8());
-        op.key = r.Str(r.U16());
-        if (op.kind == OpKind::kPatch) op.offset = r.U32();
-        if (op.kind != OpKind::kErase) op.data = r.Blob(r.U32());
-        if (r.ok) Apply(op);
+      std::string why;
+      if (!ReplayBody(journal, body, body_len, why)) {
+        return OpenError(jnl + ": transaction #" + std::to_string(seq) + at + " holds " + why +
+                         "." + kWhatToDo);
       }
       seq_ = seq;
     }
+    ++expected;
     pos = m + kMarkerSize;
   }
+  if (expected - 1 < medium_->acknowledged()) {
+    return OpenError(jnl + " ends at transaction #" + std::to_string(expected - 1) +
+                     " but the card acknowledged #" + std::to_string(medium_->acknowledged()) +
+                     ": the journal was cut short or replaced by an older one, and acknowledged "
+                     "transactions are missing. Restore the state directory from a backup; if "
+                     "you restored an older backup on purpose, delete card.lock first.");
+  }
+  if (expected - 1 < seq_) {
+    return OpenError(jnl + " is older than " + img + ": it ends at transaction #" +
+                     std::to_string(expected - 1) + " but the image holds #" +
+                     std::to_string(seq_) +
+                     ". Put back the card.jnl that belongs with this "
+                     "image, or restore both files from one backup.");
+  }
+  journal_bytes_ = static_cast<uint32_t>(pos - kJournalHeader);
+  if (rec.torn_tail) {
+    rec.note = jnl + ": dropped a torn last transaction (" + std::to_string(journal.size() - pos) +
+               " bytes at byte " + std::to_string(pos) +
+               ") left by an interrupted write; it was never acknowledged";
+  }
+  return true;
 }
 
-void PersistentStore::Apply(const Op& op) {
+// Version 1 had no journal header and no header checksum: replay stops at the first entry that
+// is not whole, and that is only accepted as a torn tail if no other entry starts after it.
+bool PersistentStore::ReplayJournalV1(const Bytes& journal, Recovery& rec) {
+  const std::string jnl = medium_->NameOf(MediumFile::kJournal);
+  size_t pos = 0;
+  while (pos < journal.size()) {
+    bool whole = false;
+    if (HasMagic(journal, pos, kEntryMagic) && journal.size() - pos >= kEntryHeader) {
+      const uint64_t seq = ReadU64(&journal[pos + 4]);
+      const size_t body_len = ReadU32(&journal[pos + 12]);
+      const size_t entry_len = kEntryHeader + body_len + 4;
+      const size_t m = pos + entry_len;
+      whole = journal.size() - pos >= entry_len + kMarkerSize &&
+              Crc32(ByteView(&journal[pos], kEntryHeader + body_len)) ==
+                  ReadU32(&journal[pos + kEntryHeader + body_len]) &&
+              HasMagic(journal, m, kMarkerMagic) && ReadU64(&journal[m + 4]) == seq &&
+              Crc32(ByteView(&journal[m], 12)) == ReadU32(&journal[m + 12]);
+      if (whole) {
+        if (seq > seq_) {
+          std::string why;
+          if (!ReplayBody(journal, pos + kEntryHeader, body_len, why)) {
+            return OpenError(jnl + ": transaction #" + std::to_string(seq) + " holds " + why +
+                             ". Restore the state directory from a backup.");
+          }
+          seq_ = seq;
+        }
+        pos = m + kMarkerSize;
+      }
+    }
+    if (!whole) break;
+  }
+  if (pos < journal.size()) {
+    const auto rest = ByteView(journal).subspan(pos + 1);
+    const auto found = std::search(rest.begin(), rest.end(), kEntryMagic, kEntryMagic + 4);
+    if (found != rest.end()) {
+      return OpenError(jnl + " (format version 1): the entry at byte " + std::to_string(pos) +
+                       " is damaged and more entries follow it. Restore the state directory from "
+                       "a backup, or move it away to start a fresh card.");
+    }
+    rec.torn_tail = true;
+    rec.note = "dropped a torn last transaction of the version-1 journal (" +
+               std::to_string(journal.size() - pos) + " bytes at byte " + std::to_string(pos) + ")";
+  }
+  return true;
+}
+
+bool PersistentStore::Apply(const Op& op) {
   switch (op.kind) {
     case OpKind::kPut: {
+      if (op.key.empty()) return false;
       auto it = committed_.find(op.key);
       if (it != committed_.end()) committed_used_ -= RecordCost(op.key, it->second.size());
       committed_used_ += RecordCost(op.key, op.data.size());
       committed_[op.key] = op.data;
-      break;
+      return true;
     }
     case OpKind::kErase: {
       auto it = committed_.find(op.key);
-      if (it != committed_.end()) {
-        committed_used_ -= RecordCost(op.key, it->second.size());
-        committed_.erase(it);
-      }
-      break;
+      if (it == committed_.end()) return false;
+      committed_used_ -= RecordCost(op.key, it->second.size());
+      committed_.erase(it);
+      return true;
     }
     case OpKind::kPatch: {
       auto it = committed_.find(op.key);
-      if (it != committed_.end() && op.offset + op.data.size() <= it->second.size()) {
-        std::copy(op.data.begin(), op.data.end(), it->second.begin() + op.offset);
+      if (it == committed_.end() || size_t{op.offset} + op.data.size() > it->second.size()) {
+        return false;
       }
-      break;
+      std::copy(op.data.begin(), op.data.end(), it->second.begin() + op.offset);
+      return true;
     }
   }
+  return false;
 }
 
 const Bytes* PersistentStore::Get(std::string_view key) const {
@@ -230,6 +492,8 @@ void PersistentStore::Abort() {
 
 StoreStatus PersistentStore::Fail() {
   power_lost_ = true;
+  failure_ = medium_->last_error();
+  if (failure_.empty()) failure_ = "a write to the card's memory failed";
   Abort();
   return StoreStatus::kPowerLost;
 }
@@ -289,10 +553,12 @@ StoreStatus PersistentStore::Commit() {
     Abort();
     return StoreStatus::kOk;
   }
+  if (rewrite_pending_ && Checkpoint() != StoreStatus::kOk) return StoreStatus::kPowerLost;
   const uint64_t seq = seq_ + 1;
   Bytes entry(kEntryMagic, kEntryMagic + 4);
   AppendU64(entry, seq);
   AppendU32(entry, 0);  // body length, patched below
+  AppendU32(entry, 0);  // header CRC, patched below
   for (const Op& op : ops_) {
     entry.push_back(static_cast<uint8_t>(op.kind));
     AppendU16(entry, static_cast<uint16_t>(op.key.size()));
@@ -303,11 +569,9 @@ StoreStatus PersistentStore::Commit() {
       Append(entry, op.data);
     }
   }
-  const uint32_t body_len = static_cast<uint32_t>(entry.size() - kEntryHeader);
-  entry[12] = static_cast<uint8_t>(body_len >> 24);
-  entry[13] = static_cast<uint8_t>(body_len >> 16);
-  entry[14] = static_cast<uint8_t>(body_len >> 8);
-  entry[15] = static_cast<uint8_t>(body_len);
+  const uint32_t body_len = static_cast<uint32_t>(entry.size() - kEntryHeader - 4);
+  PutU32(&entry[12], body_len);
+  PutU32(&entry[kEntryHeader], Crc32(ByteView(entry).first(kEntryHeader)));
   AppendU32(entry, Crc32(entry));
   Bytes marker(kMarkerMagic, kMarkerMagic + 4);
   AppendU64(marker, seq);
@@ -321,6 +585,7 @@ StoreStatus PersistentStore::Commit() {
 
   for (const Op& op : ops_) Apply(op);
   seq_ = seq;
+  medium_->RecordAcknowledged(seq);
   journal_bytes_ += static_cast<uint32_t>(entry.size() + marker.size());
   ++commits_;
   Abort();
@@ -330,12 +595,14 @@ StoreStatus PersistentStore::Commit() {
 
 StoreStatus PersistentStore::Checkpoint() {
   // The image carries seq_, so journal entries it already holds are skipped on replay even if
-  // the truncation below never happens.
+  // the journal is never replaced by the second write below.
+  const Bytes image = SerializeImage();
   ++physical_writes_;
-  if (!medium_->Replace(MediumFile::kImage, SerializeImage())) return Fail();
+  if (!medium_->Replace(MediumFile::kImage, image)) return Fail();
   ++physical_writes_;
-  if (!medium_->Truncate(MediumFile::kJournal)) return Fail();
+  if (!medium_->Replace(MediumFile::kJournal, JournalHeader(ImageCrc(image)))) return Fail();
   journal_bytes_ = 0;
+  rewrite_pending_ = false;
   ++checkpoints_;
   return StoreStatus::kOk;
 }

@@ -15,17 +15,9 @@
 
 #include "runtime/bytes.h"
 #include "runtime/storage_medium.h"
+#include "runtime/store_status.h"
 
 namespace dmcard {
-
-enum class StoreStatus {
-  kOk,
-  kFull,           // the write would exceed the capacity (answered 6A84)
-  kNoTransaction,  // write outside Begin()/Commit()
-  kOutOfRange,     // Patch beyond the end of the record
-  kNotFound,       // Patch/Erase of a missing record
-  kPowerLost,      // the medium failed: the card has lost power and must be reopened
-};
 
 // Usage statistics.
 struct StoreStats {
@@ -50,20 +42,30 @@ class PersistentStore {
  public:
   static constexpr uint32_t kDefaultCapacity = 64 * 1024;
   static constexpr uint32_t kRecordOverhead = 8;  // header bytes charged per record
-  static constexpr uint16_t kImageVersion = 1;
+  // Format version of the image and journal written (docs/card-image-format.md). Version 1
+  // cards are read and migrated to version 2 when opened.
+  static constexpr uint16_t kImageVersion = 2;
 
   struct Options {
     uint32_t capacity = kDefaultCapacity;           // used when the medium holds no image yet
     uint32_t checkpoint_journal_bytes = 32 * 1024;  // fold the journal into the image past this
   };
 
-  // Opens the store on `medium`, recovering committed journal entries. On a medium failure or a
-  // corrupt image the store is returned with `open_error()` set and refuses all writes.
+  // Opens the store on `medium`: creates a brand-new card when the medium holds neither file,
+  // else checks image and journal against each other and replays the committed transactions
+  // (docs/card-image-format.md, "Opening"). Damage, a missing or older file, or a medium failure
+  // leave the store with `open_error()` set (naming the file and what to do) and refusing all
+  // writes; nothing is written before the state is known good.
   PersistentStore(std::shared_ptr<StorageMedium> medium, Options options);
 
   // Why opening failed (empty when it did not).
   const std::string& open_error() const { return open_error_; }
+  // What opening repaired or changed that the user should hear about (a torn last transaction
+  // dropped, a version-1 card migrated); empty when nothing.
+  const std::string& open_note() const { return open_note_; }
   bool power_lost() const { return power_lost_; }
+  // Why the medium failed once power_lost() is set (the open error, or the failed write).
+  const std::string& failure() const { return failure_; }
 
   // Reads see the transaction's own writes. The pointer stays valid until the next write or
   // commit/abort touching the same key.
@@ -85,7 +87,7 @@ class PersistentStore {
   // Keys with the given prefix (committed view plus pending writes), sorted.
   std::vector<std::string> Keys(std::string_view prefix) const;
 
-  // Serialized image of the committed state (format v1), as the checkpoint writes it.
+  // Serialized image of the committed state (current format), as the checkpoint writes it.
   Bytes SerializeImage() const;
 
  private:
@@ -101,9 +103,22 @@ class PersistentStore {
     Bytes value;
   };
 
-  bool LoadImage(const Bytes& image);
-  void ReplayJournal(const Bytes& journal, bool& had_content);
-  void Apply(const Op& op);
+  // What opening found that makes it rewrite the files once the state is known good.
+  struct Recovery {
+    bool torn_tail = false;  // a torn last transaction to cut off
+    bool untied = false;     // journal not started beside this image (crash mid-checkpoint)
+    bool migrate = false;    // version-1 files
+    std::string note;
+  };
+  void Open();
+  bool CreateCard();
+  bool LoadImage(const Bytes& image, uint16_t& version);
+  bool ReplayJournal(const Bytes& journal, uint32_t image_crc, Recovery& rec);
+  bool ReplayJournalV1(const Bytes& journal, Recovery& rec);
+  bool ReplayBody(const Bytes& journal, size_t pos, size_t len, std::string& why);
+  bool Apply(const Op& op);
+  bool OpenError(std::string message);
+  Bytes JournalHeader(uint32_t image_crc) const;
   StoreStatus Checkpoint();
   StoreStatus CheckRoom(std::string_view key, size_t new_size);
   uint32_t RecordCost(std::string_view key, size_t size) const {
@@ -124,8 +139,11 @@ class PersistentStore {
   int64_t pending_delta_ = 0;
 
   uint32_t journal_bytes_ = 0;
+  bool rewrite_pending_ = false;  // opening found a torn tail, an untied journal or version 1
   bool power_lost_ = false;
   std::string open_error_;
+  std::string open_note_;
+  std::string failure_;
   uint64_t commits_ = 0;
   uint64_t physical_writes_ = 0;
   uint64_t checkpoints_ = 0;
