@@ -26,6 +26,23 @@ namespace {
 constexpr uint32_t kFirstBackoffMs = 100;
 constexpr uint32_t kMaxBackoffMs = 2000;
 
+// vsmartcard vpcd control messages (vpcd.c: vicc_poweroff, vicc_poweron, vicc_reset,
+// vicc_getatr). vpcd reads an answer to GET ATR only; ON and RESET are always followed at once
+// by a GET ATR (IFDHPowerICC), OFF by pcscd's next presence poll, a GET ATR (every 0.4 s).
+constexpr uint8_t kCtrlPowerOff = 0x00;
+constexpr uint8_t kCtrlPowerOn = 0x01;
+constexpr uint8_t kCtrlReset = 0x02;
+constexpr uint8_t kCtrlGetAtr = 0x04;
+
+// How long a 1-byte 00/01/02 frame waits for vpcd's next message before it is taken as a
+// 1-byte C-APDU whose answer vpcd is waiting for: five of pcscd's presence polls.
+constexpr uint64_t kControlFollowUpMs = 2000;
+
+// vpcd's length field is 2 bytes (vpcd.c recvFromVICC).
+constexpr size_t kMaxFramePayload = 0xFFFF;
+// ISO 7816-4 "no precise diagnosis": the answer sent instead of an R-APDU that does not fit.
+constexpr uint8_t kNoPreciseDiagnosis[] = {0x6F, 0x00};
+
 uint64_t NowMs() {
   timespec ts{};
   clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -142,10 +159,9 @@ void Bridge::TryConnect(Slot& s, uint64_t now_ms) {
     freeaddrinfo(res);
   }
   if (s.fd >= 0) {
-    s.state = LinkState::kConnected;
     s.backoff_ms = 0;
     s.said_waiting = false;
-    s.in.clear();
+    OnConnected(s);
     Say(s, "connected to vpcd at " + options_.host + ":" + port + " — reader \"" + ReaderName(s) +
                "\"");
     return;
@@ -192,15 +208,29 @@ void Bridge::AcceptVpcd(Slot& s) {
   }
   TuneSocket(fd);
   s.fd = fd;
+  OnConnected(s);
+  Say(s, "vpcd connected");
+}
+
+void Bridge::OnConnected(Slot& s) {
   s.state = LinkState::kConnected;
   s.in.clear();
-  Say(s, "vpcd connected");
+  s.undecided = -1;
+  // A new vpcd connection is a fresh insertion, and the card comes up powered (cold reset).
+  // pcscd may not know the card went away: when the previous connection died under a transmit
+  // (dmcard-vicc killed and restarted), vpcd drops it inside that transmit and accepts the new
+  // one at its next presence poll, which then finds a card — no removal is ever reported, so
+  // pcscd never sends POWER ON and an unpowered card would answer 6985 until a client resets.
+  // When pcscd does see an insertion, its POWER ON is one more cold reset, which is harmless.
+  s.card->PowerOn();
+  RecordEvent(s, "@power-on");
 }
 
 void Bridge::Drop(Slot& s, const std::string& why, LinkState next) {
   if (s.fd >= 0) ::close(s.fd);
   s.fd = -1;
   s.in.clear();
+  s.undecided = -1;
   // Losing the reader is losing power: transient state and selections are gone.
   s.card->PowerOff();
   RecordEvent(s, "@power-off");
@@ -213,6 +243,14 @@ void Bridge::Drop(Slot& s, const std::string& why, LinkState next) {
 }
 
 bool Bridge::SendFrame(Slot& s, ByteView payload) {
+  if (payload.size() > kMaxFramePayload) {
+    // The last line of defence (the card caps its answers for vpcd): a longer payload would be
+    // read with a wrapped length, and its remainder taken as the answers to later commands —
+    // another client's. Never written; 6F00 goes instead.
+    Say(s, "an answer of " + std::to_string(payload.size()) +
+               " bytes does not fit a vpcd frame (at most 65535): sent 6F00 instead");
+    payload = ByteView(kNoPreciseDiagnosis);
+  }
   s.frame.resize(2 + payload.size());
   s.frame[0] = static_cast<uint8_t>(payload.size() >> 8);
   s.frame[1] = static_cast<uint8_t>(payload.size());
@@ -220,35 +258,69 @@ bool Bridge::SendFrame(Slot& s, ByteView payload) {
   return WriteAll(s.fd, s.frame.data(), s.frame.size());  // one system call per frame
 }
 
-void Bridge::HandleFrame(Slot& s, ByteView payload) {
+// vpcd frames carry no type: a 1-byte payload is a control message or a 1-byte C-APDU that a
+// PC/SC client sent and vpcd forwarded unchanged, waiting for its answer. An answer vpcd does
+// not read would be read later as the answer to something else, and a missing one hangs vpcd
+// and every client of the reader. So:
+// - 04: GET ATR, answered with the ATR (a 1-byte C-APDU 04 gets the ATR too: indistinguishable);
+// - 00, 01, 02: vpcd sends its next message at once after a control message (GET ATR), but
+//   nothing while it waits for an answer. Undecided until then: anything more from vpcd makes
+//   it a control message; nothing within kControlFollowUpMs makes it a C-APDU, answered;
+// - any other byte is never a control message: a C-APDU, answered at once (the card says 6700).
+void Bridge::HandleFrame(Slot& s, ByteView payload, bool more_received) {
   if (payload.size() == 1) {
-    switch (payload[0]) {
-      case 0x00:
-        s.card->PowerOff();
-        RecordEvent(s, "@power-off");
-        if (options_.verbose) Say(s, "power off");
-        return;
-      case 0x01:
-        s.card->PowerOn();
-        RecordEvent(s, "@power-on");
-        if (options_.verbose) Say(s, "power on");
-        return;
-      case 0x02:
-        s.card->Reset();
-        RecordEvent(s, "@reset");
-        if (options_.verbose) Say(s, "reset");
-        return;
-      case 0x04:
-        if (!SendFrame(s, s.card->atr()))
-          Drop(s, "vpcd connection failed; reconnecting", LinkState::kWaiting);
-        return;
-      default:
-        Say(s, "ignoring unknown vpcd control message " + ToHex(payload));
-        return;
+    const uint8_t b = payload[0];
+    if (b == kCtrlGetAtr) {
+      if (!SendFrame(s, s.card->atr()))
+        Drop(s, "vpcd connection failed; reconnecting", LinkState::kWaiting);
+      return;
+    }
+    if (b == kCtrlPowerOff || b == kCtrlPowerOn || b == kCtrlReset) {
+      if (more_received) {
+        ApplyControl(s, b);
+      } else {
+        s.undecided = b;
+        s.undecided_until_ms = NowMs() + kControlFollowUpMs;
+      }
+      return;
     }
   }
+  Answer(s, payload);
+}
+
+void Bridge::ApplyControl(Slot& s, uint8_t control) {
+  switch (control) {
+    case kCtrlPowerOff:
+      s.card->PowerOff();
+      RecordEvent(s, "@power-off");
+      if (options_.verbose) Say(s, "power off");
+      return;
+    case kCtrlPowerOn:
+      s.card->PowerOn();
+      RecordEvent(s, "@power-on");
+      if (options_.verbose) Say(s, "power on");
+      return;
+    default:
+      s.card->Reset();
+      RecordEvent(s, "@reset");
+      if (options_.verbose) Say(s, "reset");
+      return;
+  }
+}
+
+void Bridge::DecideUndecided(Slot& s, uint64_t now_ms) {
+  if (s.undecided < 0 || now_ms < s.undecided_until_ms) return;
+  const uint8_t command[1] = {static_cast<uint8_t>(s.undecided)};
+  s.undecided = -1;
+  Say(s, "1-byte frame " + ToHex(ByteView(command)) + " not followed by anything within " +
+             std::to_string(kControlFollowUpMs) +
+             " ms: vpcd is waiting for an answer, so it is a C-APDU from a client (answered)");
+  Answer(s, ByteView(command));
+}
+
+void Bridge::Answer(Slot& s, ByteView command) {
   const auto start = std::chrono::steady_clock::now();
-  s.card->Transmit(payload, s.response);
+  s.card->Transmit(command, s.response);
   const auto us = std::chrono::duration_cast<std::chrono::microseconds>(
                       std::chrono::steady_clock::now() - start)
                       .count();
@@ -257,13 +329,15 @@ void Bridge::HandleFrame(Slot& s, ByteView payload) {
     Drop(s, "vpcd connection failed while answering; reconnecting", LinkState::kWaiting);
     return;
   }
-  Record(s, ">", payload);
-  Record(s, "<", s.response);
+  const ByteView sent =
+      s.response.size() <= kMaxFramePayload ? ByteView(s.response) : ByteView(kNoPreciseDiagnosis);
+  Record(s, ">", command);
+  Record(s, "<", sent);
   if (options_.verbose) {
-    ParsedApdu p = ParseCommand(payload, true);
+    ParsedApdu p = ParseCommand(command, true);
     const std::string what = p.error == Sw::kOk ? DescribeCommand(p.command) : "malformed APDU";
-    const size_t n = s.response.size();
-    const std::string sw = n >= 2 ? ToHex(ByteView(s.response).last(2)) : "----";
+    const size_t n = sent.size();
+    const std::string sw = n >= 2 ? ToHex(sent.last(2)) : "----";
     std::fprintf(stderr, "[slot %d] %s -> %s%s (%lld us)\n", s.index, what.c_str(), sw.c_str(),
                  n > 2 ? (" +" + std::to_string(n - 2) + " bytes").c_str() : "",
                  static_cast<long long>(us));
@@ -284,12 +358,18 @@ void Bridge::OnReadable(Slot& s) {
   }
   if (n < 0) return;
   s.in.insert(s.in.end(), buf, buf + n);
+  // vpcd sent more without waiting for an answer: the undecided frame was a control message.
+  if (s.undecided >= 0) {
+    ApplyControl(s, static_cast<uint8_t>(s.undecided));
+    s.undecided = -1;
+  }
   size_t pos = 0;
   while (s.fd >= 0 && s.in.size() - pos >= 2) {
     const size_t len = ReadU16(&s.in[pos]);
     if (s.in.size() - pos - 2 < len) break;
-    HandleFrame(s, ByteView(&s.in[pos + 2], len));
-    pos += 2 + len;
+    const size_t next = pos + 2 + len;
+    HandleFrame(s, ByteView(&s.in[pos + 2], len), s.in.size() > next);
+    pos = next;
   }
   if (s.fd >= 0) s.in.erase(s.in.begin(), s.in.begin() + static_cast<ptrdiff_t>(pos));
 }
@@ -447,6 +527,7 @@ int Bridge::Run() {
         TryConnect(s, now);
         if (s.state == LinkState::kWaiting) wake = std::min(wake, s.next_attempt_ms);
       }
+      if (s.undecided >= 0) wake = std::min(wake, s.undecided_until_ms);
       if (s.fd >= 0) {
         fds.push_back({s.fd, POLLIN, 0});
         owner.push_back(s.index);
@@ -484,6 +565,8 @@ int Bridge::Run() {
         if (s.fd == fds[i].fd) OnReadable(s);
       }
     }
+    const uint64_t after = NowMs();
+    for (Slot& s : slots_) DecideUndecided(s, after);
   }
 }
 

@@ -1,6 +1,8 @@
 // dmcard-vicc's engine: one thread, one poll() loop, any number of cards, each on its own vpcd
 // port (vsmartcard protocol: 2-byte big-endian length + payload; 1-byte control messages
-// 00 power off, 01 power on, 02 reset, 04 get ATR; anything else is a C-APDU).
+// 00 power off, 01 power on, 02 reset, 04 get ATR; anything else is a C-APDU). The framing has
+// no type field, so a 1-byte C-APDU looks like a control message: how the bridge tells them
+// apart, and what it cannot, is docs/vpcd-bridge.md "vpcd framing limits".
 #pragma once
 
 #include <cstdint>
@@ -51,6 +53,10 @@ class Bridge {
     bool said_waiting = false;
     uint64_t apdus = 0;
     std::FILE* record = nullptr;
+    // A 1-byte 00/01/02 frame not yet known to be a control message (vpcd sends something
+    // else without waiting) or a 1-byte C-APDU (vpcd waits for its answer); -1 = none.
+    int undecided = -1;
+    uint64_t undecided_until_ms = 0;  // then it is answered as a C-APDU
   };
 
   void Say(const Slot& s, const std::string& text) const;
@@ -60,7 +66,11 @@ class Bridge {
   void AcceptVpcd(Slot& s);
   void Drop(Slot& s, const std::string& why, LinkState next);
   void OnReadable(Slot& s);
-  void HandleFrame(Slot& s, ByteView payload);
+  void OnConnected(Slot& s);
+  void HandleFrame(Slot& s, ByteView payload, bool more_received);
+  void ApplyControl(Slot& s, uint8_t control);
+  void DecideUndecided(Slot& s, uint64_t now_ms);
+  void Answer(Slot& s, ByteView command);
   bool SendFrame(Slot& s, ByteView payload);
   void Record(Slot& s, const char* prefix, ByteView data);
   void RecordEvent(Slot& s, const char* event);

@@ -1,6 +1,7 @@
 // dmcard-vicc against a fake vpcd played by the test (no pcscd, no root): the vsmartcard
 // framing (2-byte length + payload, length and payload in separate segments as Debian's vpcd
-// sends them), the control messages, reconnection when vpcd goes away, and the control socket.
+// sends them), the control messages and 1-byte C-APDUs, the largest frame, a new connection as
+// a powered card, reconnection when vpcd goes away, and the control socket.
 #include <arpa/inet.h>
 #include <gtest/gtest.h>
 #include <netinet/in.h>
@@ -13,6 +14,8 @@
 #include <array>
 #include <cstdio>
 #include <filesystem>
+#include <fstream>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -185,16 +188,159 @@ TEST(Vicc_Protocol, FramesControlMessagesAndApdus) {
   EXPECT_EQ(ToHex(vpcd.Exchange(H("00A4040C09F0444D434152444653"))), "9000");
   EXPECT_EQ(ToHex(vpcd.Exchange(H("00A4080C0450005001"))), "9000");
   EXPECT_EQ(ToHex(vpcd.Exchange(H("00B0000004"))), "000102039000");
-  vpcd.Send(Bytes{0x07});  // unknown control byte: ignored, no answer
+  // vpcd never sends 07 as a control message: a 1-byte C-APDU, answered at once.
+  EXPECT_EQ(ToHex(vpcd.Exchange(Bytes{0x07})), "6700");
   vpcd.Send(Bytes{0x02});  // reset: the card forgets its current file
   EXPECT_EQ(ToHex(vpcd.Exchange(H("00B0000004"))), "6986");
   EXPECT_EQ(ToHex(vpcd.Exchange(H("00A4"))), "6700") << "malformed APDUs get a status word";
   const auto [status, rc] = vicc.Ctl("status");
   EXPECT_EQ(rc, 0);
-  EXPECT_NE(status.find("slot 0 demo port " + std::to_string(vpcd.port()) + " inserted apdus 5"),
+  EXPECT_NE(status.find("slot 0 demo port " + std::to_string(vpcd.port()) + " inserted apdus 6"),
             std::string::npos)
       << status;
   EXPECT_EQ(vicc.Terminate(), 0);
+}
+
+// A 1-byte 00/01/02 is a control message when vpcd goes on without waiting (as it does: GET ATR
+// right after POWER ON and RESET, the next presence poll after POWER OFF), and a 1-byte C-APDU
+// when nothing follows because vpcd waits for its answer: answered, and every later frame
+// still answers its own command.
+TEST(Vicc_Protocol, OneByteFrameIsAnApduWhenVpcdWaitsForTheAnswer) {
+  FakeVpcd vpcd;
+  Vicc vicc({"--port", std::to_string(vpcd.port())});
+  ASSERT_TRUE(vpcd.Accept());
+  const Bytes select_ef = H("00A4080C0450005001");
+  for (uint8_t b : {0x00, 0x01, 0x02}) {
+    SCOPED_TRACE(static_cast<int>(b));
+    vpcd.Send(Bytes{0x01});
+    vpcd.Send(Bytes{0x04});
+    ASSERT_EQ(ToHex(vpcd.Receive().value_or(Bytes{})), kDemoAtr);
+    ASSERT_EQ(ToHex(vpcd.Exchange(select_ef)), "9000");
+    // Nothing follows: answered as a C-APDU (within the bounded wait, not never).
+    vpcd.Send(Bytes{b});
+    EXPECT_EQ(ToHex(vpcd.Receive(10000).value_or(Bytes{})), "6700");
+    // It changed nothing: the current EF is still selected, and the frames are in step.
+    EXPECT_EQ(ToHex(vpcd.Exchange(H("00B0000004"))), "000102039000");
+  }
+  EXPECT_NE(vicc.Stderr().find("it is a C-APDU from a client"), std::string::npos) << vicc.Stderr();
+  // Followed by vpcd's next message, 00 is a power off: no answer, and the card is unpowered.
+  vpcd.Send(Bytes{0x00});
+  vpcd.Send(Bytes{0x04});
+  EXPECT_EQ(ToHex(vpcd.Receive().value_or(Bytes{})), kDemoAtr);
+  EXPECT_EQ(ToHex(vpcd.Exchange(select_ef)), "6985");
+  // 01 then GET ATR: powered again; 02 then GET ATR: reset (no current EF).
+  vpcd.Send(Bytes{0x01});
+  vpcd.Send(Bytes{0x04});
+  EXPECT_EQ(ToHex(vpcd.Receive().value_or(Bytes{})), kDemoAtr);
+  EXPECT_EQ(ToHex(vpcd.Exchange(select_ef)), "9000");
+  vpcd.Send(Bytes{0x02});
+  vpcd.Send(Bytes{0x04});
+  EXPECT_EQ(ToHex(vpcd.Receive().value_or(Bytes{})), kDemoAtr);
+  EXPECT_EQ(ToHex(vpcd.Exchange(H("00B0000004"))), "6986");
+  // A byte vpcd never sends as control (03, 05..FF) is answered at once, by the card.
+  for (uint8_t b : {0x03, 0x05, 0x80, 0xFF}) {
+    EXPECT_EQ(ToHex(vpcd.Exchange(Bytes{b})), "6700") << static_cast<int>(b);
+  }
+  EXPECT_EQ(vicc.Terminate(), 0);
+}
+
+// dmcard-vicc killed and started again: its new connection is a powered card even if vpcd
+// (pcscd) never sends POWER ON, as when the old connection died under a transmit.
+TEST(Vicc_Protocol, NewConnectionIsAPoweredCard) {
+  FakeVpcd vpcd;
+  {
+    Vicc first({"--port", std::to_string(vpcd.port())});
+    ASSERT_TRUE(vpcd.Accept());
+    vpcd.Send(Bytes{0x01});
+    vpcd.Send(Bytes{0x04});
+    ASSERT_EQ(ToHex(vpcd.Receive().value_or(Bytes{})), kDemoAtr);
+    ASSERT_EQ(ToHex(vpcd.Exchange(H("00A4080C0450005001"))), "9000");
+  }  // SIGKILL
+  vpcd.Hangup();
+  Vicc second({"--port", std::to_string(vpcd.port())});
+  ASSERT_TRUE(vpcd.Accept());
+  EXPECT_EQ(ToHex(vpcd.Exchange(H("00A4080C0450005001"))), "9000");
+  EXPECT_EQ(ToHex(vpcd.Exchange(H("00B0000004"))), "000102039000");
+  // Same after vpcd itself went away (pcscd restarted): the card lost power with the link, and
+  // comes back powered.
+  vpcd.Hangup();
+  ASSERT_TRUE(vpcd.Accept());
+  EXPECT_EQ(ToHex(vpcd.Exchange(H("00B0000004"))), "6986") << "a fresh card has no current EF";
+  EXPECT_EQ(ToHex(vpcd.Exchange(H("00A4080C0450005001"))), "9000");
+  EXPECT_EQ(second.Terminate(), 0);
+}
+
+// A profile with room for a tree larger than one vpcd frame: six 12000-byte leaves at the root.
+fs::path WriteBigProfile(const fs::path& dir) {
+  fs::create_directories(dir);
+  std::ofstream(dir / "profile.json")
+      << R"({"profile": "big", "capacity": 1048576, "tree": "tree.xml"})";
+  std::ofstream(dir / "tree.xml") << R"(<MgmtTree xmlns="syncml:dmddf1.2"><VerDTD>1.2</VerDTD>
+<Node><NodeName>Small</NodeName><RTProperties><Format><chr/></Format></RTProperties>
+<Value>x</Value></Node></MgmtTree>)";
+  return dir / "profile.json";
+}
+
+Bytes Extended(const Bytes& header, const Bytes& data, std::optional<uint16_t> le) {
+  Bytes apdu = header;
+  apdu.push_back(0x00);
+  apdu.push_back(static_cast<uint8_t>(data.size() >> 8));
+  apdu.push_back(static_cast<uint8_t>(data.size()));
+  apdu.insert(apdu.end(), data.begin(), data.end());
+  if (le) {
+    apdu.push_back(static_cast<uint8_t>(*le >> 8));
+    apdu.push_back(static_cast<uint8_t>(*le));
+  }
+  return apdu;
+}
+
+// The vpcd length field is 2 bytes: the largest answer (65535 bytes) goes whole, and no frame
+// ever claims less than it carries — an answer that does not fit would otherwise be read as
+// the answers to later commands (another client's). Whatever keeps it in bounds (the card's cap
+// on its answers for vpcd, or the bridge's 6F00), the next command gets its own answer.
+TEST(Vicc_Protocol, NoAnswerOverflowsTheFrameLength) {
+  const fs::path dir =
+      fs::temp_directory_path() / ("dmcard-vicc-big-" + std::to_string(::getpid()));
+  const fs::path profile = WriteBigProfile(dir);
+  FakeVpcd vpcd;
+  Vicc vicc({"--port", std::to_string(vpcd.port()), "--profile", profile.string()});
+  ASSERT_TRUE(vpcd.Accept());
+  vpcd.Send(Bytes{0x01});
+  vpcd.Send(Bytes{0x04});
+  ASSERT_EQ(vpcd.Receive().value_or(Bytes{}).size(), 19u) << "the ATR";
+  ASSERT_EQ(ToHex(vpcd.Exchange(H("00A404000AF0444D434152442D444D00"))).substr(0, 4), "6F44");
+  for (int i = 0; i < 6; ++i) {
+    Bytes data = {0x80, 0x04,       '.',         '/', 'B', static_cast<uint8_t>('0' + i),
+                  0x82, 0x03,       'c',         'h', 'r', 0x81,
+                  0x82, 12000 >> 8, 12000 & 0xFF};
+    data.insert(data.end(), 12000, static_cast<uint8_t>('a' + i));
+    ASSERT_EQ(ToHex(vpcd.Exchange(Extended(H("80320000"), data, std::nullopt))), "9000") << i;
+  }
+  // EXPORT "." with Le 65535: more than 65535 bytes to say.
+  const Bytes response = vpcd.Exchange(Extended(H("803A0000"), Bytes{'.'}, 0xFFFF));
+  ASSERT_GE(response.size(), 2u);
+  const std::string sw = ToHex(Bytes(response.end() - 2, response.end()));
+  if (sw == "6F00") {
+    EXPECT_EQ(response.size(), 2u);
+    EXPECT_NE(vicc.Stderr().find("does not fit a vpcd frame"), std::string::npos) << vicc.Stderr();
+  } else {
+    EXPECT_EQ(sw.substr(0, 2), "61") << "answered " << response.size() << " bytes, SW " << sw;
+    EXPECT_EQ(ToHex(Bytes(response.begin(), response.begin() + 5)), "3C3F786D6C")  // "<?xml"
+        << "the export's first bytes";
+  }
+  // The frames are still in step: the next commands get their own answers.
+  EXPECT_EQ(ToHex(vpcd.Exchange(H("00A4040C09F0444D434152444653"))), "9000");
+  EXPECT_EQ(ToHex(vpcd.Exchange(H("00A4080C0450005001"))), "9000");
+  EXPECT_EQ(ToHex(vpcd.Exchange(H("00B0000004"))), "000102039000");
+  // The largest frame: EXPORT with Le 65533 answers 65533 bytes + 61xx, sent whole.
+  ASSERT_EQ(ToHex(vpcd.Exchange(H("00A404000AF0444D434152442D444D00"))).substr(0, 4), "6F44");
+  const Bytes largest = vpcd.Exchange(Extended(H("803A0000"), Bytes{'.'}, 65533));
+  ASSERT_EQ(largest.size(), 65535u);
+  EXPECT_EQ(largest[65533], 0x61);
+  EXPECT_EQ(ToHex(Bytes(largest.begin(), largest.begin() + 5)), "3C3F786D6C");
+  EXPECT_EQ(ToHex(vpcd.Exchange(H("00A4040C09F0444D434152444653"))), "9000");
+  EXPECT_EQ(vicc.Terminate(), 0);
+  fs::remove_all(dir);
 }
 
 TEST(Vicc_Protocol, RemoveInsertAndReconnectAfterVpcdGoesAway) {
