@@ -1,6 +1,9 @@
 // The demo card through pcscd + vpcd: ATR, SELECT, READ/UPDATE BINARY, T=1 and T=0 response
-// shaping, extended APDUs and command chaining.
+// shaping, extended APDUs, command chaining, 1-byte C-APDUs.
+#include <chrono>
+#include <future>
 #include <string>
+#include <thread>
 
 #include "pcsc_fixture.h"
 
@@ -152,6 +155,62 @@ TEST_F(Pcsc_T0, WrongLeAnswers6Cxx) {
   EXPECT_EQ(ToHex(card.Transmit(kSelectFsApplet)), "6117");
   EXPECT_EQ(ToHex(card.Transmit("00C0000020")), "6C17");
   EXPECT_EQ(ToHex(card.Transmit("00C0000017")), std::string(kFsAppletFci) + "9000");
+}
+
+// Runs `work` on a thread and waits for it at most `limit`. If it is still blocked then (a hung
+// reader), dmcard-vicc is killed so that vpcd's wait ends, the thread is joined, and false is
+// returned.
+template <typename Work>
+bool FinishesWithin(std::chrono::seconds limit, ViccProcess& vicc, Work work) {
+  std::promise<void> done;
+  std::future<void> finished = done.get_future();
+  std::thread thread([&] {
+    work();
+    done.set_value();
+  });
+  const bool in_time = finished.wait_for(limit) == std::future_status::ready;
+  if (!in_time) vicc.Kill9();
+  thread.join();
+  return in_time;
+}
+
+// vpcd forwards a 1-byte C-APDU unchanged, in the framing of its 1-byte control messages
+// (00 power off, 01 power on, 02 reset, 04 get ATR), and waits for its answer while every
+// other client of the reader waits for vpcd. Neither client hangs: the C-APDU is answered 6700
+// (the undecided 00/01/02 after dmcard-vicc's bounded wait for what follows a real control
+// message), the other client's command is answered in turn, and the card's state is untouched.
+TEST_F(Pcsc_Card, OneByteApdusNeverHangTheReader) {
+  ViccProcess& vicc = StartVicc();
+  Context ctx;
+  CardHandle other(ctx, ReaderName(0));
+  ASSERT_EQ(ToHex(other.Transmit(kSelectEf5001)), "9000");
+  for (uint8_t b : {0x00, 0x01, 0x02, 0x03, 0x05, 0x80, 0xFF}) {
+    SCOPED_TRACE("1-byte C-APDU " + ToHex(Bytes{b}));
+    LONG rv = SCARD_S_SUCCESS;
+    Bytes answer, other_answer;
+    const bool in_time = FinishesWithin(std::chrono::seconds(30), vicc, [&] {
+      Context own;  // one context per thread
+      CardHandle client(own, ReaderName(0));
+      std::thread second([&] { other_answer = other.Transmit("00B0000004"); });
+      rv = client.TryTransmit(Bytes{b}, answer);
+      second.join();
+    });
+    ASSERT_TRUE(in_time) << "a client still waited after 30 s (dmcard-vicc killed to end it)";
+    EXPECT_EQ(PcscError(rv), PcscError(SCARD_S_SUCCESS));
+    EXPECT_EQ(ToHex(answer), "6700");
+    EXPECT_EQ(ToHex(other_answer), "000102039000") << "the other client's own answer, and the "
+                                                      "current EF survived";
+  }
+  // 04 cannot be told from vpcd's GET ATR (docs/vpcd-bridge.md): its answer is the ATR, but it
+  // hangs nobody either.
+  Bytes answer;
+  ASSERT_TRUE(FinishesWithin(std::chrono::seconds(30), vicc, [&] {
+    Context own;
+    CardHandle client(own, ReaderName(0));
+    client.TryTransmit(Bytes{0x04}, answer);
+  }));
+  EXPECT_EQ(ToHex(answer), kAtrT1);
+  EXPECT_EQ(ToHex(other.Transmit("00B0000004")), "000102039000");
 }
 
 }  // namespace

@@ -1,5 +1,6 @@
 // Card and daemon life cycle: removal/insertion through `dmcard-vicc ctl`, a pcscd restart,
-// kill -9 of dmcard-vicc during writes with --state, two cards in one process.
+// kill -9 of dmcard-vicc during writes with --state (restarted after pcscd saw the removal, and
+// at once), two cards in one process.
 #include <signal.h>
 
 #include <algorithm>
@@ -162,6 +163,62 @@ TEST_F(Pcsc_Lifecycle, Kill9DuringWritesKeepsLastAcknowledged) {
     std::printf("[          ] round %d: %d writes acknowledged before the kill; the EF holds %s\n",
                 round, writes,
                 value == *acknowledged ? "the last acknowledged" : "the one in flight");
+  }
+}
+
+// Keeps a client transmitting until dmcard-vicc dies (so that it dies under a transmit, as in
+// the field), then restarts it at once: vpcd drops the dead connection inside that transmit and
+// accepts the new one at its next presence poll, so pcscd may never see a removal nor send
+// POWER ON. The restarted card must work all the same: new connections get real answers (not
+// 6985, "conditions of use not satisfied", from an unpowered card), within a bounded wait.
+TEST_F(Pcsc_Lifecycle, Kill9AndImmediateRestartComesBackWorking) {
+  ViccProcess& vicc = StartVicc({"--state", NewStateDir()});
+  Context ctx;
+  for (int round = 0; round < 3; ++round) {
+    SCOPED_TRACE("round " + std::to_string(round));
+    {
+      CardHandle card(ctx, ReaderName(0));
+      ASSERT_EQ(ToHex(card.Transmit(kSelectEf5001)), "9000");
+      pid_t pid = vicc.pid();
+      std::jthread killer([pid, delay = 100 + 70 * round] {
+        std::this_thread::sleep_for(std::chrono::milliseconds(delay));
+        kill(pid, SIGKILL);
+      });
+      Bytes response;
+      for (int i = 0; i < 100000; ++i) {
+        if (card.TryTransmit(Hex("00B0000004"), response) != SCARD_S_SUCCESS || response.empty())
+          break;
+      }
+    }
+    vicc.Kill9();  // reaps it
+    vicc.Start();  // at once
+    bool worked = false;
+    std::string seen;
+    for (int attempt = 0; attempt < 100 && !worked; ++attempt) {
+      if (attempt > 0) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+      SCARDHANDLE h = 0;
+      DWORD protocol = 0;
+      LONG rv = SCardConnect(ctx.get(), ReaderName(0).c_str(), SCARD_SHARE_SHARED,
+                             SCARD_PROTOCOL_T1, &h, &protocol);
+      if (rv != SCARD_S_SUCCESS) {
+        seen += " connect:" + PcscError(rv);
+        continue;
+      }
+      BYTE answer[258];
+      DWORD len = sizeof answer;
+      rv = SCardTransmit(h, SCARD_PCI_T1, Hex(kSelectEf5001).data(),
+                         static_cast<DWORD>(Hex(kSelectEf5001).size()), nullptr, answer, &len);
+      SCardDisconnect(h, SCARD_LEAVE_CARD);
+      if (rv != SCARD_S_SUCCESS) {
+        seen += " transmit:" + PcscError(rv);
+        continue;
+      }
+      const std::string text = ToHex(Bytes(answer, answer + len));
+      ASSERT_NE(text, "6985") << "the restarted card is unpowered; seen before:" << seen;
+      worked = text == "9000";
+      if (!worked) seen += " answer:" + text;
+    }
+    ASSERT_TRUE(worked) << "no working card within 10 s of the restart; seen:" << seen;
   }
 }
 

@@ -16,7 +16,14 @@ Pcscd& SharedPcscd() {
 
 void PcscTest::SetUp() {
   Sandbox& sandbox = Sandbox::Get();
-  if (!sandbox.ok()) GTEST_SKIP() << "PC/SC integration test skipped: " << sandbox.skip_reason();
+  if (!sandbox.ok()) {
+    if (Sandbox::MustRun()) {
+      FAIL() << "PC/SC integration test cannot run, and under CI=true as root a skipped PC/SC "
+                "suite is a failure: "
+             << sandbox.skip_reason();
+    }
+    GTEST_SKIP() << "PC/SC integration test skipped: " << sandbox.skip_reason();
+  }
   try {
     pcscd().Start();
   } catch (const std::exception& e) {
@@ -96,7 +103,12 @@ int main(int argc, char** argv) {
   int rc = RUN_ALL_TESTS();
   dmcard::pcsctest::SharedPcscd().Stop();
   if (auto* sandbox = dmcard::pcsctest::Sandbox::IfCreated()) {
-    if (!sandbox->ok()) {
+    if (!sandbox->ok() && dmcard::pcsctest::Sandbox::MustRun()) {
+      // Not the skip line below: ctest must report a failure, not a skip.
+      std::printf("dmcard-pcsc: every test FAILED (CI=true as root, the suite must run): %s\n",
+                  sandbox->skip_reason().c_str());
+      rc = rc != 0 ? rc : 1;
+    } else if (!sandbox->ok()) {
       // ctest's SKIP_REGULAR_EXPRESSION matches this line.
       std::printf("dmcard-pcsc: every test skipped: %s\n", sandbox->skip_reason().c_str());
     } else if (rc != 0) {

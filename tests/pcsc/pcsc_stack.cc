@@ -38,8 +38,27 @@ constexpr const char* kHowToRun =
     "run them as root (they start pcscd in a private mount namespace; nothing outside it is "
     "touched): sudo ctest --test-dir <build> -L pcsc --output-on-failure, or sudo "
     "<build>/tests/pcsc/dmcard_pcsc_tests";
+constexpr const char* kNeedsNamespace =
+    "the tests need a mount namespace of their own whose mounts cannot reach the host";
 
 std::string Errno(const std::string& what) { return what + ": " + std::strerror(errno); }
+
+// Why a namespace or mount call failed as root, with what to do about it.
+std::string NamespaceFailure(const std::string& what) {
+  const int error = errno;
+  std::string text = Errno(what);
+  if (error == EPERM) {
+    text += " — root without CAP_SYS_ADMIN (an unprivileged container or a seccomp filter?); " +
+            std::string(kNeedsNamespace) +
+            ": run them on the host, or give the container CAP_SYS_ADMIN (docker run "
+            "--cap-add SYS_ADMIN, or --privileged)";
+  } else if (error == EINVAL && what.find("make-rprivate") != std::string::npos) {
+    text += " — / is not a mount point here, as inside a chroot; " + std::string(kNeedsNamespace) +
+            ": run them outside the chroot or in a container, or make the chroot directory a "
+            "mount point before entering it (mount --bind DIR DIR)";
+  }
+  return text;
+}
 
 [[noreturn]] void Fail(const std::string& message) { throw std::runtime_error(message); }
 
@@ -164,7 +183,13 @@ Sandbox& Sandbox::Get() {
 Sandbox::Sandbox() {
   instance_ = this;
   reason_ = Setup();
-  if (!reason_.empty()) reason_ += "; " + std::string(kHowToRun);
+}
+
+bool Sandbox::MustRun() {
+  const char* ci = std::getenv("CI");
+  if (ci == nullptr || geteuid() != 0) return false;
+  const std::string value = ci;
+  return !value.empty() && value != "0" && value != "false" && value != "no";
 }
 
 Sandbox::~Sandbox() {
@@ -185,7 +210,7 @@ fs::path Sandbox::NewPath(const std::string& prefix) {
 }
 
 std::string Sandbox::Setup() {
-  if (geteuid() != 0) return "not root";
+  if (geteuid() != 0) return "not root; " + std::string(kHowToRun);
   for (const char* path : {kPcscdPath, kVpcdDriver}) {
     if (access(path, F_OK) != 0) {
       return std::string(path) +
@@ -212,24 +237,24 @@ std::string Sandbox::Setup() {
   // Neither we nor our children may talk to a pcscd elsewhere.
   unsetenv("PCSCLITE_CSOCK_NAME");
 
-  if (unshare(CLONE_NEWNS) != 0) return Errno("unshare(CLONE_NEWNS)");
+  if (unshare(CLONE_NEWNS) != 0) return NamespaceFailure("unshare(CLONE_NEWNS)");
   if (mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0) {
-    return Errno("mount --make-rprivate /");
+    return NamespaceFailure("mount --make-rprivate /");
   }
   if (!fs::is_directory(kPcscdRunDir)) {
     // No /run/pcscd on this machine: creating it would touch the host, so /run itself gets a
     // private tmpfs (inside this namespace only) in which /run/pcscd is made.
     if (mount("tmpfs", "/run", "tmpfs", MS_NOSUID | MS_NODEV, "mode=0755,size=4m") != 0) {
-      return Errno("mount tmpfs /run");
+      return NamespaceFailure("mount tmpfs /run");
     }
     if (mkdir(kPcscdRunDir, 0755) != 0) return Errno("mkdir /run/pcscd");
   }
   if (mount("tmpfs", kPcscdRunDir, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC,
             "mode=0755,size=1m") != 0) {
-    return Errno("mount tmpfs /run/pcscd");
+    return NamespaceFailure("mount tmpfs /run/pcscd");
   }
   if (mount(conf.c_str(), kReaderConfDir, nullptr, MS_BIND, nullptr) != 0) {
-    return Errno("bind-mount " + conf.string() + " over /etc/reader.conf.d");
+    return NamespaceFailure("bind-mount " + conf.string() + " over /etc/reader.conf.d");
   }
 
   // Best effort: a network namespace of our own, so that the vpcd ports are ours alone.

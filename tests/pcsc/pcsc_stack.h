@@ -50,8 +50,11 @@ class Sandbox {
   // The sandbox if Get() was ever called (listing tests does not create it), else null.
   static Sandbox* IfCreated() { return instance_; }
   bool ok() const { return reason_.empty(); }
-  // Why the tests cannot run here, with how to run them; empty when ok().
+  // Why the tests cannot run here (the real cause), with how to run them; empty when ok().
   const std::string& skip_reason() const { return reason_; }
+  // True under CI (CI=true, as CI services set it) as root: then the suite must run, and a
+  // sandbox that cannot be set up fails every test instead of skipping it.
+  static bool MustRun();
   // Scratch directory (logs, card state, control sockets); removed at exit unless a test
   // failed or DMCARD_PCSC_KEEP is set.
   const std::filesystem::path& dir() const { return dir_; }
