@@ -158,8 +158,9 @@ bool Card::Transmit(ByteView raw, Bytes& out) {
   }
   const bool runtime_class = cmd.cls.interindustry && !cmd.cls.secure_messaging;
 
-  // GET RESPONSE continues a pending response; any other command drops it.
-  if (runtime_class && cmd.ins == kInsGetResponse && !chain_.active()) {
+  // GET RESPONSE continues a pending response; any other command drops it. With the chaining
+  // bit it is not served but refused below (6884): GET RESPONSE cannot be chained.
+  if (runtime_class && cmd.ins == kInsGetResponse && !cmd.cls.chaining && !chain_.active()) {
     if (pending_channel_ != channel) pending_.Drop();
     pending_.GetResponse(config_, cmd, out);
     return true;

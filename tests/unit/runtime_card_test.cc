@@ -224,6 +224,24 @@ TEST(Runtime_Card, ChainedDataLimit) {
   EXPECT_EQ(ToHex(Send(*card, "8010000001EE00")), "EE9000");
 }
 
+// Issue 7: GET RESPONSE cannot be chained (apdu-specs/runtime.json, ISO 7816-4 §5.1.1.1): with
+// the chaining bit it answers 6884 and returns nothing; like any command other than a served
+// GET RESPONSE it drops the pending data.
+TEST(Runtime_Card, GetResponseWithChainingBitAnswers6884) {
+  auto card = MakeTestCard();
+  EXPECT_EQ(ToHex(Send(*card, "8012000A04")), "000102036106");
+  EXPECT_EQ(ToHex(Send(*card, "10C0000006")), "6884");
+  EXPECT_EQ(ToHex(Send(*card, "00C0000006")), "6985");
+  // Nothing pending: still 6884, and no chain was started by it.
+  EXPECT_EQ(ToHex(Send(*card, "10C0000000")), "6884");
+  EXPECT_EQ(ToHex(Send(*card, "8010000001EE00")), "EE9000");
+  // Further interindustry CLA (channel 4 and up, b5 = chaining) too.
+  EXPECT_EQ(ToHex(Send(*card, "00700004")), "9000");
+  EXPECT_EQ(ToHex(Send(*card, "C012000A04")), "000102036106");
+  EXPECT_EQ(ToHex(Send(*card, "50C0000006")), "6884");
+  EXPECT_EQ(ToHex(Send(*card, "40C0000006")), "6985");
+}
+
 TEST(Runtime_Card, ErrorStatusCarriesNoData) {
   auto card = MakeTestCard();
   // WRITE-THEN-FAIL answers 6A80: no data, and its write is rolled back.
