@@ -40,9 +40,6 @@ constexpr uint8_t kFlagSecret = 0x02;
 constexpr size_t kFixedHeader = 13;
 constexpr size_t kMaxTextBytes = MoTree::kMaxValueBytes;  // Type, ACL, Title
 
-constexpr std::array<const char*, 11> kFormatNames = {"node", "chr",  "int",  "bool",  "bin", "b64",
-                                                      "xml",  "date", "time", "float", "null"};
-
 DmStatus FromStore(StoreStatus s) {
   switch (s) {
     case StoreStatus::kOk:
@@ -92,7 +89,7 @@ bool ReadText(const Bytes& in, size_t& pos, std::string& out) {
 bool Decode(std::string_view uri, const Bytes& in, Node& n) {
   if (in.size() < kFixedHeader || in[0] != kRecordVersion) return false;
   if ((in[1] & ~(kFlagInterior | kFlagSecret)) != 0) return false;
-  if (in[2] >= kFormatNames.size()) return false;
+  if (in[2] >= kNodeFormatCount) return false;
   n.uri.assign(uri);
   n.interior = (in[1] & kFlagInterior) != 0;
   n.props.secret = (in[1] & kFlagSecret) != 0;
@@ -143,102 +140,6 @@ DmStatus Precheck(const PersistentStore& store, const std::vector<PlannedWrite>&
   return int64_t{st.used} + delta > int64_t{st.capacity} ? DmStatus::kDeviceFull : DmStatus::kOk;
 }
 
-bool IsDigit(char c) { return c >= '0' && c <= '9'; }
-
-bool ValidInt(std::string_view s) {
-  bool negative = false;
-  if (!s.empty() && s[0] == '-') {
-    negative = true;
-    s.remove_prefix(1);
-  }
-  if (s.empty()) return false;
-  int64_t v = 0;
-  for (char c : s) {
-    if (!IsDigit(c)) return false;
-    v = v * 10 + (c - '0');
-    if (v > int64_t{1} << 31) return false;
-  }
-  return negative ? v <= int64_t{1} << 31 : v < int64_t{1} << 31;
-}
-
-bool ValidB64(std::string_view s) {
-  if (s.size() % 4 != 0) return false;
-  size_t pad = 0;
-  for (size_t i = 0; i < s.size(); ++i) {
-    const char c = s[i];
-    if (c == '=') {
-      ++pad;
-      continue;
-    }
-    if (pad > 0) return false;  // data after padding
-    const bool ok =
-        (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || IsDigit(c) || c == '+' || c == '/';
-    if (!ok) return false;
-  }
-  return pad <= 2;
-}
-
-bool OnlyChars(std::string_view s, std::string_view extra) {
-  if (s.empty()) return false;
-  bool digit = false;
-  for (char c : s) {
-    if (IsDigit(c)) {
-      digit = true;
-    } else if (extra.find(c) == std::string_view::npos) {
-      return false;
-    }
-  }
-  return digit;
-}
-
-bool ValidFloat(std::string_view s) {
-  size_t i = 0;
-  if (i < s.size() && (s[i] == '+' || s[i] == '-')) ++i;
-  size_t digits = 0;
-  while (i < s.size() && IsDigit(s[i])) ++i, ++digits;
-  if (i < s.size() && s[i] == '.') {
-    ++i;
-    while (i < s.size() && IsDigit(s[i])) ++i, ++digits;
-  }
-  if (digits == 0) return false;
-  if (i < s.size() && (s[i] == 'e' || s[i] == 'E')) {
-    ++i;
-    if (i < s.size() && (s[i] == '+' || s[i] == '-')) ++i;
-    size_t exp = 0;
-    while (i < s.size() && IsDigit(s[i])) ++i, ++exp;
-    if (exp == 0) return false;
-  }
-  return i == s.size();
-}
-
-// Whether `value` is valid for a leaf of format `f` (the size limit is checked separately).
-bool ValidValue(NodeFormat f, ByteView value) {
-  const std::string_view s(reinterpret_cast<const char*>(value.data()), value.size());
-  switch (f) {
-    case NodeFormat::kNode:
-      return false;  // interior nodes only
-    case NodeFormat::kChr:
-    case NodeFormat::kBin:
-    case NodeFormat::kXml:
-      return true;
-    case NodeFormat::kInt:
-      return ValidInt(s);
-    case NodeFormat::kBool:
-      return s == "true" || s == "false";
-    case NodeFormat::kB64:
-      return ValidB64(s);
-    case NodeFormat::kNull:
-      return s.empty();
-    case NodeFormat::kDate:  // ISO 8601 date, loosely: 20240131, 2024-01-31
-      return OnlyChars(s, "-");
-    case NodeFormat::kTime:  // ISO 8601 time, loosely: 12:30:00, 123000Z, 12:30:00.5+01:00
-      return OnlyChars(s, ":.+-Z");
-    case NodeFormat::kFloat:
-      return ValidFloat(s);
-  }
-  return false;
-}
-
 // Checks a node as it would be stored: ACL syntax, text sizes, format and value.
 DmStatus ValidateNode(const Node& n) {
   if (!Acl::Parse(n.props.acl)) return DmStatus::kBadRequest;
@@ -246,14 +147,18 @@ DmStatus ValidateNode(const Node& n) {
       n.props.title.size() > kMaxTextBytes) {
     return DmStatus::kRequestTooLarge;
   }
+  // Properties are UTF-8 strings (OMA-TS-DM_TND 1.2 §7.4) that TNDS exports as XML text.
+  if (!IsTndsText(n.props.type) || !IsTndsText(n.props.acl) || !IsTndsText(n.props.title)) {
+    return DmStatus::kBadRequest;
+  }
   if (n.interior) {
     if (n.props.format != NodeFormat::kNode) return DmStatus::kUnsupportedFormat;
     if (!n.value.empty()) return DmStatus::kBadRequest;
     return DmStatus::kOk;
   }
   if (n.value.size() > MoTree::kMaxValueBytes) return DmStatus::kRequestTooLarge;
-  if (static_cast<size_t>(n.props.format) >= kFormatNames.size() ||
-      !ValidValue(n.props.format, n.value)) {
+  if (static_cast<size_t>(n.props.format) >= kNodeFormatCount ||
+      !ValidLeafValue(n.props.format, n.value)) {
     return DmStatus::kUnsupportedFormat;
   }
   return DmStatus::kOk;
@@ -337,18 +242,6 @@ Sw SwFromDmStatus(DmStatus s) {
   return Sw::kNoPreciseDiagnosis;
 }
 
-const char* FormatName(NodeFormat f) {
-  const auto i = static_cast<size_t>(f);
-  return i < kFormatNames.size() ? kFormatNames[i] : "?";
-}
-
-std::optional<NodeFormat> ParseFormat(std::string_view name) {
-  for (size_t i = 0; i < kFormatNames.size(); ++i) {
-    if (name == kFormatNames[i]) return static_cast<NodeFormat>(i);
-  }
-  return std::nullopt;
-}
-
 MoTree::MoTree(PersistentStore& store, std::string key_prefix, std::function<int64_t()> clock,
                UriLimits limits)
     : store_(store), prefix_(std::move(key_prefix)), clock_(std::move(clock)), limits_(limits) {}
@@ -401,6 +294,8 @@ DmStatus MoTree::CheckUri(std::string_view uri) const {
       const auto u = static_cast<unsigned char>(c);
       if (u < 0x20 || u == 0x7F || c == '?' || c == '#') return DmStatus::kBadRequest;
     }
+    // Node names are UTF-8 (OMA-TS-DM_TND 1.2 §7.4) and TNDS writes them as <NodeName> text.
+    if (!IsTndsText(seg)) return DmStatus::kBadRequest;
     ++depth;
     if (seg.size() > limits_.max_seg_len) too_long = true;
     if (slash == std::string_view::npos) break;

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "dm/acl.h"
+#include "dm/node_value.h"
 #include "runtime/bytes.h"
 #include "runtime/persistent_store.h"
 #include "runtime/sw.h"
@@ -42,23 +43,6 @@ enum class DmStatus : uint16_t {
 // 200 9000, 400 6A80, 404 6A82, 405 6986, 406 6A81, 413 6700, 414 6A80, 415 6A80, 418 6A89,
 // 420 6A84, 425 6982, 500 6F00.
 Sw SwFromDmStatus(DmStatus s);
-
-// OMA DM 1.2 node formats (the Format property).
-enum class NodeFormat : uint8_t {
-  kNode,
-  kChr,
-  kInt,
-  kBool,
-  kBin,
-  kB64,
-  kXml,
-  kDate,
-  kTime,
-  kFloat,
-  kNull
-};
-const char* FormatName(NodeFormat f);  // "node", "chr", ...
-std::optional<NodeFormat> ParseFormat(std::string_view name);
 
 // The properties of a node (OMA DM 1.2 TND §7). Name and Size are derived (last URI segment,
 // value length) and not stored.
@@ -116,7 +100,8 @@ class MoTree {
   DmStatus Init();
 
   // URI syntax (OMA DM 1.2 TND §6): "." or "./seg/seg..." with non-empty segments of printable
-  // characters other than '/', no "." or ".." segments, within the limits.
+  // UTF-8 text (IsTndsText; no control characters, '/', '?', '#'), no "." or ".." segments,
+  // within the limits.
   DmStatus CheckUri(std::string_view uri) const;
   static std::string ParentOf(std::string_view uri);  // "." for top-level nodes
   static std::string NameOf(std::string_view uri);    // last segment ("." for the root)

@@ -20,10 +20,13 @@
 //     Value        leaf value as text; Format bin is base64 (whitespace allowed), others verbatim
 //
 // Interior or leaf: Format decides; without Format a node with a Value is a chr leaf and a node
-// without one is interior. Values are checked against int and bool here (so that the error can
-// say where); the other formats are checked by the tree when the nodes are imported.
+// without one is interior. Values, names and properties are checked here with the tree's own
+// rules (dm/node_value.h), so that the error can say where and a document that parses imports.
+// int and bool values may be surrounded by whitespace (trimmed); other values are verbatim.
 //
-// Writing: UTF-8, indented two spaces, XML declaration, xmlns="syncml:dmddf1.2". The exported
+// Writing: UTF-8, indented two spaces, XML declaration, xmlns="syncml:dmddf1.2". A CR in a
+// value is written as &#13; (a raw one would read back as LF, XML 1.0 §2.11); the tree holds no
+// text XML cannot carry (IsTndsText), so every export reads back identical. The exported
 // subtree's top node carries <Path> when it does not hang from the root. With
 // include_properties off, Format is still written where the document would otherwise change
 // meaning (a leaf whose value is left out, or a leaf that is not chr).
@@ -45,14 +48,25 @@
 #include <sstream>
 #include <unordered_map>
 
+#include "dm/node_value.h"
+#include "dm/wbxml_scan.h"
+
 namespace dmcard::dm {
 
 namespace {
 
 constexpr const char* kVerDtd = "1.2";
 constexpr const char* kDdfNamespace = "syncml:dmddf1.2";
+constexpr const char* kNotText =
+    "is not text a TNDS document can carry (NUL or another control character, or not UTF-8; "
+    "binary data belongs in a bin node)";
 
 bool IsXmlSpace(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; }
+
+// "an int node", "a chr node".
+const char* Article(NodeFormat f) {
+  return f == NodeFormat::kInt || f == NodeFormat::kXml ? "an " : "a ";
+}
 
 std::string_view Trim(std::string_view s) {
   while (!s.empty() && IsXmlSpace(s.front())) s.remove_prefix(1);
@@ -90,19 +104,6 @@ std::optional<Bytes> Base64Decode(std::string_view text) {
   }
   out.resize(written);
   return out;
-}
-
-// OMA DM int: a 32-bit signed decimal integer.
-bool ValidInt(std::string_view s) {
-  const bool negative = !s.empty() && s[0] == '-';
-  if (negative) s.remove_prefix(1);
-  if (s.empty() || s.size() > 10) return false;
-  int64_t v = 0;
-  for (char c : s) {
-    if (c < '0' || c > '9') return false;
-    v = v * 10 + (c - '0');
-  }
-  return v <= (negative ? int64_t{1} << 31 : (int64_t{1} << 31) - 1);
 }
 
 // Absolute URI from a Path element's text; nullopt when it cannot be one.
@@ -202,7 +203,7 @@ class Parser {
         std::string ignored;
         if (!TextOf(child, {}, ignored)) return false;
       } else if (name == "Node") {
-        if (!ParseNode(child, base, /*top_level=*/true)) return false;
+        if (!ParseNode(child, base, /*depth=*/1)) return false;
       } else {
         return Unexpected(child, root, {});
       }
@@ -211,7 +212,14 @@ class Parser {
     return true;
   }
 
-  bool ParseNode(pugi::xml_node el, const std::string& parent_uri, bool top_level) {
+  // `depth` 1 for a top-level <Node>. Recursion is bounded by kMaxTndsNodeDepth.
+  bool ParseNode(pugi::xml_node el, const std::string& parent_uri, size_t depth) {
+    const bool top_level = depth == 1;
+    if (depth > kMaxTndsNodeDepth) {
+      return Fail(el, {},
+                  "<Node> elements nested deeper than " + std::to_string(kMaxTndsNodeDepth) +
+                      " (no URI within MaxTotLen 255 is that deep)");
+    }
     if (!NoAttributes(el, {})) return false;
     pugi::xml_node name_el, path_el, props_el, value_el;
     std::vector<pugi::xml_node> children;
@@ -251,7 +259,7 @@ class Parser {
                   "empty <NodeName> under " + parent_uri +
                       " (unnamed placeholder nodes are for DDF descriptions, not TNDS data)");
     }
-    if (name.find('/') != std::string::npos || name == "." || name == "..") {
+    if (name.find('/') != std::string::npos || name == "." || name == ".." || !IsTndsText(name)) {
       return Fail(name_el, {}, "<NodeName> '" + name + "' is not a valid node name");
     }
 
@@ -300,7 +308,7 @@ class Parser {
     nodes_.push_back(std::move(node));
     const std::string uri = nodes_.back().uri;
     for (pugi::xml_node child : children) {
-      if (!ParseNode(child, uri, /*top_level=*/false)) return false;
+      if (!ParseNode(child, uri, depth + 1)) return false;
     }
     return true;
   }
@@ -337,6 +345,7 @@ class Parser {
         } else if (name == "Title") {
           props.title = text;
         }
+        if (!IsTndsText(text)) return Fail(p, uri, "<" + std::string(name) + "> " + kNotText);
         // Name, Size, TStamp, VerNo: derived or maintained by the tree.
       }
     }
@@ -387,6 +396,7 @@ class Parser {
     }
     if (!NoAttributes(only, uri) || !TextOf(only, uri, type)) return false;
     type = std::string(Trim(type));
+    if (!IsTndsText(type)) return Fail(only, uri, "<Type> " + std::string(kNotText));
     return true;
   }
 
@@ -402,24 +412,26 @@ class Parser {
         return true;
       }
       case NodeFormat::kInt:
-        if (!ValidInt(Trim(text))) {
-          return Fail(el, node.uri,
-                      "<Value> '" + text + "' of an int node is not a 32-bit integer");
-        }
-        text = std::string(Trim(text));
-        break;
       case NodeFormat::kBool:
-        if (Trim(text) != "true" && Trim(text) != "false") {
-          return Fail(el, node.uri,
-                      "<Value> '" + text + "' of a bool node is neither true nor false");
-        }
-        text = std::string(Trim(text));
-        break;
-      case NodeFormat::kNull:
-        if (!text.empty()) return Fail(el, node.uri, "<Value> of a null node must be empty");
+        text = std::string(Trim(text));  // indentation around a number or a truth value
         break;
       default:
         break;
+    }
+    // The tree's own rules (dm/node_value.h), so that whatever parses here imports.
+    if (!ValidLeafValue(node.props.format, text)) {
+      const char* why =
+          node.props.format == NodeFormat::kInt
+              ? "is not an unsigned 32-bit integer (OMA DM int: 0 to 4294967295)"
+          : node.props.format == NodeFormat::kBool ? "is neither true nor false"
+          : node.props.format == NodeFormat::kNull ? "must be empty"
+          : node.props.format == NodeFormat::kChr || node.props.format == NodeFormat::kXml
+              ? kNotText
+              : "is not valid for its format";
+      const std::string shown = IsTndsText(text) ? "'" + text.substr(0, 40) + "' " : "";
+      return Fail(el, node.uri,
+                  "<Value> " + shown + "of " + Article(node.props.format) +
+                      FormatName(node.props.format) + " node " + why);
     }
     node.value.assign(text.begin(), text.end());
     return true;
@@ -499,10 +511,23 @@ void AppendFormat(pugi::xml_node props, NodeFormat format) {
   props.append_child("Format").append_child(FormatName(format));
 }
 
+// pugixml writes a CR in character data as a raw byte, which every XML reader turns into LF
+// (XML 1.0 §2.11 end-of-line handling): write it as the reference &#13; so that values keep it.
+// Only character data can hold a CR here (names and the one attribute cannot).
 std::string ToXmlString(const pugi::xml_document& doc, bool indent) {
   std::ostringstream out;
   doc.save(out, "  ", indent ? pugi::format_indent : pugi::format_raw, pugi::encoding_utf8);
-  return out.str();
+  const std::string raw = out.str();
+  std::string xml;
+  xml.reserve(raw.size());
+  for (char c : raw) {
+    if (c == '\r') {
+      xml += "&#13;";
+    } else {
+      xml += c;
+    }
+  }
+  return xml;
 }
 
 void AddDeclaration(pugi::xml_document& doc) {
@@ -611,6 +636,12 @@ std::optional<std::string> TndsWbxmlToXml(ByteView wbxml, std::string& error) {
     error = "empty WBXML document";
     return std::nullopt;
   }
+  // Untrusted input never reaches libwbxml2 unchecked: it aborts the process on some malformed
+  // documents (issue 7 item 6a).
+  if (std::string why = ScanWbxml(wbxml); !why.empty()) {
+    error = "malformed WBXML: " + why;
+    return std::nullopt;
+  }
   Bytes input(wbxml.begin(), wbxml.end());  // libwbxml takes a non-const buffer
   WBXMLConvWBXML2XML* conv = nullptr;
   if (wbxml_conv_wbxml2xml_create(&conv) != WBXML_OK) {
@@ -632,9 +663,12 @@ std::optional<std::string> TndsWbxmlToXml(ByteView wbxml, std::string& error) {
     return std::nullopt;
   }
   // Re-indent and drop libwbxml's DOCTYPE (the DDF DTD's): the result reads like an export.
+  // No end-of-line normalization: a CR libwbxml writes raw came from the WBXML strings (an
+  // exported &#13;), and ToXmlString writes it back as &#13;.
   pugi::xml_document doc;
   const pugi::xml_parse_result parsed = doc.load_buffer(
-      out, out_len, pugi::parse_default | pugi::parse_ws_pcdata_single, pugi::encoding_utf8);
+      out, out_len, (pugi::parse_default & ~pugi::parse_eol) | pugi::parse_ws_pcdata_single,
+      pugi::encoding_utf8);
   if (!parsed) {
     error = std::string("libwbxml produced unreadable XML: ") + parsed.description();
     return std::nullopt;

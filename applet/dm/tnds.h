@@ -25,9 +25,16 @@ struct TndsExportOptions {
 std::string ExportTndsXml(const MoTree& tree, std::string_view from,
                           const TndsExportOptions& options = {});
 
-// Parses a TNDS XML document. Nodes get absolute URIs under `base` (the URI the document's
-// top-level nodes hang from, "." by default; a top-level <Path> overrides it), parents before
-// children. On error `error` says what and where (line or node path) and `nodes` is empty.
+// Deepest nesting of <Node> elements ParseTndsXml reads: a URI within MaxTotLen 255 ("./a/b/..")
+// has at most 127 segments. Deeper documents are refused, never recursed into.
+inline constexpr size_t kMaxTndsNodeDepth = 127;
+
+// Parses a TNDS XML document. Every value, name and property is checked against the tree's
+// own rules (dm/node_value.h), so a document that parses imports unless the tree refuses it
+// for its place (missing parent, ACL, limits, room). Nodes get absolute URIs under `base` (the URI
+// the document's top-level nodes hang from, "." by default; a top-level <Path> overrides it),
+// parents before children. On error `error` says what and where (line or node path) and `nodes` is
+// empty.
 struct TndsDocument {
   std::vector<Node> nodes;
   std::string error;
@@ -38,7 +45,8 @@ TndsDocument ParseTndsXml(std::string_view xml, std::string_view base = ".");
 // parents is NOT done: a document must describe its parents. Stops at the first failure.
 DmStatus ImportNodes(MoTree& tree, const std::vector<Node>& nodes);
 
-// WBXML encodings of a TNDS document (libwbxml2).
+// WBXML encodings of a TNDS document (libwbxml2). TndsWbxmlToXml takes untrusted input: it is
+// scanned first (dm/wbxml_scan.h) and goes to libwbxml2 only when nothing in it can abort it.
 std::optional<Bytes> TndsXmlToWbxml(std::string_view xml, std::string& error);
 std::optional<std::string> TndsWbxmlToXml(ByteView wbxml, std::string& error);
 

@@ -111,7 +111,9 @@ std::vector<Node> SampleNodes() {
       Leaf("./Acc/Srv/Blank", NodeFormat::kChr, "   "),
       Leaf("./Acc/Srv/Lines", NodeFormat::kChr, "line one\nline two\n"),
       Leaf("./Acc/Srv/Empty", NodeFormat::kChr, ""),
-      Leaf("./Acc/Srv/Port", NodeFormat::kInt, "-2147483648"),
+      Leaf("./Acc/Srv/Port", NodeFormat::kInt, "4294967295"),
+      Leaf("./Acc/Srv/Zeros", NodeFormat::kInt, "00000000001"),
+      Leaf("./Acc/Srv/Crlf", NodeFormat::kChr, "a\r\nb\rc"),
       Leaf("./Acc/Srv/On", NodeFormat::kBool, "false"),
       bin,
       Leaf("./Acc/Srv/Enc", NodeFormat::kB64, "SGVsbG8="),
@@ -173,7 +175,8 @@ TEST(DmTnds, WritesTheTndsElementSet) {
                        "      <Type>\n"
                        "        <DDFName>urn:oma:mo:oma-dm-dmacc:1.0</DDFName>"));
   EXPECT_TRUE(Contains(xml, "<MIME>text/plain</MIME>"));
-  EXPECT_TRUE(Contains(xml, "<Value>-2147483648</Value>"));
+  EXPECT_TRUE(Contains(xml, "<Value>4294967295</Value>"));
+  EXPECT_TRUE(Contains(xml, "<Value>a&#13;\nb&#13;c</Value>"));  // CR kept (XML 1.0 §2.11)
   // bin as base64: the 256 byte values start with AAECAwQF.
   EXPECT_TRUE(Contains(xml, "<Value>AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8g"));
   EXPECT_TRUE(Contains(xml, "<Value>&lt;Test &amp; \"Server\" 'one'&gt; é ✓</Value>"));
@@ -370,6 +373,12 @@ TEST(DmTnds, WbxmlErrorsAreReported) {
 
   error.clear();
   EXPECT_FALSE(TndsWbxmlToXml(Bytes{0x03, 0x00, 0x00, 0x6A, 0x05, 'a'}, error));  // truncated
+  EXPECT_TRUE(Contains(error, "malformed WBXML: WBXML byte 5: string table of 5 bytes"));
+
+  // Well-formed WBXML that libwbxml2 itself refuses: an attribute, and the DM DDF code page
+  // has no attribute table.
+  error.clear();
+  EXPECT_FALSE(TndsWbxmlToXml(Bytes{0x03, 0x01, 0x6A, 0x00, 0xA0, 0x05, 0x01}, error));
   EXPECT_TRUE(Contains(error, "libwbxml"));
 }
 
@@ -471,13 +480,13 @@ TEST(DmTnds, MalformedDocumentsSayWhatAndWhere) {
            "<Node><NodeName>A</NodeName><RTProperties><Format><int/></Format></RTProperties>"
            "<Value>12a</Value></Node>" +
            tail,
-       "'12a' of an int node is not a 32-bit integer"},
+       "'12a' of an int node is not an unsigned 32-bit integer"},
       {"int overflow",
        head +
            "<Node><NodeName>A</NodeName><RTProperties><Format><int/></Format></RTProperties>"
-           "<Value>2147483648</Value></Node>" +
+           "<Value>4294967296</Value></Node>" +
            tail,
-       "not a 32-bit integer"},
+       "not an unsigned 32-bit integer (OMA DM int: 0 to 4294967295)"},
       {"bad bool",
        head +
            "<Node><NodeName>A</NodeName><RTProperties><Format><bool/></Format></RTProperties>"
@@ -537,12 +546,17 @@ TEST(DmTnds, ImportNeedsParentsAndStopsAtTheFirstFailure) {
   EXPECT_EQ(ImportNodes(t.tree(), {}), DmStatus::kOk);
   EXPECT_EQ(t.Import(nodes), DmStatus::kNotFound);
   EXPECT_FALSE(t.tree().Read("./A"));  // the failed transaction left nothing
-  // Documents parse even when the values are only checked by the tree.
-  const TndsDocument doc = ParseTndsXml(
+  // Values are checked with the tree's own rules while parsing (dm/node_value.h), so the error
+  // names the node; what only the tree can know (here: a parent it lacks) fails at import.
+  const TndsDocument bad_value = ParseTndsXml(
       "<MgmtTree><VerDTD>1.2</VerDTD><Node><NodeName>D</NodeName><RTProperties><Format><date/>"
       "</Format></RTProperties><Value>not a date</Value></Node></MgmtTree>");
-  ASSERT_EQ(doc.error, "");
-  EXPECT_EQ(t.Import(doc.nodes), DmStatus::kUnsupportedFormat);
+  EXPECT_TRUE(Contains(bad_value.error, "node ./D: <Value> 'not a date' of a date node"));
+  const TndsDocument placed = ParseTndsXml(
+      "<MgmtTree><VerDTD>1.2</VerDTD><Node><NodeName>D</NodeName><Path>./Missing</Path>"
+      "<Value>x</Value></Node></MgmtTree>");
+  ASSERT_EQ(placed.error, "");
+  EXPECT_EQ(t.Import(placed.nodes), DmStatus::kNotFound);
 }
 
 // DEV4: the device retrieves configuration data from the card and incorporates it into its own

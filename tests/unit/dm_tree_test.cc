@@ -215,13 +215,14 @@ TEST(DmTree, ValuesAreCheckedAgainstTheirFormat) {
     DmStatus expect;
   };
   const Case cases[] = {
+      // OMA DM int: unsigned, 0 to 2**32-1 (SyncML Meta-Information Format "int").
       {NodeFormat::kInt, "0", DmStatus::kOk},
-      {NodeFormat::kInt, "-1", DmStatus::kOk},
       {NodeFormat::kInt, "007", DmStatus::kOk},
-      {NodeFormat::kInt, "2147483647", DmStatus::kOk},
-      {NodeFormat::kInt, "-2147483648", DmStatus::kOk},
-      {NodeFormat::kInt, "2147483648", DmStatus::kUnsupportedFormat},
-      {NodeFormat::kInt, "-2147483649", DmStatus::kUnsupportedFormat},
+      {NodeFormat::kInt, "2147483648", DmStatus::kOk},
+      {NodeFormat::kInt, "4294967295", DmStatus::kOk},
+      {NodeFormat::kInt, "4294967296", DmStatus::kUnsupportedFormat},
+      {NodeFormat::kInt, "-1", DmStatus::kUnsupportedFormat},
+      {NodeFormat::kInt, "-2147483648", DmStatus::kUnsupportedFormat},
       {NodeFormat::kInt, "99999999999999999999999", DmStatus::kUnsupportedFormat},
       {NodeFormat::kInt, "", DmStatus::kUnsupportedFormat},
       {NodeFormat::kInt, "-", DmStatus::kUnsupportedFormat},
@@ -296,7 +297,8 @@ TEST(DmTree, ValuesAreCheckedAgainstTheirFormat) {
   }
   // Replace keeps the leaf's format.
   EXPECT_EQ(f.tree.ReplaceValue(kSrv1, "./V/R", B("x")), DmStatus::kUnsupportedFormat);
-  EXPECT_EQ(f.tree.ReplaceValue(kSrv1, "./V/R", B("-5")), DmStatus::kOk);
+  EXPECT_EQ(f.tree.ReplaceValue(kSrv1, "./V/R", B("-5")), DmStatus::kUnsupportedFormat);
+  EXPECT_EQ(f.tree.ReplaceValue(kSrv1, "./V/R", B("5")), DmStatus::kOk);
   f.store.Commit();
 }
 
