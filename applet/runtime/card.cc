@@ -84,8 +84,6 @@ void Card::PowerOff() {
     channels_[c] = Channel{};
   }
   transient_.ClearAll();
-  pending_.Drop();
-  chain_.Drop();
   if (store_.in_transaction()) store_.Abort();
   powered_ = false;
 }
@@ -144,43 +142,45 @@ bool Card::Transmit(ByteView raw, Bytes& out) {
 
   ParsedApdu parsed = ParseCommand(raw, config_.extended_length);
   if (parsed.error != Sw::kOk) {
-    pending_.Drop();
-    chain_.Drop();
+    // A malformed command is "another command" for the pending response and the chain of the
+    // channel its CLA names; without a valid CLA it names no channel and disturbs none.
+    const std::optional<ClassByte> cls =
+        raw.size() >= 4 ? DecodeClass(raw[0]) : std::optional<ClassByte>{};
+    if (cls && cls->channel < config_.logical_channels) {
+      channels_[cls->channel].response.Drop();
+      channels_[cls->channel].chain.Drop();
+    }
     AppendSw(out, parsed.error);
     return true;
   }
   CommandApdu cmd = parsed.command;
   const uint8_t channel = cmd.cls.channel;
   if (channel >= config_.logical_channels || !channels_[channel].open) {
-    pending_.Drop();
     AppendSw(out, Sw::kLogicalChannelNotSupported);
     return true;
   }
+  // ISO 7816-4: logical channels work independently, so each keeps its own pending response
+  // and its own chain; clients on different channels never disturb each other's sequences.
+  Channel& ch = channels_[channel];
   const bool runtime_class = cmd.cls.interindustry && !cmd.cls.secure_messaging;
 
-  // GET RESPONSE continues a pending response; any other command drops it. With the chaining
-  // bit it is not served but refused below (6884): GET RESPONSE cannot be chained.
-  if (runtime_class && cmd.ins == kInsGetResponse && !cmd.cls.chaining && !chain_.active()) {
-    if (pending_channel_ != channel) pending_.Drop();
-    pending_.GetResponse(config_, cmd, out);
+  // GET RESPONSE continues the channel's pending response; any other command on the channel
+  // drops it. With the chaining bit it is not served but refused below (6884): GET RESPONSE
+  // cannot be chained.
+  if (runtime_class && cmd.ins == kInsGetResponse && !cmd.cls.chaining && !ch.chain.active()) {
+    ch.response.GetResponse(config_, cmd, out);
     return true;
   }
-  pending_.Drop();
+  ch.response.Drop();
 
   // Command chaining: collect data until the last command of the chain arrives.
-  if (chain_.active() && chain_channel_ != channel) {
-    chain_.Drop();
-    AppendSw(out, Sw::kLastCommandOfChainExpected);
-    return true;
-  }
   const bool runtime_command =
       runtime_class && (cmd.ins == kInsManageChannel || (cmd.ins == kInsSelect && cmd.p1 == 0x04));
   const bool chainable = !runtime_command && cmd.ins != kInsGetResponse;
   Bytes chained;
   const ChainAssembler::Result step =
-      chain_.Feed(cmd, chainable, config_.max_chained_data, chained);
+      ch.chain.Feed(cmd, chainable, config_.max_chained_data, chained);
   if (step.step == ChainAssembler::Step::kAnswer) {
-    if (chain_.active()) chain_channel_ = channel;
     AppendSw(out, step.sw);
     return true;
   }
@@ -191,8 +191,8 @@ bool Card::Transmit(ByteView raw, Bytes& out) {
     out.clear();
     return false;  // power was cut in the middle of a write: the card never answers
   }
-  pending_channel_ = channel;
-  pending_.Answer(config_, cmd, sw, scratch_, out);
+  // (MANAGE CHANNEL may have closed this very channel; it answers no data then.)
+  ch.response.Answer(config_, cmd, sw, scratch_, out);
   return true;
 }
 

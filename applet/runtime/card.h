@@ -86,6 +86,8 @@ class Card {
     bool open = false;
     int applet = -1;  // registry index, -1 = none
     SecurityState security;
+    ResponseBuffer response;  // data kept for GET RESPONSE (ISO 7816-4 §11.6.1)
+    ChainAssembler chain;     // command chaining in progress (ISO 7816-4 §5.1.1.1)
   };
 
   Sw Dispatch(const CommandApdu& cmd, Bytes& data);
@@ -105,11 +107,7 @@ class Card {
   Bytes atr_;
   bool powered_ = false;
   std::array<Channel, kMaxChannels> channels_;
-  ResponseBuffer pending_;       // response data kept for GET RESPONSE
-  uint8_t pending_channel_ = 0;  // channel whose command left it
-  ChainAssembler chain_;         // command chaining in progress
-  uint8_t chain_channel_ = 0;    // channel of the chain
-  Bytes scratch_;                // response data buffer reused across APDUs
+  Bytes scratch_;  // response data buffer reused across APDUs
 };
 
 }  // namespace dmcard

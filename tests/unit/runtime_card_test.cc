@@ -242,6 +242,73 @@ TEST(Runtime_Card, GetResponseWithChainingBitAnswers6884) {
   EXPECT_EQ(ToHex(Send(*card, "40C0000006")), "6985");
 }
 
+// Issue 7: each logical channel keeps its own pending response (ISO 7816-4: channels work
+// independently), so two clients on their own channels can interleave 61xx sequences.
+TEST(Runtime_Card, PendingResponseIsPerLogicalChannel) {
+  auto card = MakeTestCard();
+  ASSERT_EQ(ToHex(Send(*card, "0070000001")), "019000");
+  ASSERT_EQ(ToHex(Send(*card, "0070000001")), "029000");
+  // GENERATE 10 bytes with Le 4 on channels 0 and 1, 8 bytes with Le 2 on channel 2.
+  EXPECT_EQ(ToHex(Send(*card, "8012000A04")), "000102036106");
+  EXPECT_EQ(ToHex(Send(*card, "8112000A04")), "000102036106");
+  EXPECT_EQ(ToHex(Send(*card, "8212000802")), "00016106");
+  // Another command on channel 2 drops only channel 2's data.
+  EXPECT_EQ(ToHex(Send(*card, "8210000001AA00")), "AA9000");
+  EXPECT_EQ(ToHex(Send(*card, "02C0000006")), "6985");
+  // Channels 0 and 1 fetch their own rest, in either order and in pieces.
+  EXPECT_EQ(ToHex(Send(*card, "01C0000002")), "04056104");
+  EXPECT_EQ(ToHex(Send(*card, "00C0000006")), "0405060708099000");
+  EXPECT_EQ(ToHex(Send(*card, "01C0000004")), "060708099000");
+  EXPECT_EQ(ToHex(Send(*card, "00C0000001")), "6985");
+  EXPECT_EQ(ToHex(Send(*card, "01C0000001")), "6985");
+}
+
+TEST(Runtime_Card, ClosingOrResettingDropsAChannelsPendingResponse) {
+  auto card = MakeTestCard();
+  ASSERT_EQ(ToHex(Send(*card, "0070000001")), "019000");
+  EXPECT_EQ(SwOf(Send(*card, "8112000A04")), 0x6106);
+  EXPECT_EQ(SwOf(Send(*card, "8012000A04")), 0x6106);
+  // Channel 1 closes itself: the basic channel's data stays, channel 1's goes.
+  EXPECT_EQ(ToHex(Send(*card, "01708000")), "9000");
+  EXPECT_EQ(ToHex(Send(*card, "00C0000006")), "0405060708099000");
+  EXPECT_EQ(ToHex(Send(*card, "00700001")), "9000");
+  EXPECT_EQ(ToHex(Send(*card, "01C0000006")), "6985");
+  // A reset drops everything.
+  EXPECT_EQ(SwOf(Send(*card, "8012000A04")), 0x6106);
+  card->Reset();
+  EXPECT_EQ(ToHex(Send(*card, "00C0000006")), "6985");
+}
+
+TEST(Runtime_Card, MalformedApduDropsOnlyItsChannelsState) {
+  auto card = MakeTestCard();
+  ASSERT_EQ(ToHex(Send(*card, "0070000001")), "019000");
+  EXPECT_EQ(SwOf(Send(*card, "8012000A04")), 0x6106);
+  EXPECT_EQ(SwOf(Send(*card, "8112000A04")), 0x6106);
+  // Lc 05 with one data byte on channel 1: 6700, channel 1's pending data is dropped.
+  EXPECT_EQ(ToHex(Send(*card, "8110000005AA")), "6700");
+  EXPECT_EQ(ToHex(Send(*card, "01C0000006")), "6985");
+  // Too short to name a channel, or an invalid CLA: no channel's state is touched.
+  EXPECT_EQ(ToHex(Send(*card, "8012")), "6700");
+  EXPECT_EQ(ToHex(Send(*card, "FF120000")), "6E00");
+  EXPECT_EQ(ToHex(Send(*card, "00C0000006")), "0405060708099000");
+}
+
+// Chaining state is per channel too: a chain on one channel is not broken by commands on
+// another (a client chaining on its own channel must not have its command data cut short).
+TEST(Runtime_Card, CommandChainingIsPerLogicalChannel) {
+  auto card = MakeTestCard();
+  ASSERT_EQ(ToHex(Send(*card, "0070000001")), "019000");
+  EXPECT_EQ(ToHex(Send(*card, "9010000002AABB")), "9000");
+  EXPECT_EQ(ToHex(Send(*card, "9110000002CCDD")), "9000");
+  // Another command on channel 1 breaks channel 1's chain only.
+  EXPECT_EQ(ToHex(Send(*card, "8112000204")), "6883");
+  EXPECT_EQ(ToHex(Send(*card, "9110000001EE")), "9000") << "a new chain on channel 1";
+  // Commands for a closed channel disturb nobody.
+  EXPECT_EQ(ToHex(Send(*card, "8210000001AA")), "6881");
+  EXPECT_EQ(ToHex(Send(*card, "8010000001FF00")), "AABBFF9000");
+  EXPECT_EQ(ToHex(Send(*card, "811000000111")), "EE119000");
+}
+
 TEST(Runtime_Card, ErrorStatusCarriesNoData) {
   auto card = MakeTestCard();
   // WRITE-THEN-FAIL answers 6A80: no data, and its write is rolled back.
