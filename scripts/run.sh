@@ -24,7 +24,8 @@ fi
 
 state="${DMCARD_STATE:-$PWD/.state/demo}"
 cat <<TXT
-run: the demo card keeps its memory in $state (set DMCARD_STATE to change; delete to reset).
+run: the demo card keeps its memory in $state/slot0 (set DMCARD_STATE to change the folder;
+     delete it to reset). With dmcard-vicc stopped: build/host-tools/dmcard shell --state $state/slot0
 run: it appears in PC/SC as reader "Virtual PCD 00 00". In another terminal, try:
        opensc-tool -a
        echo '00 A4 04 00 09 F0 44 4D 43 41 52 44 46 53' | scriptor

@@ -81,5 +81,52 @@ TEST(DmcardCli, ShellAnswersAndStatePersistsWithState) {
   fs::remove_all(state);
 }
 
+// Issue 7 item 4: a second process on a state directory in use is refused with the directory,
+// the holder's PID and what to do; the first keeps its card.
+TEST(DmcardCli, SecondProcessOnAStateDirectoryIsRefused) {
+  const fs::path state =
+      fs::temp_directory_path() / ("dmcard-cli-lock-" + std::to_string(::getpid()));
+  fs::remove_all(state);
+  // The first shell waits on a pipe we hold open; it has the card (and the lock) meanwhile.
+  const std::string cmd =
+      std::string(DMCARD_CLI_PATH) + " shell --state " + state.string() + " > /dev/null 2>&1";
+  std::FILE* first = ::popen(cmd.c_str(), "w");
+  ASSERT_NE(first, nullptr);
+  for (int i = 0; i < 200 && !fs::exists(state / "card.jnl"); ++i) ::usleep(10000);
+  // Wait until the first shell holds the lock (card.lock names it).
+  std::string lock;
+  for (int i = 0; i < 200 && lock.find("pid ") == std::string::npos; ++i) {
+    std::ifstream in(state / "card.lock");
+    std::getline(in, lock, '\0');
+    if (lock.find("pid ") == std::string::npos) ::usleep(10000);
+  }
+  CliRun second = Dmcard("shell --state " + state.string(), "00A4040C0AF0444D434152442D444D\n");
+  std::fputs("quit\n", first);
+  EXPECT_EQ(::pclose(first), 0);
+  EXPECT_EQ(second.rc, 1) << second.out;
+  EXPECT_NE(second.out.find("'" + state.string() + "' is in use by process"), std::string::npos)
+      << second.out;
+  EXPECT_NE(second.out.find(lock.substr(4, lock.find('\n') - 4)), std::string::npos)
+      << "names the holder's PID: " << lock << second.out;
+  EXPECT_NE(second.out.find("Stop that dmcard or dmcard-vicc first"), std::string::npos);
+  // Once the first has exited, the directory is free again.
+  CliRun third = Dmcard("shell --state " + state.string(), "stats\n");
+  EXPECT_EQ(third.rc, 0) << third.out;
+  fs::remove_all(state);
+}
+
+// A folder of dmcard-vicc slot folders (what scripts/run.sh keeps in .state/demo) is not a card.
+TEST(DmcardCli, StatePointedAtAFolderOfSlotsSaysSo) {
+  const fs::path root =
+      fs::temp_directory_path() / ("dmcard-cli-slots-" + std::to_string(::getpid()));
+  fs::remove_all(root);
+  ASSERT_EQ(Dmcard("shell --state " + (root / "slot0").string(), "quit\n").rc, 0);
+  CliRun wrong = Dmcard("shell --state " + root.string(), "quit\n");
+  EXPECT_EQ(wrong.rc, 1) << wrong.out;
+  EXPECT_NE(wrong.out.find("--state " + (root / "slot0").string()), std::string::npos) << wrong.out;
+  EXPECT_FALSE(fs::exists(root / "card.jnl")) << "no new card made there";
+  fs::remove_all(root);
+}
+
 }  // namespace
 }  // namespace dmcard
