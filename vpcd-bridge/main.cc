@@ -247,6 +247,7 @@ int main(int argc, char** argv) {
     }
     CardConfig config = CardConfigFor(*profile);
     if (t0 || cards[i].t0) config.protocol = Protocol::kT0;
+    config.max_response_data = 65533;  // vpcd frame: 2-byte length, 65535 bytes = data + SW
     vicc::Bridge::SlotSpec spec;
     spec.port = static_cast<uint16_t>(port + i);
     if (cards[i].kind == "null") {

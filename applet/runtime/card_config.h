@@ -32,6 +32,10 @@ struct CardConfig {
   Bytes default_applet;
   // Upper bound of command data assembled through command chaining.
   uint32_t max_chained_data = 65535;
+  // The largest response data field the transport can carry in one R-APDU (1..65536; ISO 7816-4
+  // allows Ne up to 65536). No R-APDU carries more: the rest is served through 61xx + GET
+  // RESPONSE (ISO 7816-4 §5.3.4). dmcard-vicc sets 65533: vpcd's 2-byte frame length minus SW.
+  uint32_t max_response_data = 65536;
 };
 
 }  // namespace dmcard

@@ -4,6 +4,13 @@
 
 namespace dmcard {
 
+namespace {
+// Data bytes one R-APDU may carry: the configured limit, within ISO's 1..65536 for Ne.
+size_t MaxData(const CardConfig& config) {
+  return std::clamp<size_t>(config.max_response_data, 1, 65536);
+}
+}  // namespace
+
 void ResponseBuffer::Keep(size_t from, Bytes& out) {
   active_ = true;
   offset_ = from;
@@ -31,11 +38,13 @@ void ResponseBuffer::Answer(const CardConfig& config, const CommandApdu& cmd, Sw
     Keep(0, out);
     return;
   }
-  if (na > ne) {
-    out.assign(data.begin(), data.begin() + static_cast<ptrdiff_t>(ne));
+  // No more than the transport carries in one R-APDU; the rest through 61xx as for Na > Ne.
+  const size_t now = std::min(ne, MaxData(config));
+  if (na > now) {
+    out.assign(data.begin(), data.begin() + static_cast<ptrdiff_t>(now));
     data_.swap(data);
     final_sw_ = sw;
-    Keep(ne, out);
+    Keep(now, out);
     return;
   }
   if (na < ne && config.protocol == Protocol::kT0) {
@@ -64,7 +73,7 @@ void ResponseBuffer::GetResponse(const CardConfig& config, const CommandApdu& cm
     AppendSw(out, WrongLe(static_cast<uint32_t>(remaining)));
     return;
   }
-  const size_t n = std::min(ne, remaining);
+  const size_t n = std::min({ne, remaining, MaxData(config)});
   auto first = data_.begin() + static_cast<ptrdiff_t>(offset_);
   out.assign(first, first + static_cast<ptrdiff_t>(n));
   offset_ += n;

@@ -15,7 +15,10 @@ namespace dmcard {
 // Appends the two status bytes.
 inline void AppendSw(Bytes& out, Sw sw) { AppendU16(out, ToU16(sw)); }
 
-// Response data of one channel waiting for GET RESPONSE, and the rules that put it there.
+// Response data of one channel waiting for GET RESPONSE, and the rules that put it there. No
+// R-APDU carries more than config.max_response_data bytes of data (1 or more). When more than
+// 255 bytes remain, 61xx is 6100 ("256 or more", ISO 7816-4 §5.3.4): the client fetches with
+// Le 00 (256 bytes at a time) or an extended Le (up to max_response_data at a time).
 class ResponseBuffer {
  public:
   // Writes to `out` the R-APDU for an applet's answer (`sw`, response data `data`) to `cmd`.

@@ -309,6 +309,26 @@ TEST(Runtime_Card, CommandChainingIsPerLogicalChannel) {
   EXPECT_EQ(ToHex(Send(*card, "811000000111")), "EE119000");
 }
 
+// Issue 7 item 1, in-process: a card whose transport carries at most 65533 data bytes (vpcd)
+// answers GENERATE of 65535 bytes with extended Le 0000 with 65533 bytes + 6102, and a client
+// on another channel meanwhile gets exactly its own answers.
+TEST(Runtime_Card, ResponsesFitTheTransportAndChannelsStayApart) {
+  testing::TestCardOptions o;
+  o.config.max_response_data = 65533;
+  auto card = MakeTestCard(o);
+  ASSERT_EQ(ToHex(Send(*card, "0070000001")), "019000");
+  Bytes r = Send(*card, "8012FFFF000000");
+  ASSERT_EQ(r.size(), 65535u);
+  EXPECT_EQ(SwOf(r), 0x6102);
+  EXPECT_EQ(r[65532], static_cast<uint8_t>(65532));
+  EXPECT_EQ(ToHex(Send(*card, "01A4040007A000000571020100")), "6F098407A00000057102019000");
+  EXPECT_EQ(ToHex(Send(*card, "00C00000000000")), "FDFE9000");
+  EXPECT_EQ(ToHex(Send(*card, "811000000301020300")), "0102039000");
+  // The default configuration has no transport limit below ISO's Ne maximum.
+  auto plain = MakeTestCard();
+  EXPECT_EQ(plain->Transmit(H("8012FFFF000000")).size(), 65537u);
+}
+
 TEST(Runtime_Card, ErrorStatusCarriesNoData) {
   auto card = MakeTestCard();
   // WRITE-THEN-FAIL answers 6A80: no data, and its write is rolled back.

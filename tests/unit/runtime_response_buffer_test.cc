@@ -142,5 +142,76 @@ TEST(Runtime_ResponseBuffer, DropForgetsThePendingData) {
   EXPECT_EQ(ToHex(out), "6985");
 }
 
+// Issue 7 item 1: no R-APDU carries more than max_response_data bytes of data, whatever Ne.
+TEST(Runtime_ResponseBuffer, NoResponseCarriesMoreThanMaxResponseData) {
+  CardConfig vpcd;
+  vpcd.max_response_data = 65533;  // a 65535-byte vpcd frame minus SW1 SW2
+  ResponseBuffer rb;
+  for (const char* hex : {"80120000000000", "8012000000FFFF", "8012000000FFFE"}) {
+    SCOPED_TRACE(hex);
+    const Bytes raw = H(hex);  // extended Le 0000 (Ne 65536), FFFF, FFFE; 65535 bytes available
+    Bytes data = Pattern(65535), out;
+    rb.Answer(vpcd, Cmd(raw), Sw::kOk, data, out);
+    ASSERT_EQ(out.size(), 65533u + 2);
+    EXPECT_EQ(SwOf(out), 0x6102) << "2 bytes remain";
+    EXPECT_EQ(out[65532], static_cast<uint8_t>(65532));
+    const Bytes g = H("00C00000000000");  // GET RESPONSE, extended Le 0000
+    rb.GetResponse(vpcd, Cmd(g), out);
+    EXPECT_EQ(ToHex(out), "FDFE9000");
+  }
+  // Exactly the limit fits in one R-APDU.
+  const Bytes raw = H("80120000000000");
+  Bytes data = Pattern(65533), out;
+  rb.Answer(vpcd, Cmd(raw), Sw::kOk, data, out);
+  EXPECT_EQ(out.size(), 65533u + 2);
+  EXPECT_EQ(SwOf(out), 0x9000);
+  // Without a transport limit (default 65536), Ne 65536 returns everything at once.
+  data = Pattern(65535);
+  rb.Answer(CardConfig{}, Cmd(raw), Sw::kOk, data, out);
+  EXPECT_EQ(out.size(), 65535u + 2);
+  EXPECT_EQ(SwOf(out), 0x9000);
+}
+
+TEST(Runtime_ResponseBuffer, GetResponseIsCappedToo) {
+  CardConfig small;
+  small.max_response_data = 100;
+  ResponseBuffer rb;
+  const Bytes raw = H("8012000000012C");  // 300 bytes available, extended Le 012C (Ne 300)
+  Bytes data = Pattern(300), out;
+  rb.Answer(small, Cmd(raw), Sw::kOk, data, out);
+  EXPECT_EQ(out.size(), 102u);
+  EXPECT_EQ(SwOf(out), 0x61C8) << "200 remain";
+  const Bytes g = H("00C00000000000");
+  rb.GetResponse(small, Cmd(g), out);
+  EXPECT_EQ(out.size(), 102u);
+  EXPECT_EQ(out[0], 100);
+  EXPECT_EQ(SwOf(out), 0x6164) << "100 remain";
+  rb.GetResponse(small, Cmd(g), out);
+  EXPECT_EQ(out.size(), 102u);
+  EXPECT_EQ(out[99], static_cast<uint8_t>(299));
+  EXPECT_EQ(SwOf(out), 0x9000);
+  // Under T=0 the limit applies the same way.
+  CardConfig t0 = small;
+  t0.protocol = Protocol::kT0;
+  const Bytes case2 = H("8012000000");  // Ne 256
+  data = Pattern(300);
+  rb.Answer(t0, Cmd(case2), Sw::kOk, data, out);
+  EXPECT_EQ(out.size(), 102u);
+  EXPECT_EQ(SwOf(out), 0x61C8);
+}
+
+TEST(Runtime_ResponseBuffer, ALimitOfZeroStillMakesProgress) {
+  CardConfig zero;
+  zero.max_response_data = 0;  // out of range: one byte per R-APDU, never none
+  ResponseBuffer rb;
+  const Bytes raw = H("8012000000");
+  Bytes data = Pattern(2), out;
+  rb.Answer(zero, Cmd(raw), Sw::kOk, data, out);
+  EXPECT_EQ(ToHex(out), "006101");
+  const Bytes g = H("00C0000000");
+  rb.GetResponse(zero, Cmd(g), out);
+  EXPECT_EQ(ToHex(out), "019000");
+}
+
 }  // namespace
 }  // namespace dmcard
