@@ -40,15 +40,21 @@ constexpr uint8_t kFlagSecret = 0x02;
 constexpr size_t kFixedHeader = 13;
 constexpr size_t kMaxTextBytes = MoTree::kMaxValueBytes;  // Type, ACL, Title
 
+// Store outcome as an OMA DM result; its status word then agrees with the runtime's SwFromStore.
 DmStatus FromStore(StoreStatus s) {
   switch (s) {
     case StoreStatus::kOk:
       return DmStatus::kOk;
     case StoreStatus::kFull:
       return DmStatus::kDeviceFull;
-    default:
+    case StoreStatus::kPowerLost:
+      return DmStatus::kDataStoreFailure;
+    case StoreStatus::kNoTransaction:
+    case StoreStatus::kOutOfRange:
+    case StoreStatus::kNotFound:
       return DmStatus::kCommandFailed;
   }
+  return DmStatus::kCommandFailed;
 }
 
 void AppendText(Bytes& out, std::string_view s) {
@@ -121,9 +127,10 @@ struct PlannedWrite {
 };
 
 // kOk when all `writes` (distinct keys) fit in the store, kDeviceFull when they do not,
-// kCommandFailed when the store takes no writes (no transaction, power lost).
+// kDataStoreFailure after a power loss, kCommandFailed when no transaction is open.
 DmStatus Precheck(const PersistentStore& store, const std::vector<PlannedWrite>& writes) {
-  if (!store.in_transaction() || store.power_lost()) return DmStatus::kCommandFailed;
+  if (store.power_lost()) return DmStatus::kDataStoreFailure;
+  if (!store.in_transaction()) return DmStatus::kCommandFailed;
   int64_t delta = 0;
   for (const PlannedWrite& w : writes) {
     const Bytes* current = store.Get(w.key);
@@ -238,6 +245,8 @@ Sw SwFromDmStatus(DmStatus s) {
       return Sw::kSecurityStatusNotSatisfied;
     case DmStatus::kCommandFailed:
       return Sw::kNoPreciseDiagnosis;
+    case DmStatus::kDataStoreFailure:
+      return SwFromStore(StoreStatus::kPowerLost);
   }
   return Sw::kNoPreciseDiagnosis;
 }

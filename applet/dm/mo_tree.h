@@ -37,11 +37,12 @@ enum class DmStatus : uint16_t {
   kDeviceFull = 420,        // persistent memory full
   kPermissionDenied = 425,  // ACL refused, or a secret value was asked for
   kCommandFailed = 500,
+  kDataStoreFailure = 510,  // persistent memory failed (power lost mid-write)
 };
 
 // The status word an APDU answers for a DmStatus (documented in apdu-specs/dm.json):
 // 200 9000, 400 6A80, 404 6A82, 405 6986, 406 6A81, 413 6700, 414 6A80, 415 6A80, 418 6A89,
-// 420 6A84, 425 6982, 500 6F00.
+// 420 6A84, 425 6982, 500 6F00, 510 6581 (the runtime's one store mapping, SwFromStore).
 Sw SwFromDmStatus(DmStatus s);
 
 // The properties of a node (OMA DM 1.2 TND §7). Name and Size are derived (last URI segment,

@@ -78,10 +78,32 @@ TEST(DmTree, StatusWords) {
       {DmStatus::kDeviceFull, 0x6A84},
       {DmStatus::kPermissionDenied, 0x6982},
       {DmStatus::kCommandFailed, 0x6F00},
+      {DmStatus::kDataStoreFailure, 0x6581},
   };
   for (const auto& [status, sw] : table) {
     EXPECT_EQ(ToU16(SwFromDmStatus(status)), sw) << static_cast<int>(status);
   }
+}
+
+// One store-to-status-word mapping (issue 7 item 10): a tree write after the medium failed is a
+// memory failure, 6581 (ISO 7816-4), as the runtime answers it — not 6F00.
+TEST(DmTree, WriteAfterPowerLossIsAMemoryFailure) {
+  auto ram = std::make_shared<RamMedium>();
+  auto faulty = std::make_shared<FaultInjectingMedium>(ram);
+  PersistentStore store(faulty, {});
+  MoTree tree(store, "dm/", [] { return int64_t{1'700'000'000}; });
+  store.Begin();
+  ASSERT_EQ(tree.Init(), DmStatus::kOk);
+  ASSERT_EQ(store.Commit(), StoreStatus::kOk);
+  store.Begin();
+  ASSERT_EQ(tree.AddInterior(Principal::Device(), "./A"), DmStatus::kOk);
+  faulty->CutPowerAfter(0);
+  ASSERT_EQ(store.Commit(), StoreStatus::kPowerLost);
+  store.Begin();
+  const DmStatus s = tree.AddInterior(Principal::Device(), "./B");
+  EXPECT_EQ(s, DmStatus::kDataStoreFailure);
+  EXPECT_EQ(ToU16(SwFromDmStatus(s)), ToU16(SwFromStore(StoreStatus::kPowerLost)));
+  EXPECT_EQ(ToU16(SwFromDmStatus(s)), 0x6581);
 }
 
 TEST(DmTree, FormatNames) {
