@@ -12,7 +12,7 @@ if [ "$(id -u)" -ne 0 ]; then
 fi
 if [ -z "${DMCARD_BENCH_IN_NS:-}" ]; then
   bash scripts/install-deps.sh
-  cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+  cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release >/dev/null
   cmake --build build -j "$(nproc)" --target dmcard-vicc dmcard-pcsc-bench >/dev/null
   exec env DMCARD_BENCH_IN_NS=1 unshare -m bash "$0" "$@"
 fi
