@@ -41,6 +41,11 @@ const Bytes& RamMedium::content(MediumFile file) const {
 }
 
 namespace {
+// File names inside a state directory (docs/card-image-format.md).
+const char* FileName(MediumFile file) {
+  return file == MediumFile::kImage ? "card.img" : "card.jnl";
+}
+
 bool WriteAll(int fd, ByteView data) {
   size_t done = 0;
   while (done < data.size()) {
@@ -121,14 +126,13 @@ bool FileMedium::Open() {
 
 void FileMedium::RecordAcknowledged(uint64_t seq) {
   acknowledged_ = seq;
+  checked_this_commit_ = false;
   const std::string text =
-      "pid " + std::to_string(::getpid()) + "\nacknowledged " + std::to_string(seq) + "\n";
+      "pid " + std::to_string(pid_) + "\nacknowledged " + std::to_string(seq) + "\n";
   if (lock_fd_ >= 0) (void)!::pwrite(lock_fd_, text.data(), text.size(), 0);
 }
 
-std::filesystem::path FileMedium::PathOf(MediumFile file) const {
-  return dir_ / (file == MediumFile::kImage ? "card.img" : "card.jnl");
-}
+std::filesystem::path FileMedium::PathOf(MediumFile file) const { return dir_ / FileName(file); }
 
 bool FileMedium::Failed(const std::string& what, int err) {
   last_error_ = what + ": " + std::strerror(err);
@@ -155,9 +159,10 @@ bool FileMedium::StillOurs() {
     for (MediumFile f : {MediumFile::kImage, MediumFile::kJournal}) {
       const FileId& id = file_ids_[static_cast<int>(f)];
       if (id.ino == 0) continue;
-      if (::stat(PathOf(f).c_str(), &at_path) != 0 || at_path.st_dev != id.dev ||
+      const char* name = FileName(f);
+      if (::fstatat(dir_fd_, name, &at_path, 0) != 0 || at_path.st_dev != id.dev ||
           at_path.st_ino != id.ino) {
-        why = PathOf(f).filename().string() + " was deleted or replaced";
+        why = std::string(name) + " was deleted or replaced";
         break;
       }
     }
@@ -218,7 +223,8 @@ MediumRead FileMedium::Read(MediumFile file, Bytes& out) {
 }
 
 bool FileMedium::Append(MediumFile file, ByteView data) {
-  if (!StillOurs()) return false;
+  if (broken_ || (!checked_this_commit_ && !StillOurs())) return false;
+  checked_this_commit_ = true;
   const auto path = PathOf(file);
   if (file == MediumFile::kJournal) {
     int fd = JournalFd();

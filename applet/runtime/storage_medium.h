@@ -4,6 +4,7 @@
 #pragma once
 
 #include <sys/types.h>
+#include <unistd.h>
 
 #include <cstdint>
 #include <filesystem>
@@ -121,6 +122,10 @@ class FileMedium final : public StorageMedium {
   FileId dir_id_;
   FileId file_ids_[2];   // image, journal: what this medium last read or wrote at each path
   bool broken_ = false;  // the directory was deleted or replaced: every call fails from now on
+  // StillOurs() passed since the last acknowledged commit: the further appends of the same
+  // commit (its commit marker) skip the check, one check per commit rather than per write.
+  bool checked_this_commit_ = false;
+  const long pid_ = static_cast<long>(::getpid());  // the lock holder named in card.lock
   std::string open_error_;
   std::string last_error_;
 };
