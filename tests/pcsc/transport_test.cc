@@ -294,5 +294,20 @@ TEST_F(Pcsc_Transport, CommandChainingIsKeptPerLogicalChannel) {
   }
 }
 
+// Issue 7 item 7: GET RESPONSE with the chaining bit (CLA 10) is refused with 6884 (command
+// chaining not supported for it, ISO 7816-4 §5.1.1.1) instead of being served; the card goes on
+// answering normally afterwards.
+TEST_F(Pcsc_Transport, GetResponseWithTheChainingBitIsRefused) {
+  StartVicc();
+  Context ctx;
+  CardHandle card(ctx, ReaderName(0), SCARD_PROTOCOL_T1);
+  const Bytes select_dm = Apdu(0x00, 0xA4, 0x04, 0x00, Hex(kDmAid), 5);  // 5 bytes + 61xx
+  Bytes r = card.Transmit(select_dm);
+  ASSERT_EQ(Sw(r) >> 8, 0x61) << ToHex(r);
+  EXPECT_EQ(ToHex(card.Transmit(Apdu(Cla(0, true), 0xC0, 0, 0, {}, 256))), "6884");
+  r = card.Transmit(select_dm);
+  EXPECT_EQ(Sw(r) >> 8, 0x61) << ToHex(r);
+}
+
 }  // namespace
 }  // namespace dmcard::pcsctest
