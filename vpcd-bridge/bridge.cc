@@ -1,6 +1,7 @@
 #include "bridge.h"
 
 #include <arpa/inet.h>
+#include <fcntl.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -42,6 +43,30 @@ constexpr uint64_t kControlFollowUpMs = 2000;
 constexpr size_t kMaxFramePayload = 0xFFFF;
 // ISO 7816-4 "no precise diagnosis": the answer sent instead of an R-APDU that does not fit.
 constexpr uint8_t kNoPreciseDiagnosis[] = {0x6F, 0x00};
+
+// A C-APDU as a trace line: hex bytes, with the data of the PIN commands (ISO 7816-4 VERIFY 20/21,
+// CHANGE REFERENCE DATA 24, RESET RETRY COUNTER 2C) shown as ** per byte unless `secrets`: the
+// trace never holds a PIN, a PUK or the development issuer PIN unless asked to.
+// A malformed PIN command is masked after its 4-byte header: its length bytes may be wrong, its
+// data still a PIN.
+std::string TraceCommand(ByteView command, bool secrets) {
+  const uint8_t ins = command.size() >= 2 ? command[1] : 0;
+  const bool pin_command = ins == 0x20 || ins == 0x21 || ins == 0x24 || ins == 0x2C;
+  if (secrets || !pin_command) return ToHex(command, ' ');
+  const ParsedApdu p = ParseCommand(command, true);
+  size_t from = 4;
+  size_t to = command.size();
+  if (p.error == Sw::kOk) {
+    from = static_cast<size_t>(p.command.data.data() - command.data());
+    to = from + p.command.data.size();
+  }
+  std::string line;
+  for (size_t i = 0; i < command.size(); ++i) {
+    if (i > 0) line += ' ';
+    line += i >= from && i < to ? "**" : ToHex(command.subspan(i, 1));
+  }
+  return line;
+}
 
 uint64_t NowMs() {
   timespec ts{};
@@ -331,7 +356,9 @@ void Bridge::Answer(Slot& s, ByteView command) {
   }
   const ByteView sent =
       s.response.size() <= kMaxFramePayload ? ByteView(s.response) : ByteView(kNoPreciseDiagnosis);
-  Record(s, ">", command);
+  if (s.record != nullptr) {
+    std::fprintf(s.record, "> %s\n", TraceCommand(command, options_.record_secrets).c_str());
+  }
   Record(s, "<", sent);
   if (options_.verbose) {
     ParsedApdu p = ParseCommand(command, true);
@@ -496,8 +523,12 @@ int Bridge::Run() {
     if (!options_.record_path.empty()) {
       std::string path = options_.record_path;
       if (s.index > 0) path += "." + std::to_string(s.index);
-      s.record = std::fopen(path.c_str(), "w");
+      // The trace is the user's alone (0600, also when the file already existed): it holds
+      // everything the clients sent.
+      const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+      if (fd >= 0 && ::fchmod(fd, 0600) == 0) s.record = ::fdopen(fd, "w");
       if (s.record == nullptr) {
+        if (fd >= 0) ::close(fd);
         std::fprintf(stderr, "dmcard-vicc: cannot write trace %s: %s\n", path.c_str(),
                      std::strerror(errno));
         return 1;

@@ -22,6 +22,7 @@ struct BridgeOptions {
   std::string control_path;        // Unix socket for `dmcard-vicc ctl`; empty = none
   bool verbose = false;            // one decoded line per APDU on stderr
   std::string record_path;         // trace file; with several cards, PATH.<slot> for slot > 0
+  bool record_secrets = false;     // trace PIN data in clear (default: masked as **)
 };
 
 class Bridge {

@@ -44,8 +44,10 @@ Options:
   --t0             cards speak T=0 (their ATR offers T=0 only) instead of T=1
   --control PATH   control socket (default $XDG_RUNTIME_DIR or /tmp, dmcard-vicc-<port>.sock)
   -v, --verbose    one line per APDU on stderr: command, P1 P2, Lc/Le, SW, microseconds
-  --record FILE    write every exchange as a trace (docs/trace-format.md); with several cards
-                   card i > 0 writes FILE.i
+  --record FILE    write every exchange as a trace (docs/trace-format.md), readable by you only
+                   (0600); with several cards card i > 0 writes FILE.i. PIN data (VERIFY, CHANGE
+                   REFERENCE DATA, RESET RETRY COUNTER) is written as ** per byte
+  --record-secrets with --record: write PIN data in clear (the trace then holds your PINs)
   -h, --help       this text;  --version  the version
 
 Control commands (ctl):
@@ -201,6 +203,8 @@ int main(int argc, char** argv) {
       options.control_path = *v;
     } else if (a == "-v" || a == "--verbose") {
       options.verbose = true;
+    } else if (a == "--record-secrets") {
+      options.record_secrets = true;
     } else if (a == "--record") {
       const std::string* v = value("--record");
       if (v == nullptr) return UsageError("--record needs a file name");

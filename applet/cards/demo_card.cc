@@ -89,7 +89,7 @@ std::optional<Platform> MakePlatform(const std::filesystem::path& dir, std::stri
     return p;
   }
   std::error_code ec;
-  std::filesystem::create_directories(dir, ec);
+  CreatePrivateDirectories(dir, ec);
   if (ec || !std::filesystem::is_directory(dir)) {
     error = "cannot use state directory '" + dir.string() +
             "': " + (ec ? ec.message() : "not a directory");

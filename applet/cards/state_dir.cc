@@ -1,7 +1,10 @@
 #include "cards/state_dir.h"
 
 #include <algorithm>
+#include <cerrno>
 #include <system_error>
+
+#include <sys/stat.h>
 
 namespace dmcard {
 
@@ -36,6 +39,21 @@ std::string CheckCardStateDir(const fs::path& dir) {
   return "'" + dir.string() + "' is not a card's state directory: it holds the cards of a " +
          "dmcard-vicc --state folder (" + list + "). Use one of them, e.g. --state " +
          (dir / slots.front()).string();
+}
+
+void CreatePrivateDirectories(const fs::path& dir, std::error_code& ec) {
+  ec.clear();
+  if (dir.empty() || fs::is_directory(dir, ec)) return;
+  const fs::path parent = dir.parent_path();
+  if (!parent.empty() && parent != dir) {
+    CreatePrivateDirectories(parent, ec);
+    if (ec) return;
+  }
+  if (::mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST) {
+    ec = std::error_code(errno, std::generic_category());
+    return;
+  }
+  ec.clear();
 }
 
 }  // namespace dmcard

@@ -5,6 +5,7 @@
 
 #include <filesystem>
 #include <string>
+#include <system_error>
 #include <vector>
 
 namespace dmcard {
@@ -18,5 +19,10 @@ std::vector<std::string> SlotFolders(const std::filesystem::path& dir);
 // Empty when `dir` can be one card's state directory; else why not and what to use instead
 // (a folder of slot folders is not a card).
 std::string CheckCardStateDir(const std::filesystem::path& dir);
+
+// Creates `dir` and its missing parents with mode 0700 (a card's memory is its owner's alone:
+// PIN values and try counters, secret leaves); directories that exist already are left as they
+// are. `ec` is set on failure.
+void CreatePrivateDirectories(const std::filesystem::path& dir, std::error_code& ec);
 
 }  // namespace dmcard

@@ -218,3 +218,30 @@ TEST(StateDir_PowerLoss, DirectoryDeletedUnderAHostedCard) {
 
 }  // namespace
 }  // namespace dmcard
+
+namespace dmcard {
+namespace {
+
+// Issue 8 item 4: state directories are created 0700, missing parents too; a directory that
+// exists already keeps the mode its owner gave it.
+TEST(StateDir_Private, NewStateDirectoriesAreTheOwnersAlone) {
+  const fs::path root = FreshDir("private");
+  fs::permissions(root, fs::perms::owner_all | fs::perms::group_read | fs::perms::group_exec |
+                            fs::perms::others_read | fs::perms::others_exec);
+  const fs::path dir = root / "demo" / "slot0";
+  std::string error;
+  {
+    auto platform = MakePlatform(dir, error);
+    ASSERT_TRUE(platform) << error;
+    PersistentStore store(platform->medium, {});
+  }
+  for (const fs::path& p : {root / "demo", dir}) {
+    EXPECT_EQ(fs::status(p).permissions() & fs::perms::all, fs::perms::owner_all) << p;
+  }
+  EXPECT_EQ(fs::status(root).permissions() & fs::perms::others_read, fs::perms::others_read)
+      << "an existing directory is left as it was";
+  fs::remove_all(root);
+}
+
+}  // namespace
+}  // namespace dmcard

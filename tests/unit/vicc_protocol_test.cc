@@ -470,3 +470,55 @@ TEST(Vicc_Cli, BadArgumentsSayWhatIsWrong) {
 
 }  // namespace
 }  // namespace dmcard
+
+namespace dmcard {
+namespace {
+
+// Issue 8 item 4: a trace is its owner's alone (0600, also over an existing world-readable
+// file) and holds no PIN unless --record-secrets asks for it.
+TEST(Vicc_Record, TraceIsPrivateAndMasksPinData) {
+  for (const bool secrets : {false, true}) {
+    const fs::path trace = fs::temp_directory_path() /
+                           ("dmcard-trace-" + std::to_string(::getpid()) + (secrets ? "-s" : ""));
+    { std::ofstream(trace) << "old\n"; }
+    fs::permissions(trace, fs::perms::owner_read | fs::perms::owner_write | fs::perms::group_read |
+                               fs::perms::others_read);
+    FakeVpcd vpcd;
+    std::vector<std::string> args = {"--port", std::to_string(vpcd.port()), "--record",
+                                     trace.string()};
+    if (secrets) args.push_back("--record-secrets");
+    Vicc vicc(args);
+    ASSERT_TRUE(vpcd.Accept());
+    // VERIFY PIN 01 with a wrong value "9999" in short and in extended length, a CHANGE
+    // REFERENCE DATA, and a malformed VERIFY (Lc 6, 3 bytes of data: 6700) whose bytes are
+    // still PIN digits.
+    EXPECT_EQ(ToHex(vpcd.Exchange(H("002000010439393939"))), "63C2");
+    EXPECT_EQ(ToHex(vpcd.Exchange(H("0020000100000439393939"))).substr(0, 2), "63");
+    vpcd.Exchange(H("00240001083939393938383838"));
+    EXPECT_EQ(ToHex(vpcd.Exchange(H("0020000106383838"))), "6700");
+    EXPECT_EQ(ToHex(vpcd.Exchange(H("00A4040C09F0444D434152444653"))), "9000");
+    EXPECT_EQ(vicc.Terminate(), 0);
+
+    const auto mode = fs::status(trace).permissions();
+    EXPECT_EQ(mode & (fs::perms::group_all | fs::perms::others_all), fs::perms::none);
+    std::ifstream in(trace);
+    const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    if (secrets) {
+      EXPECT_NE(text.find("> 00 20 00 01 04 39 39 39 39\n"), std::string::npos) << text;
+    } else {
+      EXPECT_NE(text.find("> 00 20 00 01 04 ** ** ** **\n"), std::string::npos) << text;
+      EXPECT_NE(text.find("> 00 20 00 01 00 00 04 ** ** ** **\n"), std::string::npos) << text;
+      EXPECT_NE(text.find("> 00 24 00 01 08 ** ** ** ** ** ** ** **\n"), std::string::npos) << text;
+      EXPECT_NE(text.find("> 00 20 00 01 ** ** ** **\n< 67 00\n"), std::string::npos) << text;
+      EXPECT_EQ(text.find("39 39"), std::string::npos) << "a PIN digit in the trace: " << text;
+      EXPECT_EQ(text.find("38 38"), std::string::npos) << "a PIN digit in the trace: " << text;
+    }
+    EXPECT_NE(text.find("> 00 A4 04 0C 09 F0 44 4D 43 41 52 44 46 53\n< 90 00\n"),
+              std::string::npos)
+        << "other commands in clear: " << text;
+    fs::remove(trace);
+  }
+}
+
+}  // namespace
+}  // namespace dmcard
