@@ -459,16 +459,7 @@ std::string Bridge::Control(const std::string& line) {
            : st == LinkState::kWaiting ? "waiting"
                                        : "removed";
   };
-  if (verb == "status") {
-    std::string out;
-    for (const Slot& s : slots_) {
-      out += "slot " + std::to_string(s.index) + " " + s.card->kind() + " port " +
-             std::to_string(s.port) + " " + state_name(s.state) + " apdus " +
-             std::to_string(s.apdus) + "\n";
-    }
-    return out + "ok\n";
-  }
-  if (verb != "remove" && verb != "insert" && verb != "reset") {
+  if (verb != "remove" && verb != "insert" && verb != "reset" && verb != "status") {
     return "error: unknown command '" + verb + "' (use remove, insert, reset or status)\n";
   }
   int slot = 0;
@@ -479,6 +470,16 @@ std::string Bridge::Control(const std::string& line) {
       return "error: no slot '" + arg + "' (slots 0.." + std::to_string(slots_.size() - 1) + ")\n";
     }
     slot = static_cast<int>(v);
+  }
+  if (verb == "status") {  // every slot, or the one named
+    std::string out;
+    for (const Slot& s : slots_) {
+      if (!arg.empty() && s.index != slot) continue;
+      out += "slot " + std::to_string(s.index) + " " + s.card->kind() + " port " +
+             std::to_string(s.port) + " " + state_name(s.state) + " apdus " +
+             std::to_string(s.apdus) + "\n";
+    }
+    return out + "ok\n";
   }
   Slot& s = slots_[static_cast<size_t>(slot)];
   if (verb == "remove") {

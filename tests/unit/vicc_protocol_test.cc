@@ -522,3 +522,30 @@ TEST(Vicc_Record, TraceIsPrivateAndMasksPinData) {
 
 }  // namespace
 }  // namespace dmcard
+
+namespace dmcard {
+namespace {
+
+// Issue 8 item 6: `ctl status SLOT` reports that slot only; a slot that does not exist is an
+// error naming the slots there are.
+TEST(Vicc_Ctl, StatusHonoursTheSlot) {
+  FakeVpcd vpcd;
+  Vicc vicc({"--port", std::to_string(vpcd.port()), "--slots", "2"});
+  ASSERT_TRUE(vpcd.Accept());
+  const auto [all, rc_all] = vicc.Ctl("status");
+  EXPECT_EQ(rc_all, 0);
+  EXPECT_NE(all.find("slot 0 "), std::string::npos) << all;
+  EXPECT_NE(all.find("slot 1 "), std::string::npos) << all;
+  const auto [one, rc_one] = vicc.Ctl("status 1");
+  EXPECT_EQ(rc_one, 0);
+  EXPECT_EQ(one.find("slot 0 "), std::string::npos) << one;
+  EXPECT_NE(one.find("slot 1 demo port " + std::to_string(vpcd.port() + 1)), std::string::npos)
+      << one;
+  const auto [bad, rc_bad] = vicc.Ctl("status 7");
+  EXPECT_NE(rc_bad, 0);
+  EXPECT_NE(bad.find("no slot '7' (slots 0..1)"), std::string::npos) << bad;
+  EXPECT_EQ(vicc.Terminate(), 0);
+}
+
+}  // namespace
+}  // namespace dmcard
