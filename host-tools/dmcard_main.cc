@@ -8,6 +8,7 @@
 
 #include "cards/demo_card.h"
 #include "cards/hosted_card.h"
+#include "cards/state_dir.h"
 #include "runtime/sw_text.h"
 
 namespace dmcard {
@@ -88,6 +89,10 @@ std::unique_ptr<HostedCard> OpenCard(const Options& opt) {
   }
   CardConfig config = CardConfigFor(*profile);
   if (opt.t0) config.protocol = Protocol::kT0;
+  if (!opt.profile.empty() && !opt.state_dir.empty() && HoldsCard(opt.state_dir)) {
+    std::fprintf(stderr, "dmcard: %s\n",
+                 ProfileNotAppliedNotice(opt.profile, opt.state_dir).c_str());
+  }
   auto card = HostedCard::Open(std::move(profile), config, opt.state_dir, error);
   if (!card) {
     std::fprintf(stderr, "dmcard: %s\n", error.c_str());

@@ -260,6 +260,10 @@ int main(int argc, char** argv) {
       std::string dir = cards[i].state;
       if (dir.empty() && !state_root.empty()) dir = state_root + "/slot" + std::to_string(i);
       std::string error;
+      if (!file.empty() && !dir.empty() && HoldsCard(dir)) {
+        std::fprintf(stderr, "dmcard-vicc: card %zu: %s\n", i,
+                     ProfileNotAppliedNotice(file, dir).c_str());
+      }
       auto card = vicc::RuntimeCard::Open(profile, config, dir, error);
       if (!card) {
         std::fprintf(stderr, "dmcard-vicc: card %zu: %s\n", i, error.c_str());

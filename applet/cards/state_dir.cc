@@ -41,6 +41,12 @@ std::string CheckCardStateDir(const fs::path& dir) {
          (dir / slots.front()).string();
 }
 
+std::string ProfileNotAppliedNotice(const fs::path& profile, const fs::path& dir) {
+  return "profile '" + profile.string() + "' not applied: '" + dir.string() +
+         "' already holds a card, which keeps its own content (a profile makes new cards only). "
+         "To start a card from the profile, move that directory away or use another --state";
+}
+
 void CreatePrivateDirectories(const fs::path& dir, std::error_code& ec) {
   ec.clear();
   if (dir.empty() || fs::is_directory(dir, ec)) return;

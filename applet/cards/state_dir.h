@@ -20,6 +20,11 @@ std::vector<std::string> SlotFolders(const std::filesystem::path& dir);
 // (a folder of slot folders is not a card).
 std::string CheckCardStateDir(const std::filesystem::path& dir);
 
+// What to tell a user who named a profile for a state directory that already holds a card: the
+// card keeps its own content, the profile is not applied.
+std::string ProfileNotAppliedNotice(const std::filesystem::path& profile,
+                                    const std::filesystem::path& dir);
+
 // Creates `dir` and its missing parents with mode 0700 (a card's memory is its owner's alone:
 // PIN values and try counters, secret leaves); directories that exist already are left as they
 // are. `ec` is set on failure.

@@ -130,3 +130,28 @@ TEST(DmcardCli, StatePointedAtAFolderOfSlotsSaysSo) {
 
 }  // namespace
 }  // namespace dmcard
+
+namespace dmcard {
+namespace {
+
+// Issue 8 item 6: --profile with a state directory that already holds a card says the profile
+// was not applied (the card keeps its content); on a new directory nothing is said.
+TEST(DmcardCli, ProfileForAnExistingCardSaysItIsNotApplied) {
+  const fs::path state =
+      fs::temp_directory_path() / ("dmcard-cli-profile-" + std::to_string(::getpid()));
+  fs::remove_all(state);
+  const std::string profile = std::string(DMCARD_SOURCE_DIR) + "/profiles/demo/profile.json";
+  CliRun first = Dmcard("shell --state " + state.string() + " --profile " + profile, "atr\n");
+  EXPECT_EQ(first.rc, 0) << first.out;
+  EXPECT_EQ(first.out.find("not applied"), std::string::npos) << first.out;
+  CliRun second = Dmcard("shell --state " + state.string() + " --profile " + profile, "atr\n");
+  EXPECT_EQ(second.rc, 0) << second.out;
+  EXPECT_NE(second.out.find("profile '" + profile + "' not applied: '" + state.string() +
+                            "' already holds a card"),
+            std::string::npos)
+      << second.out;
+  fs::remove_all(state);
+}
+
+}  // namespace
+}  // namespace dmcard
