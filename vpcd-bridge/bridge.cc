@@ -415,9 +415,13 @@ bool Bridge::OpenControl() {
   if (fd < 0) return false;
   // A socket file left by a killed instance is replaced; a live instance still answers on it.
   if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0) {
+    // Another control path alone would start a second card on ports vpcd already gives to the
+    // running one: a card no reader shows. So the advice is another --port.
     std::fprintf(stderr,
-                 "dmcard-vicc: another dmcard-vicc already uses control socket %s; stop it or "
-                 "pass --control PATH\n",
+                 "dmcard-vicc: another dmcard-vicc is already running here (its control socket "
+                 "%s answers). Stop it first (Ctrl-C in its terminal, or kill it), or run this "
+                 "one on another --port that a vpcd reader listens on (its control socket "
+                 "follows the port)\n",
                  options_.control_path.c_str());
     ::close(fd);
     return false;

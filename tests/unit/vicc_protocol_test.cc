@@ -159,6 +159,7 @@ class Vicc {
     const int rc = ::pclose(p);
     return {out, WIFEXITED(rc) ? WEXITSTATUS(rc) : -1};
   }
+  const std::string& control() const { return control_; }
   std::string Stderr() const {
     std::FILE* f = std::fopen((dir_ / "stderr").c_str(), "r");
     std::string s;
@@ -545,6 +546,32 @@ TEST(Vicc_Ctl, StatusHonoursTheSlot) {
   EXPECT_NE(rc_bad, 0);
   EXPECT_NE(bad.find("no slot '7' (slots 0..1)"), std::string::npos) << bad;
   EXPECT_EQ(vicc.Terminate(), 0);
+}
+
+}  // namespace
+}  // namespace dmcard
+
+namespace dmcard {
+namespace {
+
+// Issue 8 item 6: a second dmcard-vicc on the same port and control socket is refused, and the
+// advice is another --port (another control socket alone would start a card no reader shows).
+TEST(Vicc_Cli, SecondInstanceIsToldToUseAnotherPort) {
+  FakeVpcd vpcd;
+  Vicc first({"--port", std::to_string(vpcd.port())});
+  ASSERT_TRUE(vpcd.Accept());
+  const std::string cmd = std::string(DMCARD_VICC_PATH) + " --port " + std::to_string(vpcd.port()) +
+                          " --control " + first.control() + " 2>&1";
+  std::FILE* p = ::popen(cmd.c_str(), "r");
+  std::string err;
+  char buf[512];
+  while (std::fgets(buf, sizeof buf, p) != nullptr) err += buf;
+  const int rc = ::pclose(p);
+  EXPECT_TRUE(WIFEXITED(rc) && WEXITSTATUS(rc) == 1) << rc;
+  EXPECT_NE(err.find("already running"), std::string::npos) << err;
+  EXPECT_NE(err.find("another --port"), std::string::npos) << err;
+  EXPECT_EQ(err.find("pass --control"), std::string::npos) << err;
+  EXPECT_EQ(first.Terminate(), 0);
 }
 
 }  // namespace
