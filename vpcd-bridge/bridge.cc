@@ -102,10 +102,34 @@ bool WriteAll(int fd, const uint8_t* p, size_t n) {
 
 }  // namespace
 
-std::string DefaultControlPath(uint16_t port) {
+// The control socket lives in a directory only its user can write: $XDG_RUNTIME_DIR (private by
+// the XDG Base Directory spec), else /run/dmcard for root, else /tmp/dmcard-<uid>. In a shared
+// directory such as /tmp anybody could take the name first and keep the bridge from starting.
+std::string DefaultControlDir() {
   const char* dir = std::getenv("XDG_RUNTIME_DIR");
-  std::string base = dir != nullptr && *dir != '\0' ? dir : "/tmp";
-  return base + "/dmcard-vicc-" + std::to_string(port) + ".sock";
+  if (dir != nullptr && *dir != '\0') return dir;
+  if (::geteuid() == 0) return "/run/dmcard";
+  return "/tmp/dmcard-" + std::to_string(::geteuid());
+}
+
+std::string DefaultControlPath(uint16_t port) {
+  return DefaultControlDir() + "/dmcard-vicc-" + std::to_string(port) + ".sock";
+}
+
+std::string PrepareControlDir(const std::string& dir) {
+  if (::mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST) {
+    return "cannot create the control socket directory " + dir + ": " + std::strerror(errno);
+  }
+  struct stat st {};
+  if (::lstat(dir.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) {
+    return "the control socket directory " + dir + " is not a directory";
+  }
+  if (st.st_uid != ::geteuid() || (st.st_mode & 0077) != 0) {
+    return "the control socket directory " + dir +
+           " is not private (it must belong to you and have mode 0700, so that nobody else can "
+           "take the socket's name); fix its owner or mode, or pass --control PATH";
+  }
+  return {};
 }
 
 Bridge::Bridge(BridgeOptions options, std::vector<SlotSpec> slots) : options_(std::move(options)) {
@@ -200,19 +224,32 @@ void Bridge::TryConnect(Slot& s, uint64_t now_ms) {
   s.next_attempt_ms = now_ms + s.backoff_ms;
 }
 
+// Reverse mode listens where --host says, loopback by default; a host name is resolved, never
+// widened to every interface. Whoever can connect speaks vpcd to the card (docs/vpcd-bridge.md).
 bool Bridge::OpenListener(Slot& s) {
-  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (fd < 0) return false;
-  int one = 1;
-  setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
   addr.sin_port = htons(s.port);
   addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
   if (options_.host != "localhost" &&
       inet_pton(AF_INET, options_.host.c_str(), &addr.sin_addr) != 1) {
-    addr.sin_addr.s_addr = htonl(INADDR_ANY);
+    addrinfo hints{};
+    hints.ai_family = AF_INET;
+    hints.ai_socktype = SOCK_STREAM;
+    addrinfo* found = nullptr;
+    const int rc = ::getaddrinfo(options_.host.c_str(), nullptr, &hints, &found);
+    if (rc != 0 || found == nullptr) {
+      Say(s, "cannot listen on " + options_.host + ": " + ::gai_strerror(rc) +
+                 " (give an IPv4 address or a name that resolves to one; default: loopback)");
+      return false;
+    }
+    addr.sin_addr = reinterpret_cast<const sockaddr_in*>(found->ai_addr)->sin_addr;
+    ::freeaddrinfo(found);
   }
+  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return false;
+  int one = 1;
+  setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
   if (::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 || ::listen(fd, 1) != 0) {
     Say(s, std::string("cannot listen on port ") + std::to_string(s.port) + ": " +
                std::strerror(errno));

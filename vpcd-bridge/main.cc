@@ -30,7 +30,9 @@ Options:
   --port P         vpcd port of the first card (default 35963); card i uses P+i. Debian's
                    vpcd serves two ports per reader.conf entry: cards 0 and 1 show up as readers
                    "Virtual PCD 00 00" and "Virtual PCD 00 01"; more cards need more entries
-  --reverse        listen on the port(s) and let vpcd connect (vpcd DEVICENAME host:port)
+  --reverse        listen on the port(s) and let vpcd connect (vpcd DEVICENAME host:port); on
+                   --host's address, loopback by default. Whoever can connect there (any local
+                   user on loopback) speaks vpcd to the card
   --slots N        run N demo cards (default 1, at most 10)
   --card SPEC      add a card (repeatable; replaces --slots). SPEC is
                    KIND[,t0][,state=DIR][,profile=FILE] with KIND demo (a DM card made from the
@@ -42,7 +44,8 @@ Options:
                    survives a restart). One process per state directory: a second one on the
                    same directory is refused
   --t0             cards speak T=0 (their ATR offers T=0 only) instead of T=1
-  --control PATH   control socket (default $XDG_RUNTIME_DIR or /tmp, dmcard-vicc-<port>.sock)
+  --control PATH   control socket (default dmcard-vicc-<port>.sock in $XDG_RUNTIME_DIR, else
+                   /run/dmcard for root or /tmp/dmcard-<uid>, a directory made 0700)
   -v, --verbose    one line per APDU on stderr: command, P1 P2, Lc/Le, SW, microseconds
   --record FILE    write every exchange as a trace (docs/trace-format.md), readable by you only
                    (0600); with several cards card i > 0 writes FILE.i. PIN data (VERIFY, CHANGE
@@ -220,7 +223,13 @@ int main(int argc, char** argv) {
   if (static_cast<int>(port) + static_cast<int>(cards.size()) - 1 > 65535) {
     return UsageError("ports run past 65535; choose a lower --port");
   }
-  if (options.control_path.empty()) options.control_path = vicc::DefaultControlPath(port);
+  if (options.control_path.empty()) {
+    if (const std::string why = vicc::PrepareControlDir(vicc::DefaultControlDir()); !why.empty()) {
+      std::fprintf(stderr, "dmcard-vicc: %s\n", why.c_str());
+      return 1;
+    }
+    options.control_path = vicc::DefaultControlPath(port);
+  }
   // --state DIR holds one folder per card (DIR/slot<i>), never a card itself.
   if (!state_root.empty() && HoldsCard(state_root)) {
     std::fprintf(stderr,

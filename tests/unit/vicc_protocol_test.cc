@@ -576,3 +576,69 @@ TEST(Vicc_Cli, SecondInstanceIsToldToUseAnotherPort) {
 
 }  // namespace
 }  // namespace dmcard
+
+namespace dmcard {
+namespace {
+
+// Runs `ENV dmcard-vicc ARGS` to its end (bounded by the arguments: each case here exits at
+// once); output and exit code.
+std::pair<std::string, int> RunVicc(const std::string& env, const std::string& args) {
+  const std::string cmd =
+      env + " timeout 20 " + std::string(DMCARD_VICC_PATH) + " " + args + " 2>&1 </dev/null";
+  std::FILE* p = ::popen(cmd.c_str(), "r");
+  std::string out;
+  char buf[512];
+  while (std::fgets(buf, sizeof buf, p) != nullptr) out += buf;
+  const int rc = ::pclose(p);
+  return {out, WIFEXITED(rc) ? WEXITSTATUS(rc) : -1};
+}
+
+// Issue 8 item 5: the default control socket lives in a private directory (made 0700 when
+// missing); a directory others can write is refused rather than used.
+TEST(Vicc_Cli, DefaultControlSocketIsInAPrivateDirectory) {
+  const fs::path base = fs::temp_directory_path() / ("dmcard-rt-" + std::to_string(::getpid()));
+  fs::remove_all(base);
+  fs::create_directories(base);
+  const fs::path runtime = base / "rt";
+  FakeVpcd vpcd;
+  const std::string port = std::to_string(vpcd.port());
+  const std::string env = "XDG_RUNTIME_DIR=" + runtime.string();
+  const pid_t card = ::fork();
+  if (card == 0) {
+    ::setenv("XDG_RUNTIME_DIR", runtime.c_str(), 1);
+    std::FILE* err = std::freopen("/dev/null", "w", stderr);
+    (void)err;
+    ::execl(DMCARD_VICC_PATH, DMCARD_VICC_PATH, "--port", port.c_str(), nullptr);
+    ::_exit(127);
+  }
+  EXPECT_TRUE(vpcd.Accept());  // (not ASSERT: the card process is stopped below either way)
+  EXPECT_EQ(fs::status(runtime).permissions() & fs::perms::all, fs::perms::owner_all);
+  EXPECT_TRUE(fs::is_socket(runtime / ("dmcard-vicc-" + port + ".sock")));
+  const auto [status, rc] = RunVicc(env, "ctl --port " + port + " status");
+  EXPECT_EQ(rc, 0) << status;
+  EXPECT_NE(status.find("slot 0 demo port " + port), std::string::npos) << status;
+  ::kill(card, SIGKILL);
+  ::waitpid(card, nullptr, 0);
+
+  const fs::path shared = base / "shared";
+  fs::create_directories(shared);
+  fs::permissions(shared, fs::perms::all);
+  const auto [refused, rc2] = RunVicc("XDG_RUNTIME_DIR=" + shared.string(), "--port " + port);
+  EXPECT_EQ(rc2, 1);
+  EXPECT_NE(refused.find("is not private"), std::string::npos) << refused;
+  fs::remove_all(base);
+}
+
+// Issue 8 item 5: reverse mode listens where --host says; a name that does not resolve is an
+// error, never every interface.
+TEST(Vicc_Cli, ReverseModeNeverWidensAnUnknownHostToEveryInterface) {
+  const fs::path dir = fs::temp_directory_path() / ("dmcard-rev-" + std::to_string(::getpid()));
+  const auto [out, rc] =
+      RunVicc("", "--reverse --host no-such-host.invalid --port 39123 --control " +
+                      (dir.string() + ".sock"));
+  EXPECT_EQ(rc, 1) << out;
+  EXPECT_NE(out.find("cannot listen on no-such-host.invalid"), std::string::npos) << out;
+}
+
+}  // namespace
+}  // namespace dmcard
