@@ -128,12 +128,6 @@ TEST(DmcardCli, StatePointedAtAFolderOfSlotsSaysSo) {
   fs::remove_all(root);
 }
 
-}  // namespace
-}  // namespace dmcard
-
-namespace dmcard {
-namespace {
-
 // Issue 8 item 6: --profile with a state directory that already holds a card says the profile
 // was not applied (the card keeps its content); on a new directory nothing is said.
 TEST(DmcardCli, ProfileForAnExistingCardSaysItIsNotApplied) {

@@ -216,12 +216,6 @@ TEST(StateDir_PowerLoss, DirectoryDeletedUnderAHostedCard) {
   EXPECT_EQ(Send(*card, kSelectDm), 0x6581);
 }
 
-}  // namespace
-}  // namespace dmcard
-
-namespace dmcard {
-namespace {
-
 // Issue 8 item 4: state directories are created 0700, missing parents too; a directory that
 // exists already keeps the mode its owner gave it.
 TEST(StateDir_Private, NewStateDirectoriesAreTheOwnersAlone) {

@@ -469,11 +469,18 @@ TEST(Vicc_Cli, BadArgumentsSayWhatIsWrong) {
   EXPECT_NE(ctl.find("cannot reach dmcard-vicc"), std::string::npos) << ctl;
 }
 
-}  // namespace
-}  // namespace dmcard
-
-namespace dmcard {
-namespace {
+// Runs `ENV dmcard-vicc ARGS` to its end (bounded by the arguments: each case here exits at
+// once); output and exit code.
+std::pair<std::string, int> RunVicc(const std::string& env, const std::string& args) {
+  const std::string cmd =
+      env + " timeout 20 " + std::string(DMCARD_VICC_PATH) + " " + args + " 2>&1 </dev/null";
+  std::FILE* p = ::popen(cmd.c_str(), "r");
+  std::string out;
+  char buf[512];
+  while (std::fgets(buf, sizeof buf, p) != nullptr) out += buf;
+  const int rc = ::pclose(p);
+  return {out, WIFEXITED(rc) ? WEXITSTATUS(rc) : -1};
+}
 
 // Issue 8 item 4: a trace is its owner's alone (0600, also over an existing world-readable
 // file) and holds no PIN unless --record-secrets asks for it.
@@ -521,12 +528,6 @@ TEST(Vicc_Record, TraceIsPrivateAndMasksPinData) {
   }
 }
 
-}  // namespace
-}  // namespace dmcard
-
-namespace dmcard {
-namespace {
-
 // Issue 8 item 6: `ctl status SLOT` reports that slot only; a slot that does not exist is an
 // error naming the slots there are.
 TEST(Vicc_Ctl, StatusHonoursTheSlot) {
@@ -548,49 +549,19 @@ TEST(Vicc_Ctl, StatusHonoursTheSlot) {
   EXPECT_EQ(vicc.Terminate(), 0);
 }
 
-}  // namespace
-}  // namespace dmcard
-
-namespace dmcard {
-namespace {
-
 // Issue 8 item 6: a second dmcard-vicc on the same port and control socket is refused, and the
 // advice is another --port (another control socket alone would start a card no reader shows).
 TEST(Vicc_Cli, SecondInstanceIsToldToUseAnotherPort) {
   FakeVpcd vpcd;
   Vicc first({"--port", std::to_string(vpcd.port())});
   ASSERT_TRUE(vpcd.Accept());
-  const std::string cmd = std::string(DMCARD_VICC_PATH) + " --port " + std::to_string(vpcd.port()) +
-                          " --control " + first.control() + " 2>&1";
-  std::FILE* p = ::popen(cmd.c_str(), "r");
-  std::string err;
-  char buf[512];
-  while (std::fgets(buf, sizeof buf, p) != nullptr) err += buf;
-  const int rc = ::pclose(p);
-  EXPECT_TRUE(WIFEXITED(rc) && WEXITSTATUS(rc) == 1) << rc;
+  const auto [err, rc] =
+      RunVicc("", "--port " + std::to_string(vpcd.port()) + " --control " + first.control());
+  EXPECT_EQ(rc, 1) << err;
   EXPECT_NE(err.find("already running"), std::string::npos) << err;
   EXPECT_NE(err.find("another --port"), std::string::npos) << err;
   EXPECT_EQ(err.find("pass --control"), std::string::npos) << err;
   EXPECT_EQ(first.Terminate(), 0);
-}
-
-}  // namespace
-}  // namespace dmcard
-
-namespace dmcard {
-namespace {
-
-// Runs `ENV dmcard-vicc ARGS` to its end (bounded by the arguments: each case here exits at
-// once); output and exit code.
-std::pair<std::string, int> RunVicc(const std::string& env, const std::string& args) {
-  const std::string cmd =
-      env + " timeout 20 " + std::string(DMCARD_VICC_PATH) + " " + args + " 2>&1 </dev/null";
-  std::FILE* p = ::popen(cmd.c_str(), "r");
-  std::string out;
-  char buf[512];
-  while (std::fgets(buf, sizeof buf, p) != nullptr) out += buf;
-  const int rc = ::pclose(p);
-  return {out, WIFEXITED(rc) ? WEXITSTATUS(rc) : -1};
 }
 
 // Issue 8 item 5: the default control socket lives in a private directory (made 0700 when
