@@ -44,6 +44,14 @@ constexpr size_t kMaxFramePayload = 0xFFFF;
 // ISO 7816-4 "no precise diagnosis": the answer sent instead of an R-APDU that does not fit.
 constexpr uint8_t kNoPreciseDiagnosis[] = {0x6F, 0x00};
 
+// What goes into a frame for `payload`: itself, or 6F00 when it is longer than a vpcd frame
+// carries. The last line of defence (the card caps its answers for vpcd): a longer payload would
+// be read with a wrapped length, and its remainder taken as the answers to later commands —
+// another client's.
+ByteView Framable(ByteView payload) {
+  return payload.size() <= kMaxFramePayload ? payload : ByteView(kNoPreciseDiagnosis);
+}
+
 // A C-APDU as a trace line: hex bytes, with the data of the PIN commands (ISO 7816-4 VERIFY 20/21,
 // CHANGE REFERENCE DATA 24, RESET RETRY COUNTER 2C) shown as ** per byte unless `secrets`: the
 // trace never holds a PIN, a PUK or the development issuer PIN unless asked to.
@@ -304,14 +312,11 @@ void Bridge::Drop(Slot& s, const std::string& why, LinkState next) {
   if (!why.empty()) Say(s, why);
 }
 
-bool Bridge::SendFrame(Slot& s, ByteView payload) {
-  if (payload.size() > kMaxFramePayload) {
-    // The last line of defence (the card caps its answers for vpcd): a longer payload would be
-    // read with a wrapped length, and its remainder taken as the answers to later commands —
-    // another client's. Never written; 6F00 goes instead.
-    Say(s, "an answer of " + std::to_string(payload.size()) +
+bool Bridge::SendFrame(Slot& s, ByteView answer) {
+  const ByteView payload = Framable(answer);
+  if (payload.size() != answer.size()) {
+    Say(s, "an answer of " + std::to_string(answer.size()) +
                " bytes does not fit a vpcd frame (at most 65535): sent 6F00 instead");
-    payload = ByteView(kNoPreciseDiagnosis);
   }
   s.frame.resize(2 + payload.size());
   s.frame[0] = static_cast<uint8_t>(payload.size() >> 8);
@@ -391,8 +396,7 @@ void Bridge::Answer(Slot& s, ByteView command) {
     Drop(s, "vpcd connection failed while answering; reconnecting", LinkState::kWaiting);
     return;
   }
-  const ByteView sent =
-      s.response.size() <= kMaxFramePayload ? ByteView(s.response) : ByteView(kNoPreciseDiagnosis);
+  const ByteView sent = Framable(s.response);  // what SendFrame wrote
   if (s.record != nullptr) {
     std::fprintf(s.record, "> %s\n", TraceCommand(command, options_.record_secrets).c_str());
   }

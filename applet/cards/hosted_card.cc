@@ -1,6 +1,7 @@
 #include "cards/hosted_card.h"
 
 #include "cards/demo_card.h"
+#include "runtime/store_status.h"
 
 namespace dmcard {
 
@@ -17,18 +18,24 @@ std::unique_ptr<HostedCard> HostedCard::Open(std::shared_ptr<const Profile> prof
                                              const CardConfig& config,
                                              std::shared_ptr<StorageMedium> medium,
                                              std::string& error) {
-  auto rng = crypto::Drbg::FromSystem();
-  if (!rng) {
-    error = "cannot seed the random generator from the operating system";
-    return nullptr;
-  }
-  auto card = MakeCard(*profile, config, Platform{medium, std::move(rng), nullptr}, error);
+  auto card = MakeOn(*profile, config, medium, error);
   if (!card) return nullptr;
   std::string note = card->store().open_note();
   std::unique_ptr<HostedCard> hosted(
       new HostedCard(std::move(profile), config, std::move(medium), std::move(card)));
   if (!note.empty()) hosted->notices_.push_back(std::move(note));
   return hosted;
+}
+
+std::unique_ptr<Card> HostedCard::MakeOn(const Profile& profile, const CardConfig& config,
+                                         std::shared_ptr<StorageMedium> medium,
+                                         std::string& error) {
+  auto rng = crypto::Drbg::FromSystem();
+  if (!rng) {
+    error = "cannot seed the random generator from the operating system";
+    return nullptr;
+  }
+  return MakeCard(profile, config, Platform{std::move(medium), std::move(rng), nullptr}, error);
 }
 
 const Bytes& HostedCard::PowerOn() {
@@ -50,8 +57,9 @@ bool HostedCard::Transmit(ByteView command, Bytes& response) {
   response.clear();
   if (!powered_) return false;
   if (up_ && card_->Transmit(command, response)) return true;
-  // The card lost power in the middle of a write (or could not come back after one).
-  response.assign({0x65, 0x81});  // ISO 7816-4: memory failure
+  // The card lost power in the middle of a write (or could not come back after one): the
+  // runtime's one mapping of a power loss, 6581 memory failure.
+  AppendU16(response, ToU16(SwFromStore(StoreStatus::kPowerLost)));
   if (up_) Restart();
   return true;
 }
@@ -59,15 +67,11 @@ bool HostedCard::Transmit(ByteView command, Bytes& response) {
 void HostedCard::Restart() {
   const std::string failure = card_->store().failure();
   std::string error;
-  auto rng = crypto::Drbg::FromSystem();
-  std::unique_ptr<Card> fresh =
-      rng ? MakeCard(*profile_, config_, Platform{medium_, std::move(rng), nullptr}, error)
-          : nullptr;
+  std::unique_ptr<Card> fresh = MakeOn(*profile_, config_, medium_, error);
   if (!fresh) {
     up_ = false;
     notices_.push_back("the card's memory failed (" + failure +
-                       "); the command was answered 6581 and the card cannot restart: " +
-                       (rng ? error : "no random generator") +
+                       "); the command was answered 6581 and the card cannot restart: " + error +
                        ". Every command is answered 6581 until the card is stopped and the "
                        "state directory fixed");
     return;

@@ -57,6 +57,9 @@ class HostedCard {
         medium_(std::move(medium)),
         card_(std::move(card)) {}
   void Restart();
+  // The card of `profile` on `medium`, with a random generator seeded from the system.
+  static std::unique_ptr<Card> MakeOn(const Profile& profile, const CardConfig& config,
+                                      std::shared_ptr<StorageMedium> medium, std::string& error);
 
   std::shared_ptr<const Profile> profile_;
   CardConfig config_;
