@@ -1,9 +1,11 @@
 #include "cards/demo_card.h"
 
+#include <algorithm>
 #include <system_error>
 
 #include "cards/state_dir.h"
 #include "dm/dm_applet.h"
+#include "dm/pin_policy.h"
 #include "dm/pkcs15_view.h"
 #include "fs/demo_fs.h"
 
@@ -33,6 +35,20 @@ fs::FileSpec FileSystemWithPkcs15(Card& card) {
   return mf;
 }
 
+// The card's one user PIN (global reference 01) as the file-system applet serves it: the
+// profile's value under the DM applet's policies, so whichever applet installs first creates
+// the same PIN.
+std::vector<fs::PinSpec> UserPinFor(const Profile& profile) {
+  if (profile.user_pin.empty()) return {};
+  fs::PinSpec pin;
+  pin.reference = dm::DmApplet::kUserPinRef;
+  pin.initial_value = Ascii(profile.user_pin);
+  pin.policy = dm::kUserPinPolicy.limits;
+  pin.puk_value = Ascii(profile.user_puk);
+  pin.puk_policy = dm::kUserPukPolicy.limits;
+  return {pin};
+}
+
 }  // namespace
 
 CardConfig CardConfigFor(const Profile& profile) {
@@ -57,6 +73,10 @@ std::unique_ptr<Card> MakeCard(const Profile& profile, const CardConfig& config,
   dm.user_pin = Ascii(profile.user_pin);
   dm.user_puk = Ascii(profile.user_puk);
   dm.dev_issuer_pin = Ascii(profile.dev_issuer_pin);
+  if (!profile.root_acl.empty()) dm.root_acl = profile.root_acl;
+  // Default reserve: the applet's, but never more than 1/16 of a small card.
+  dm.reserve = profile.reserve.value_or(
+      std::min(dm::DmAppletConfig::kDefaultReserve, config.capacity / 16));
   Sw sw = card->Install(std::make_unique<dm::DmApplet>(std::move(dm)));
   if (sw != Sw::kOk) {
     error = "installing the DM applet of profile '" + profile.name + "' failed with status " +
@@ -64,7 +84,7 @@ std::unique_ptr<Card> MakeCard(const Profile& profile, const CardConfig& config,
     return nullptr;
   }
   sw = card->Install(std::make_unique<fs::FileSystemApplet>(
-      fs::demo::Aid(), FileSystemWithPkcs15(*card), fs::DemoPins()));
+      fs::demo::Aid(), FileSystemWithPkcs15(*card), UserPinFor(profile)));
   if (sw != Sw::kOk) {
     error = "installing the file system applet failed with status " + SwText(sw);
     return nullptr;

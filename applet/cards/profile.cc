@@ -11,6 +11,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "dm/acl.h"
 #include "dm/pin_policy.h"
 #include "dm/tnds.h"
 #include "runtime/atr.h"
@@ -105,7 +106,8 @@ class ProfileParser {
 
     static const std::set<std::string, std::less<>> kFields = {
         "profile",   "description", "capacity", "protocol", "atr",
-        "bootstrap", "user_pin",    "user_puk", "tree",     "dev_issuer_pin"};
+        "bootstrap", "user_pin",    "user_puk", "tree",     "dev_issuer_pin",
+        "root_acl",  "reserve"};
     for (const auto& [key, value] : j.items()) {
       if (!kFields.contains(key)) return Fail(key, "unknown field");
     }
@@ -187,6 +189,21 @@ class ProfileParser {
           !why.empty()) {
         return Fail("dev_issuer_pin", why);
       }
+    }
+
+    if (!String(j, "root_acl", false, p.root_acl)) return false;
+    if (j.contains("root_acl") && (p.root_acl.empty() || !dm::Acl::Parse(p.root_acl))) {
+      return Fail("root_acl", "is not an OMA DM ACL such as \"Add=server-id&Get=*\" (commands " +
+                                  std::string("Add, Delete, Exec, Get, Replace; server IDs "
+                                              "joined by '+'; entries by '&')"));
+    }
+    if (auto it = j.find("reserve"); it != j.end()) {
+      const uint64_t capacity = p.capacity.value_or(CardConfig{}.capacity);
+      if (!it->is_number_unsigned() || it->get<uint64_t>() >= capacity / 2) {
+        return Fail("reserve", "must be a whole number of bytes below half the capacity (" +
+                                   std::to_string(capacity / 2) + "), got " + it->dump());
+      }
+      p.reserve = static_cast<uint32_t>(it->get<uint64_t>());
     }
 
     std::string tree_name;

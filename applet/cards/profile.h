@@ -29,6 +29,12 @@ struct Profile {
   // "dev_issuer_pin": DEVELOPMENT ONLY. Opens the DM applet's STORE DATA / PUT DATA
   // personalization path (PIN reference 8F) until issuer authentication exists. Empty = closed.
   std::string dev_issuer_pin;
+  // "root_acl": ACL of the management tree's root (OMA DM ACL syntax); empty = OMA's default
+  // "Add=*&Get=*" (dm/mo_tree.h), which lets anyone, the device included, add top-level nodes.
+  std::string root_acl;
+  // "reserve": bytes of persistent memory only the issuer and DM servers may fill; absent =
+  // the DM applet's default (dm/dm_applet.h), at most 1/16 of the capacity.
+  std::optional<uint32_t> reserve;
   // Content of the "tree" file: the initial management tree, TNDS XML (checked to parse).
   std::string tree_xml;
 };

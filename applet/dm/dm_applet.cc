@@ -1,5 +1,7 @@
 #include "dm/dm_applet.h"
 
+#include <utility>
+
 #include "dm/pin_policy.h"
 #include "dm/tnds.h"
 #include "runtime/tlv.h"
@@ -20,8 +22,8 @@ Bytes DmApplet::DefaultAid() { return Bytes{0xF0, 'D', 'M', 'C', 'A', 'R', 'D', 
 DmApplet::DmApplet(DmAppletConfig config)
     : Applet(config.aid.empty() ? DefaultAid() : config.aid),
       config_(std::move(config)),
-      user_pin_("dm/pin/user", kUserPinRef, kUserPinPolicy.limits),
-      user_puk_("dm/pin/puk", kUserPukRef, kUserPukPolicy.limits),
+      user_pin_(GlobalPinKey(kUserPinRef), kUserPinRef, kUserPinPolicy.limits),
+      user_puk_(GlobalPukKey(kUserPinRef), kUserPukRef, kUserPukPolicy.limits),
       dev_pin_("dm/pin/dev-issuer", kDevIssuerPinRef, kDevIssuerPinPolicy.limits) {
   if (!config_.user_pin.empty()) {
     pins_.Add(&user_pin_, config_.user_puk.empty() ? nullptr : &user_puk_);
@@ -30,7 +32,9 @@ DmApplet::DmApplet(DmAppletConfig config)
 }
 
 MoTree DmApplet::Tree(AppletContext& ctx) const {
-  return MoTree(ctx.store(), kKeyPrefix, [&ctx] { return ctx.now(); });
+  MoTree tree(ctx.store(), kKeyPrefix, [&ctx] { return ctx.now(); });
+  tree.SetReserve(config_.reserve);
+  return tree;
 }
 
 Principal DmApplet::PrincipalOf(const SecurityState* security) {
@@ -47,6 +51,13 @@ uint8_t DmApplet::StoredFlags(const PersistentStore& store) {
 
 Sw DmApplet::Install(AppletContext& ctx) {
   PersistentStore& store = ctx.store();
+  // Cards made before the user PIN became the card's global PIN kept it here: its value (the
+  // user may have changed it) and its counter move to the global records.
+  for (const auto& [old_key, global_key] :
+       {std::pair{kOldUserPinKey, GlobalPinKey(kUserPinRef)},
+        std::pair{kOldUserPukKey, GlobalPukKey(kUserPinRef)}}) {
+    if (Sw sw = SwFromStore(AdoptPinRecord(store, old_key, global_key)); sw != Sw::kOk) return sw;
+  }
   if (!config_.user_pin.empty()) {
     if (Sw sw = user_pin_.Create(store, config_.user_pin); sw != Sw::kOk) return sw;
     if (!config_.user_puk.empty()) {
@@ -63,7 +74,7 @@ Sw DmApplet::Install(AppletContext& ctx) {
   if (store.Contains(kFlagsKey)) return Sw::kOk;  // installed before: keep the card's tree
 
   MoTree tree = Tree(ctx);
-  if (DmStatus s = tree.Init(); s != DmStatus::kOk) return SwFromDmStatus(s);
+  if (DmStatus s = tree.Init(config_.root_acl); s != DmStatus::kOk) return SwFromDmStatus(s);
   if (!initial_tnds.empty()) {
     TndsDocument doc = ParseTndsXml(initial_tnds);
     if (!doc.error.empty()) return Sw::kNoPreciseDiagnosis;

@@ -15,7 +15,8 @@
 //   80 36 00 00 Lc URI            DELETE (subtree)
 //   80 38 00 00 Lc TLV            EXEC (80 URI, 81 data)
 //   80 3A P1 00 Lc URI [Le]       EXPORT subtree as TNDS: P1 00 XML, 01 WBXML
-//   00 20 00 01 ..                VERIFY user PIN (ref 01) → the channel's principal is the user
+//   00 20 00 01 ..                VERIFY user PIN (ref 01, the card's global PIN, shared with the
+//                                 file-system applet) → the channel's principal is the user
 //   80 E2 P1 00 Lc TNDS           STORE DATA — DEVELOPMENT PATH: needs the development issuer PIN
 //                                 (ref 8F) verified; P1 00 replaces the tree, 01 merges into it
 //   80 DA 00 84 01 flags          PUT DATA bootstrap flags — DEVELOPMENT PATH (PIN 8F)
@@ -39,9 +40,15 @@ struct BootstrapFlags {
 };
 
 struct DmAppletConfig {
+  static constexpr uint32_t kDefaultReserve = 4096;
   Bytes aid;                 // default kDefaultAid
   std::string initial_tnds;  // TNDS XML loaded into the tree at first install ("" = empty tree)
   BootstrapFlags flags;      // initial flags
+  // ACL of the tree's root at the first install and after STORE DATA replaces the tree.
+  std::string root_acl = MoTree::kRootAcl;
+  // Persistent memory (bytes) only the issuer and management authorities may fill (see
+  // MoTree::SetReserve): the device and the user get 6A84 before they reach it.
+  uint32_t reserve = kDefaultReserve;
   Bytes user_pin;            // PIN 01; empty = no user PIN
   Bytes user_puk;            // its PUK; empty = none
   // DEVELOPMENT ONLY: PIN 8F that opens STORE DATA / PUT DATA until issuer authentication
@@ -77,6 +84,9 @@ class DmApplet final : public Applet {
   // Persisted bootstrap flags: one byte of the descriptor's flag bits (tag 84). Written last at
   // install, so its presence also marks the applet as installed on this card.
   static constexpr const char* kFlagsKey = "dm/flags";
+  // Where cards made before global PINs kept the user PIN and PUK (moved at install).
+  static constexpr const char* kOldUserPinKey = "dm/pin/user";
+  static constexpr const char* kOldUserPukKey = "dm/pin/puk";
   static constexpr uint8_t kFlagProvisioned = 0x01;       // derived: ./DMAcc holds an account
   static constexpr uint8_t kFlagUserConfirmation = 0x02;  // USA1
   static constexpr uint8_t kFlagAutoconnect = 0x04;       // USA3

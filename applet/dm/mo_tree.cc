@@ -127,8 +127,10 @@ struct PlannedWrite {
 };
 
 // kOk when all `writes` (distinct keys) fit in the store, kDeviceFull when they do not,
-// kDataStoreFailure after a power loss, kCommandFailed when no transaction is open.
-DmStatus Precheck(const PersistentStore& store, const std::vector<PlannedWrite>& writes) {
+// kDataStoreFailure after a power loss, kCommandFailed when no transaction is open. Writes that
+// take more memory must also leave `keep_free` bytes free (the reserve, for those it binds).
+DmStatus Precheck(const PersistentStore& store, const std::vector<PlannedWrite>& writes,
+                  uint32_t keep_free = 0) {
   if (store.power_lost()) return DmStatus::kDataStoreFailure;
   if (!store.in_transaction()) return DmStatus::kCommandFailed;
   int64_t delta = 0;
@@ -144,7 +146,10 @@ DmStatus Precheck(const PersistentStore& store, const std::vector<PlannedWrite>&
     }
   }
   const StoreStats st = store.stats();
-  return int64_t{st.used} + delta > int64_t{st.capacity} ? DmStatus::kDeviceFull : DmStatus::kOk;
+  const int64_t after = int64_t{st.used} + delta;
+  if (after > int64_t{st.capacity}) return DmStatus::kDeviceFull;
+  if (delta > 0 && after > int64_t{st.capacity} - int64_t{keep_free}) return DmStatus::kDeviceFull;
+  return DmStatus::kOk;
 }
 
 // Checks a node as it would be stored: ACL syntax, text sizes, format and value.
@@ -262,7 +267,7 @@ std::string MoTree::KeyOf(std::string_view uri) const {
   return key;
 }
 
-DmStatus MoTree::Init() {
+DmStatus MoTree::Init(std::string_view root_acl) {
   const std::string root_key = KeyOf(".");
   const std::string gen_key = prefix_ + "gen";
   const bool need_root = !store_.Contains(root_key);
@@ -271,7 +276,8 @@ DmStatus MoTree::Init() {
   Node root;
   root.uri = ".";
   root.interior = true;
-  root.props.acl = kRootAcl;
+  root.props.acl.assign(root_acl);
+  if (root.props.acl.empty() || !Acl::Parse(root.props.acl)) return DmStatus::kBadRequest;
   root.props.tstamp = clock_ ? clock_() : 0;
   const Bytes rec = Encode(root);
   std::vector<PlannedWrite> plan;
@@ -350,12 +356,17 @@ bool MoTree::Allowed(const Principal& who, std::string_view uri, AclOp op) const
   return acl.has_value() && acl->Allows(op, who);  // an unreadable ACL grants nothing
 }
 
-DmStatus MoTree::Store(const Node& node) {
+bool MoTree::BoundByReserve(const Principal& who) {
+  return who.kind == Principal::Kind::kDevice || who.kind == Principal::Kind::kUser;
+}
+
+DmStatus MoTree::Store(const Node& node, const Principal* who) {
   const std::string key = KeyOf(node.uri);
   const Bytes rec = Encode(node);
+  const uint32_t keep_free = who != nullptr && BoundByReserve(*who) ? reserve_ : 0;
   // The generation counter is rewritten right after (Changed): plan it too, so that write
   // cannot fail for room once the node is written.
-  if (DmStatus s = Precheck(store_, {{key, rec.size()}, {prefix_ + "gen", 4}});
+  if (DmStatus s = Precheck(store_, {{key, rec.size()}, {prefix_ + "gen", 4}}, keep_free);
       s != DmStatus::kOk) {
     return s;
   }
@@ -467,7 +478,7 @@ DmStatus MoTree::AddInterior(const Principal& who, std::string_view uri, std::st
   n.props.acl.assign(acl);
   if (DmStatus s = ValidateNode(n); s != DmStatus::kOk) return s;
   n.props.tstamp = clock_ ? clock_() : 0;
-  if (DmStatus s = Store(n); s != DmStatus::kOk) return s;
+  if (DmStatus s = Store(n, &who); s != DmStatus::kOk) return s;
   return Changed();
 }
 
@@ -484,7 +495,7 @@ DmStatus MoTree::AddLeaf(const Principal& who, std::string_view uri, NodeFormat 
   n.value.assign(value.begin(), value.end());
   if (DmStatus s = ValidateNode(n); s != DmStatus::kOk) return s;
   n.props.tstamp = clock_ ? clock_() : 0;
-  if (DmStatus s = Store(n); s != DmStatus::kOk) return s;
+  if (DmStatus s = Store(n, &who); s != DmStatus::kOk) return s;
   return Changed();
 }
 
@@ -498,7 +509,7 @@ DmStatus MoTree::ReplaceValue(const Principal& who, std::string_view uri, ByteVi
   if (DmStatus s = ValidateNode(n); s != DmStatus::kOk) return s;
   n.props.tstamp = clock_ ? clock_() : 0;
   ++n.props.verno;
-  if (DmStatus s = Store(n); s != DmStatus::kOk) return s;
+  if (DmStatus s = Store(n, &who); s != DmStatus::kOk) return s;
   return Changed();
 }
 
@@ -532,7 +543,7 @@ DmStatus MoTree::ReplaceProperty(const Principal& who, std::string_view uri, Pro
   if (DmStatus s = ValidateNode(n); s != DmStatus::kOk) return s;
   n.props.tstamp = clock_ ? clock_() : 0;
   ++n.props.verno;
-  if (DmStatus s = Store(n); s != DmStatus::kOk) return s;
+  if (DmStatus s = Store(n, &who); s != DmStatus::kOk) return s;
   return Changed();
 }
 
@@ -611,7 +622,8 @@ DmStatus MoTree::Put(const Node& node) {
   return Changed();
 }
 
-DmStatus MoTree::Clear() {
+DmStatus MoTree::Clear(std::string_view root_acl) {
+  if (root_acl.empty() || !Acl::Parse(root_acl)) return DmStatus::kBadRequest;
   const std::string root_key = KeyOf(".");
   Node root;
   if (Load(store_, root_key, ".", root) == DmStatus::kOk) {
@@ -621,7 +633,7 @@ DmStatus MoTree::Clear() {
     root.uri = ".";
     root.interior = true;
   }
-  root.props.acl = kRootAcl;
+  root.props.acl.assign(root_acl);
   root.props.tstamp = clock_ ? clock_() : 0;
   const std::vector<std::string> doomed = store_.Keys(root_key + "/");
   std::vector<PlannedWrite> plan;

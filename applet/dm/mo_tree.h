@@ -90,6 +90,8 @@ class MoTree {
   static bool IsSecretName(std::string_view name) {
     return name == "AAuthSecret" || name == "AAuthData";
   }
+  // OMA DM's default ACL of the root (OMA-TS-DM_TND 1.2 §7.7.1): anyone may add and get. A
+  // profile may give the root another (dmcard's demo profile lets only its DM server add).
   static constexpr const char* kRootAcl = "Add=*&Get=*";
   static constexpr uint32_t kMaxValueBytes = 16 * 1024;
 
@@ -97,8 +99,15 @@ class MoTree {
   MoTree(PersistentStore& store, std::string key_prefix, std::function<int64_t()> clock,
          UriLimits limits = {});
 
-  // Creates the root (ACL kRootAcl) and the generation counter unless present. Install time.
-  DmStatus Init();
+  // Creates the root (ACL `root_acl`, non-empty) and the generation counter unless present.
+  // Install time.
+  DmStatus Init(std::string_view root_acl = kRootAcl);
+
+  // Bytes of persistent memory kept free for the issuer (unchecked writes) and management
+  // authorities: a write by the device or the user that would take memory from it answers
+  // kDeviceFull, so whoever may add nodes can never fill the card for those who manage it.
+  void SetReserve(uint32_t bytes) { reserve_ = bytes; }
+  static bool BoundByReserve(const Principal& who);
 
   // URI syntax (OMA DM 1.2 TND §6): "." or "./seg/seg..." with non-empty segments of printable
   // UTF-8 text (IsTndsText; no control characters, '/', '?', '#'), no "." or ".." segments,
@@ -145,8 +154,8 @@ class MoTree {
   // Creates or overwrites a node as given (parent must exist and be interior; the root may be
   // overwritten for its ACL). TStamp/VerNo are set as for a change. Marks secret names.
   DmStatus Put(const Node& node);
-  // Removes every node but the root and resets the root ACL (re-personalization).
-  DmStatus Clear();
+  // Removes every node but the root and sets the root ACL to `root_acl` (re-personalization).
+  DmStatus Clear(std::string_view root_acl = kRootAcl);
 
   // SC7: changes with every change; persistent.
   uint32_t generation() const;
@@ -158,7 +167,8 @@ class MoTree {
 
  private:
   std::string KeyOf(std::string_view uri) const;
-  DmStatus Store(const Node& node);
+  // Writes a node's record; `who` (null for unchecked writes) decides whether the reserve binds.
+  DmStatus Store(const Node& node, const Principal* who = nullptr);
   DmStatus Changed();  // bumps the generation counter
   bool NearestAcl(std::string_view uri, std::string& acl) const;
 
@@ -167,6 +177,7 @@ class MoTree {
   std::function<int64_t()> clock_;
   UriLimits limits_;
   ExecHandler exec_;
+  uint32_t reserve_ = 0;
 };
 
 }  // namespace dmcard::dm

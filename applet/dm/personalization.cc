@@ -29,7 +29,7 @@ Sw DmApplet::StoreData(AppletContext& ctx, const CommandApdu& cmd) const {
   if (!doc.error.empty()) return Sw::kWrongData;
   MoTree tree = Tree(ctx);
   if (cmd.p1 == 0x00) {
-    if (DmStatus s = tree.Clear(); s != DmStatus::kOk) return SwFromDmStatus(s);
+    if (DmStatus s = tree.Clear(config_.root_acl); s != DmStatus::kOk) return SwFromDmStatus(s);
   }
   return SwFromDmStatus(ImportNodes(tree, doc.nodes));
 }

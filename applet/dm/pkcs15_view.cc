@@ -6,6 +6,7 @@
 #include <string_view>
 #include <utility>
 
+#include "dm/dm_applet.h"
 #include "dm/tnds.h"
 #include "runtime/storage_medium.h"
 
@@ -96,7 +97,7 @@ Bytes Path(uint16_t ef) {
 class FixedContent final : public fs::EfContentSource {
  public:
   explicit FixedContent(Bytes content) : content_(std::move(content)) {}
-  Bytes Content() const override { return content_; }
+  Bytes Content(const SecurityState* /*reader*/) const override { return content_; }
 
  private:
   Bytes content_;
@@ -111,15 +112,20 @@ class BootstrapContent final : public fs::EfContentSource {
         clock_(std::move(clock)),
         options_(std::move(options)) {}
 
+  // What the channel's principal may Get (the DM applet's rule, DmApplet::PrincipalOf).
   // Regenerated whenever the tree's generation counter has moved (every committed change moves
-  // it), so a reader never sees a stale document; reading it chunk by chunk costs one export.
-  Bytes Content() const override {
+  // it) or another principal reads, so a reader never sees a stale document or someone else's;
+  // reading it chunk by chunk costs one export.
+  Bytes Content(const SecurityState* reader) const override {
     const MoTree tree(store_, prefix_, clock_);
     const uint32_t generation = tree.generation();
-    if (!cached_ || generation_ != generation) {
-      const std::string xml = DmBootstrapTnds(tree, options_);
+    const Principal who = DmApplet::PrincipalOf(reader);
+    const std::string who_text = who.ToString();
+    if (!cached_ || generation_ != generation || cached_for_ != who_text) {
+      const std::string xml = DmBootstrapTnds(tree, who, options_);
       content_.assign(xml.begin(), xml.end());
       generation_ = generation;
+      cached_for_ = who_text;
       cached_ = true;
     }
     return content_;
@@ -128,6 +134,7 @@ class BootstrapContent final : public fs::EfContentSource {
  private:
   mutable bool cached_ = false;
   mutable uint32_t generation_ = 0;
+  mutable std::string cached_for_;
   mutable Bytes content_;
   PersistentStore& store_;
   std::string prefix_;
@@ -199,18 +206,44 @@ Bytes Pkcs15Dodf(const Pkcs15Options& options) {
   return Der(kSequence, Cat({common, data_attrs, type_attrs}));
 }
 
-std::string DmBootstrapTnds(const MoTree& tree, const Pkcs15Options& options) {
+std::string DmBootstrapTnds(const MoTree& tree, const Principal& reader,
+                            const Pkcs15Options& options) {
+  // What `reader` may Get: a node whose Get the ACLs refuse is left out with its whole subtree,
+  // and a subtree is exported only when every ancestor may be listed too.
+  auto may_get = [&](const std::string& uri) {
+    if (!tree.Allowed(reader, uri, AclOp::kGet)) return false;
+    for (const std::string& a : AncestorsOf(uri)) {
+      if (!tree.Allowed(reader, a, AclOp::kGet)) return false;
+    }
+    return tree.Allowed(reader, ".", AclOp::kGet);
+  };
+  auto readable_walk = [&](const std::string& root) {
+    std::vector<Node> out;
+    std::vector<std::string> refused;  // subtrees left out
+    for (Node& n : tree.Walk(root)) {
+      bool under_refused = false;
+      for (const std::string& r : refused) under_refused = under_refused || IsUnder(n.uri, r);
+      if (under_refused) continue;
+      if (!tree.Allowed(reader, n.uri, AclOp::kGet)) {
+        refused.push_back(n.uri);
+        continue;
+      }
+      out.push_back(std::move(n));
+    }
+    return out;
+  };
+
   // The subtrees that make the bootstrap.
   std::vector<std::string> roots;
   auto add_root = [&](const std::string& uri) {
     for (const std::string& r : roots) {
       if (IsUnder(uri, r)) return;
     }
-    if (tree.Read(uri)) roots.push_back(uri);
+    if (tree.Read(uri) && may_get(uri)) roots.push_back(uri);
   };
   for (const std::string& r : options.bootstrap_roots) add_root(r);
-  if (options.follow_con_refs && tree.Read("./DMAcc")) {
-    for (const Node& n : tree.Walk("./DMAcc")) {
+  if (options.follow_con_refs && tree.Read("./DMAcc") && may_get("./DMAcc")) {
+    for (const Node& n : readable_walk("./DMAcc")) {
       const std::string name = MoTree::NameOf(n.uri);
       if (n.interior || (name != "ConRef" && name != "PrefConRef")) continue;
       const std::string target(n.value.begin(), n.value.end());
@@ -234,7 +267,7 @@ std::string DmBootstrapTnds(const MoTree& tree, const Pkcs15Options& options) {
       n->value.clear();
       copy.Put(*n);
     }
-    for (Node n : tree.Walk(root)) {
+    for (Node n : readable_walk(root)) {
       if (!IsSecret(n)) {
         // Cannot fail for nodes that the card's own tree holds under the same limits.
         copy.Put(n);

@@ -14,7 +14,10 @@
 //
 // Every EF is generated on each read (read: always, update: never): nothing is stored twice,
 // and EF(DM_Bootstrap) is never stale. Secret values (AAuthSecret, AAuthData, nodes marked
-// secret) never appear. Encodings in docs/pkcs15-view.md.
+// secret) never appear. EF(DM_Bootstrap) reads the tree as the channel's principal, with the DM
+// applet's rule (DmApplet::PrincipalOf: an authenticated management authority, else the user
+// once the card's PIN 01 is verified on the channel, else the device), and holds only what that
+// principal may Get. Encodings in docs/pkcs15-view.md.
 #pragma once
 
 #include <cstdint>
@@ -67,8 +70,11 @@ Bytes Pkcs15DirRecord(const Pkcs15Options& options = {});
 Bytes Pkcs15Odf();
 Bytes Pkcs15TokenInfo(const Pkcs15Options& options = {});
 Bytes Pkcs15Dodf(const Pkcs15Options& options = {});
-// The bootstrap document: the subtrees named by the options, without secret values.
-std::string DmBootstrapTnds(const MoTree& tree, const Pkcs15Options& options = {});
+// The bootstrap document as `reader` may see it: the subtrees named by the options, without
+// secret values, and without any node the DM ACLs do not let `reader` Get (nor its subtree, nor
+// a subtree one of whose ancestors `reader` may not Get). docs/pkcs15-view.md, "Who reads".
+std::string DmBootstrapTnds(const MoTree& tree, const Principal& reader,
+                            const Pkcs15Options& options = {});
 
 // DF 5015 with ODF, TokenInfo, DODF and EF(DM_Bootstrap), all generated. The sources read the
 // DM tree kept in `store` under `dm_prefix` (the DM applet's "dm/") at every read; `store`

@@ -44,7 +44,7 @@ FileSpec DemoFileSystem() {
   return FileSpec::Mf({
       FileSpec::LinearFixed(kEfDir, kEfDirRecordSize, kEfDirRecords, {EfDirRecord()})
           .WithSfi(kEfDirSfi)
-          .WithAccess(AC::Always(), AC::Pin(kPinReference)),
+          .WithAccess(AC::Always(), AC::Principal(kIssuerPrincipal)),
       FileSpec::Transparent(kEfGdo, 16, gdo)
           .WithSfi(kEfGdoSfi)
           .WithAccess(AC::Always(), AC::Never()),

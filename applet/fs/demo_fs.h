@@ -4,7 +4,7 @@
 //
 //   3F00 MF
 //   ├── 2F00 EF.DIR    linear fixed, 4 records × 32 bytes, SFI 30 (P2 for READ RECORD: F4)
-//   │                  read: always, update: PIN 01
+//   │                  read: always, update: the issuer only (kIssuerPrincipal)
 //   │                  record 1 = 61 1A 4F 0B <DF name of 5000> 50 0B "DMCARD DEMO", zero padded;
 //   │                  records 2-4 all zero
 //   ├── 2F02 EF.GDO    transparent, 16 bytes, SFI 2; read: always, update: never
@@ -21,6 +21,8 @@
 //
 //   PIN 01: "1234" (31 32 33 34), 3 tries, 4..8 bytes (VERIFY 00 20 00 01 04 31323334)
 //   PUK of PIN 01: "12345678" (31..38), 5 tries, exactly 8 bytes (RESET RETRY COUNTER P2 = 01)
+//   (DemoPins(): the standalone demo applet's. A card built from a profile serves the profile's
+//   user PIN instead, the card's one global PIN 01 shared with the DM applet: cards/demo_card.h.)
 #pragma once
 
 #include <memory>

@@ -249,10 +249,10 @@ Sw FileSystem::Install(PersistentStore& store) const {
 }
 
 std::optional<ByteView> FileSystem::Contents(Id ef, const PersistentStore& store,
-                                             Bytes& scratch) const {
+                                             Bytes& scratch, const SecurityState* reader) const {
   const FileSpec& s = spec(ef);
   if (s.source) {
-    scratch = s.source->Content();
+    scratch = s.source->Content(reader);
     return ByteView(scratch);
   }
   const Bytes* r = store.Get(key(ef));
@@ -273,7 +273,8 @@ Sw FileSystem::Write(Id ef, PersistentStore& store, uint32_t offset, ByteView da
   return SwFromStore(s);
 }
 
-FileInfo FileSystem::Info(Id id, const PersistentStore& store) const {
+FileInfo FileSystem::Info(Id id, const PersistentStore& store,
+                          const SecurityState* reader) const {
   const FileSpec& s = spec(id);
   FileInfo info;
   info.type = s.type;
@@ -284,7 +285,7 @@ FileInfo FileSystem::Info(Id id, const PersistentStore& store) const {
   info.record_size = s.record_size;
   if (s.source) {
     Bytes scratch;
-    const size_t n = Contents(id, store, scratch)->size();
+    const size_t n = Contents(id, store, scratch, reader)->size();
     info.record_count = RecordCount(id, n);
     info.data_size = s.type == FileType::kLinearFixed ? info.record_count * s.record_size : n;
   } else {

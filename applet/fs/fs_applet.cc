@@ -25,17 +25,27 @@ FileSystemApplet::FileSystemApplet(Bytes aid, FileSpec mf, std::vector<PinSpec> 
       fs_(std::move(mf), prefix_ + "ef/"),
       pin_specs_(std::move(pins)) {
   for (const PinSpec& p : pin_specs_) {
-    pins_.push_back(
-        std::make_unique<Pin>(prefix_ + "pin/" + RefHex(p.reference), p.reference, p.policy));
+    pins_.push_back(std::make_unique<Pin>(PinKey(p.reference), p.reference, p.policy));
     const Pin* pin = pins_.back().get();
     const Pin* puk = nullptr;
     if (!p.puk_value.empty()) {
-      pins_.push_back(
-          std::make_unique<Pin>(prefix_ + "puk/" + RefHex(p.reference), p.reference, p.puk_policy));
+      pins_.push_back(std::make_unique<Pin>(PukKey(p.reference), p.reference, p.puk_policy));
       puk = pins_.back().get();
     }
     pin_commands_.Add(pin, puk);
   }
+}
+
+std::string FileSystemApplet::OwnKey(const char* kind, uint8_t reference) const {
+  return prefix_ + kind + RefHex(reference);
+}
+
+std::string FileSystemApplet::PinKey(uint8_t reference) const {
+  return IsGlobalReference(reference) ? GlobalPinKey(reference) : OwnKey("pin/", reference);
+}
+
+std::string FileSystemApplet::PukKey(uint8_t reference) const {
+  return IsGlobalReference(reference) ? GlobalPukKey(reference) : OwnKey("puk/", reference);
 }
 
 Sw FileSystemApplet::Install(AppletContext& ctx) {
@@ -48,6 +58,16 @@ Sw FileSystemApplet::Install(AppletContext& ctx) {
   }
   Sw sw = fs_.Install(ctx.store());
   if (sw != Sw::kOk) return sw;
+  // Cards made before global PINs kept a second PIN object of their own here, with its own
+  // counter: it goes, the card's global one (created from the same spec) is the only one.
+  for (const PinSpec& p : pin_specs_) {
+    if (!IsGlobalReference(p.reference)) continue;
+    for (const std::string& old : {OwnKey("pin/", p.reference), OwnKey("puk/", p.reference)}) {
+      if (ctx.store().Contains(old)) {
+        if (sw = SwFromStore(ctx.store().Erase(old)); sw != Sw::kOk) return sw;
+      }
+    }
+  }
   size_t i = 0;
   for (const PinSpec& p : pin_specs_) {
     sw = pins_[i++]->Create(ctx.store(), p.initial_value);
@@ -108,7 +128,7 @@ void FileSystemApplet::MakeCurrent(AppletContext& ctx, FileSystem::Id id) {
 Sw FileSystemApplet::AnswerAppletSelection(AppletContext& ctx, const CommandApdu& cmd,
                                            Bytes& response) {
   MakeCurrent(ctx, FileSystem::kMf);
-  FileInfo info = fs_.Info(FileSystem::kMf, ctx.store());
+  FileInfo info = fs_.Info(FileSystem::kMf, ctx.store(), ctx.security());
   if (info.df_name.empty()) info.df_name = aid();
   Append(response, EncodeSelectAnswer(info, static_cast<SelectAnswer>(cmd.p2 & 0x0C)));
   return Sw::kOk;
@@ -123,7 +143,7 @@ Sw FileSystemApplet::SelectFile(AppletContext& ctx, const CommandApdu& cmd, Byte
   if (sw != Sw::kOk) return sw;
   const auto answer = static_cast<SelectAnswer>(cmd.p2 & 0x0C);
   if (answer != SelectAnswer::kNone) {
-    Append(response, EncodeSelectAnswer(fs_.Info(target, ctx.store()), answer));
+    Append(response, EncodeSelectAnswer(fs_.Info(target, ctx.store(), ctx.security()), answer));
   }
   MakeCurrent(ctx, target);
   return Sw::kOk;
@@ -236,7 +256,7 @@ Sw FileSystemApplet::ReadBinary(AppletContext& ctx, const CommandApdu& cmd, Byte
   if (spec.type != FileType::kTransparent) return Sw::kIncompatibleFileStructure;
   if (!spec.access.read.Satisfied(ctx.security())) return Sw::kSecurityStatusNotSatisfied;
   Bytes scratch;
-  const std::optional<ByteView> contents = fs_.Contents(t.ef, ctx.store(), scratch);
+  const std::optional<ByteView> contents = fs_.Contents(t.ef, ctx.store(), scratch, ctx.security());
   if (!contents) return Sw::kMemoryFailure;
   if (t.offset >= contents->size()) return Sw::kWrongP1P2;
   const size_t n = std::min<size_t>(cmd.ne, contents->size() - t.offset);
@@ -269,7 +289,7 @@ Sw FileSystemApplet::ReadRecord(AppletContext& ctx, const CommandApdu& cmd, Byte
   if (spec.type != FileType::kLinearFixed) return Sw::kIncompatibleFileStructure;
   if (!spec.access.read.Satisfied(ctx.security())) return Sw::kSecurityStatusNotSatisfied;
   Bytes scratch;
-  const std::optional<ByteView> contents = fs_.Contents(t.ef, ctx.store(), scratch);
+  const std::optional<ByteView> contents = fs_.Contents(t.ef, ctx.store(), scratch, ctx.security());
   if (!contents) return Sw::kMemoryFailure;
   if (t.offset > fs_.RecordCount(t.ef, contents->size())) return Sw::kRecordNotFound;
   const size_t at = size_t{t.offset - 1} * spec.record_size;

@@ -42,6 +42,9 @@ namespace dmcard::fs {
 
 // A PIN the applet creates at install (if missing) and serves with VERIFY / CHANGE REFERENCE
 // DATA / RESET RETRY COUNTER (P2 = reference). AccessCondition::Pin(reference) refers to it.
+// A global reference (01..7F) is the card's PIN (runtime/pin.h): every applet serving it shares
+// one value and one retry counter, and the first to install creates it from its spec, so all
+// applets must be given the same spec. A specific reference (81..FF) is this applet's own.
 struct PinSpec {
   uint8_t reference = 0x01;
   Bytes initial_value;
@@ -93,6 +96,9 @@ class FileSystemApplet final : public Applet {
   Sw ReadRecord(AppletContext& ctx, const CommandApdu& cmd, Bytes& response);
   Sw UpdateRecord(AppletContext& ctx, const CommandApdu& cmd);
 
+  std::string OwnKey(const char* kind, uint8_t reference) const;
+  std::string PinKey(uint8_t reference) const;
+  std::string PukKey(uint8_t reference) const;
   Sw FindSelectTarget(const ChannelState& ch, const CommandApdu& cmd, FileSystem::Id& target) const;
   Sw BinaryTarget(const AppletContext& ctx, const CommandApdu& cmd, Target& t) const;
   Sw RecordTarget(const AppletContext& ctx, const CommandApdu& cmd, Target& t) const;

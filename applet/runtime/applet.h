@@ -31,6 +31,11 @@ struct SecurityState {
   }
 };
 
+// The principal that issuer authentication sets on a channel (GlobalPlatform SCP03 with the
+// issuer's key set; the security-foundation work). Names beginning with '@' are never a DM
+// server's ServerID (dm/acl.h), so no management authority can be taken for the issuer.
+inline constexpr char kIssuerPrincipal[] = "@issuer";
+
 class Card;
 
 // What an applet sees of the card during one call. Built by the runtime on the stack.

@@ -9,7 +9,20 @@ namespace {
 constexpr uint8_t kRecordVersion = 1;
 constexpr size_t kRecordSize = 4 + Pin::kMaxLength;
 constexpr size_t kTriesOffset = 2;
+std::string RefHex(uint8_t ref) { return ToHex(ByteView(&ref, 1)); }
 }  // namespace
+
+std::string GlobalPinKey(uint8_t reference) { return "card/pin/" + RefHex(reference); }
+std::string GlobalPukKey(uint8_t reference) { return "card/puk/" + RefHex(reference); }
+
+StoreStatus AdoptPinRecord(PersistentStore& store, std::string_view old_key,
+                           std::string_view global_key) {
+  const Bytes* old = store.Get(old_key);
+  if (old == nullptr) return StoreStatus::kOk;
+  const Bytes record = *old;
+  if (StoreStatus s = store.Put(global_key, record); s != StoreStatus::kOk) return s;
+  return store.Erase(old_key);
+}
 
 Pin::Pin(std::string key, uint8_t reference, PinPolicy policy)
     : key_(std::move(key)), reference_(reference), policy_(policy) {

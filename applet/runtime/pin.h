@@ -1,5 +1,9 @@
 // PINs: ISO 7816-4 reference data with a persistent retry counter (§9.4, §11.5.6–§11.5.10).
 //
+// A reference whose b8 is 0 (VERIFY P2 01..7F) is global reference data: the card's, one value
+// and one retry counter, whichever applet serves it (GlobalPinKey below). A reference whose b8
+// is 1 (81..FF) is specific to the applet that declares it, kept under that applet's records.
+//
 // The counter is decremented and made durable BEFORE the comparison, and restored only after a
 // match, so cutting power at any instant can never yield a free try. The comparison is constant
 // time. The "verified" state is per channel and transient (SecurityState).
@@ -18,6 +22,19 @@ struct PinPolicy {
   uint8_t min_length = 4;  // digits/bytes after removing FF padding
   uint8_t max_length = 8;  // also the block length of padded PINs in CHANGE/RESET data
 };
+
+// Global reference data (ISO 7816-4 §7.5.1, P2 b8 = 0) belongs to the card, not to an applet.
+inline bool IsGlobalReference(uint8_t reference) { return (reference & 0x80) == 0; }
+// The persistent records of global PIN `reference` and of its resetting code (PUK), shared by
+// every applet that serves that PIN: "card/pin/01", "card/puk/01".
+std::string GlobalPinKey(uint8_t reference);
+std::string GlobalPukKey(uint8_t reference);
+
+// Moves a PIN record kept under an applet's own name by an earlier version of the card to its
+// global name (install time, inside the install transaction): `old_key`'s record, value and
+// tries left, replaces `global_key`'s and is erased. Nothing happens when `old_key` is absent.
+StoreStatus AdoptPinRecord(PersistentStore& store, std::string_view old_key,
+                           std::string_view global_key);
 
 class Pin {
  public:

@@ -179,7 +179,7 @@ class DmPkcs15 : public ::testing::Test {
   void PopulateTree() {
     Edit([](MoTree& t) {
       Interior(t, "./DMAcc", "Add=*&Delete=*&Get=*");
-      Interior(t, "./DMAcc/dms1", "Get=dms1&Replace=dms1");
+      Interior(t, "./DMAcc/dms1", "Get=*&Replace=dms1");
       Leaf(t, "./DMAcc/dms1/AppID", "w7");
       Leaf(t, "./DMAcc/dms1/ServerID", "dms1");
       Leaf(t, "./DMAcc/dms1/Name", "Example DMS");
@@ -380,12 +380,12 @@ TEST_F(DmPkcs15, Req_DEV1_BootstrapHoldsTndsOfDmAccAndConnectivity) {
   // Properties travel: the ACL of dms1.
   for (const Node& n : doc.nodes) {
     if (n.uri == "./DMAcc/dms1") {
-      EXPECT_EQ(n.props.acl, "Get=dms1&Replace=dms1");
+      EXPECT_EQ(n.props.acl, "Get=*&Replace=dms1");
     }
   }
   // It is exactly what the view computes from the card's tree.
   const MoTree tree(card_->store(), "dm/", Clock());
-  EXPECT_EQ(xml, DmBootstrapTnds(tree));
+  EXPECT_EQ(xml, DmBootstrapTnds(tree, Principal::Device()));
 }
 
 TEST_F(DmPkcs15, NoSecretValueAppearsInAnyFile) {
@@ -441,7 +441,7 @@ TEST_F(DmPkcs15, EmptyTreeGivesAnEmptyDocument) {
   PersistentStore::Options o;
   PersistentStore store(std::make_shared<RamMedium>(), o);
   const MoTree tree(store, "dm/", [] { return int64_t{0}; });  // not even a root
-  const std::string xml = DmBootstrapTnds(tree);
+  const std::string xml = DmBootstrapTnds(tree, Principal::Device());
   TndsDocument doc = ParseTndsXml(xml);
   EXPECT_TRUE(doc.error.empty()) << doc.error << "\n" << xml;
   EXPECT_TRUE(doc.nodes.empty()) << xml;

@@ -70,6 +70,8 @@ class DemoDmCard {
     Append(select, DmApplet::DefaultAid());
     select.push_back(0x00);
     EXPECT_EQ(SwOf(card_->Transmit(select)), 0x9000);
+    // Speak as the demo profile's DM server, whom its root ACL lets add top-level nodes.
+    card_->SetPrincipal(0, "dmcard.example.test");
   }
   bool ok() const { return card_ != nullptr; }
 

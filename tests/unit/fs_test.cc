@@ -129,7 +129,7 @@ std::string DataHex(size_t from, size_t n) {
 class FixedSource final : public EfContentSource {
  public:
   explicit FixedSource(Bytes content) : content(std::move(content)) {}
-  Bytes Content() const override { return content; }
+  Bytes Content(const SecurityState* /*reader*/) const override { return content; }
   Bytes content;
 };
 
@@ -499,12 +499,16 @@ TEST_F(Runtime_FileSystem, PinProtectedUpdate) {
   EXPECT_EQ(SwOfSend("0020FF01"), 0x9000);
   EXPECT_EQ(SwOfSend("00D6000001 55"), 0x6982);
   EXPECT_EQ(Hex("00B0000004"), X("11223344 9000"));
-  // EF.DIR records: update needs PIN 01 as well.
+  // EF.DIR records: the issuer alone updates them; the user PIN is not enough.
   ASSERT_EQ(SwOfSend("00A4080C02 2F00"), 0x9000);
   const std::string rec(64, 'E');
   EXPECT_EQ(SwOfSend("00DC020420" + rec), 0x6982);
-  EXPECT_EQ(Hex("00B2020420"), X(std::string(64, '0') + "9000"));
   EXPECT_EQ(SwOfSend("0020000104 31323334"), 0x9000);
+  EXPECT_EQ(SwOfSend("00DC020420" + rec), 0x6982);
+  EXPECT_EQ(Hex("00B2020420"), X(std::string(64, '0') + "9000"));
+  card_->SetPrincipal(0, "issuer");  // a name that is not the issuer's
+  EXPECT_EQ(SwOfSend("00DC020420" + rec), 0x6982);
+  card_->SetPrincipal(0, kIssuerPrincipal);  // what issuer authentication sets
   EXPECT_EQ(SwOfSend("00DC020420" + rec), 0x9000);
   EXPECT_EQ(Hex("00B2020420"), X(rec + "9000"));
 }
@@ -602,8 +606,11 @@ TEST_F(Runtime_FileSystem, ContentsSurviveRebuildButPinStatusDoesNot) {
 TEST_F(Runtime_FileSystem, CapacityLimitFailsInstallWith6A84) {
   EXPECT_EQ(Fresh(DemoFileSystem(), DemoPins(), 512), Sw::kNotEnoughMemory);
   EXPECT_TRUE(card_->store().Keys("fs/").empty());  // nothing half-installed
+  EXPECT_TRUE(card_->store().Keys("card/").empty());
   EXPECT_EQ(Fresh(DemoFileSystem(), DemoPins(), 4096), Sw::kOk);
-  EXPECT_EQ(card_->store().Keys("fs/").size(), 8u);  // 6 EFs, PIN, PUK
+  EXPECT_EQ(card_->store().Keys("fs/").size(), 6u);  // 6 EFs
+  // PIN 01 is global reference data: the card's, not under the applet's records.
+  EXPECT_EQ(card_->store().Keys("card/").size(), 2u);  // PIN, PUK
   EXPECT_LE(card_->store().stats().used, 4096u);
 }
 

@@ -478,6 +478,8 @@ TEST_F(ProfileFiles, ProfileTheValidatorAcceptsInstalls) {
           "dev_issuer_pin": "DEV!", "tree": "tree.xml"})",
       R"({"profile": "p", "user_pin": "0000", "dev_issuer_pin": "0123456789 ~ABCD",
           "tree": "tree.xml"})",
+      R"({"profile": "p", "root_acl": "Get=*", "reserve": 0, "tree": "tree.xml"})",
+      R"({"profile": "p", "capacity": 8192, "reserve": 4095, "tree": "tree.xml"})",
   };
   for (const std::string& json : accepted) {
     SCOPED_TRACE(json);
