@@ -75,8 +75,8 @@ std::unique_ptr<Card> MakeCard(const Profile& profile, const CardConfig& config,
   dm.dev_issuer_pin = Ascii(profile.dev_issuer_pin);
   if (!profile.root_acl.empty()) dm.root_acl = profile.root_acl;
   // Default reserve: the applet's, but never more than 1/16 of a small card.
-  dm.reserve = profile.reserve.value_or(
-      std::min(dm::DmAppletConfig::kDefaultReserve, config.capacity / 16));
+  dm.reserve =
+      profile.reserve.value_or(std::min(dm::DmAppletConfig::kDefaultReserve, config.capacity / 16));
   Sw sw = card->Install(std::make_unique<dm::DmApplet>(std::move(dm)));
   if (sw != Sw::kOk) {
     error = "installing the DM applet of profile '" + profile.name + "' failed with status " +

@@ -105,9 +105,8 @@ class ProfileParser {
     if (!j.is_object()) return Fail({}, "the profile must be a JSON object");
 
     static const std::set<std::string, std::less<>> kFields = {
-        "profile",   "description", "capacity", "protocol", "atr",
-        "bootstrap", "user_pin",    "user_puk", "tree",     "dev_issuer_pin",
-        "root_acl",  "reserve"};
+        "profile",  "description", "capacity", "protocol",       "atr",      "bootstrap",
+        "user_pin", "user_puk",    "tree",     "dev_issuer_pin", "root_acl", "reserve"};
     for (const auto& [key, value] : j.items()) {
       if (!kFields.contains(key)) return Fail(key, "unknown field");
     }

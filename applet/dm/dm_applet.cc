@@ -53,9 +53,8 @@ Sw DmApplet::Install(AppletContext& ctx) {
   PersistentStore& store = ctx.store();
   // Cards made before the user PIN became the card's global PIN kept it here: its value (the
   // user may have changed it) and its counter move to the global records.
-  for (const auto& [old_key, global_key] :
-       {std::pair{kOldUserPinKey, GlobalPinKey(kUserPinRef)},
-        std::pair{kOldUserPukKey, GlobalPukKey(kUserPinRef)}}) {
+  for (const auto& [old_key, global_key] : {std::pair{kOldUserPinKey, GlobalPinKey(kUserPinRef)},
+                                            std::pair{kOldUserPukKey, GlobalPukKey(kUserPinRef)}}) {
     if (Sw sw = SwFromStore(AdoptPinRecord(store, old_key, global_key)); sw != Sw::kOk) return sw;
   }
   if (!config_.user_pin.empty()) {

@@ -49,8 +49,8 @@ struct DmAppletConfig {
   // Persistent memory (bytes) only the issuer and management authorities may fill (see
   // MoTree::SetReserve): the device and the user get 6A84 before they reach it.
   uint32_t reserve = kDefaultReserve;
-  Bytes user_pin;            // PIN 01; empty = no user PIN
-  Bytes user_puk;            // its PUK; empty = none
+  Bytes user_pin;  // PIN 01; empty = no user PIN
+  Bytes user_puk;  // its PUK; empty = none
   // DEVELOPMENT ONLY: PIN 8F that opens STORE DATA / PUT DATA until issuer authentication
   // (part 2) exists. Empty disables the path entirely.
   Bytes dev_issuer_pin;

@@ -248,8 +248,8 @@ Sw FileSystem::Install(PersistentStore& store) const {
   return Sw::kOk;
 }
 
-std::optional<ByteView> FileSystem::Contents(Id ef, const PersistentStore& store,
-                                             Bytes& scratch, const SecurityState* reader) const {
+std::optional<ByteView> FileSystem::Contents(Id ef, const PersistentStore& store, Bytes& scratch,
+                                             const SecurityState* reader) const {
   const FileSpec& s = spec(ef);
   if (s.source) {
     scratch = s.source->Content(reader);
@@ -273,8 +273,7 @@ Sw FileSystem::Write(Id ef, PersistentStore& store, uint32_t offset, ByteView da
   return SwFromStore(s);
 }
 
-FileInfo FileSystem::Info(Id id, const PersistentStore& store,
-                          const SecurityState* reader) const {
+FileInfo FileSystem::Info(Id id, const PersistentStore& store, const SecurityState* reader) const {
   const FileSpec& s = spec(id);
   FileInfo info;
   info.type = s.type;
