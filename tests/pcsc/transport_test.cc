@@ -115,12 +115,15 @@ TEST_F(Pcsc_Transport, ResponseLongerThanAVpcdFrameComesThroughGetResponse) {
   const Bytes select_dm = Apdu(0x00, 0xA4, 0x04, 0x00, Hex(kDmAid), 256);
   ASSERT_EQ(Sw(a.Transmit(select_dm)), 0x9000);
 
-  // Two leaves of 8000 '&' each: 16 000 bytes stored, 80 000 in the XML ("&amp;", TNDS is XML).
+  // Two leaves of 8000 '&' each: 16 000 bytes stored, 80 000 in the XML ("&amp;", TNDS is XML),
+  // added by the user where the demo profile lets the user add.
+  ASSERT_EQ(ToHex(a.Transmit(Apdu(0x00, 0x20, 0x00, 0x01, Text("1234"), 0))), "9000");
+  const std::string big = "./Vendor/dmcard/UserPrefs/Big";
   ASSERT_EQ(ToHex(a.Transmit(
-                Apdu(0x80, 0x32, 0, 0, Cat(Tlv(0x80, Text("./Big")), Tlv(0x82, Text("node"))), 0))),
+                Apdu(0x80, 0x32, 0, 0, Cat(Tlv(0x80, Text(big)), Tlv(0x82, Text("node"))), 0))),
             "9000");
   const Bytes value(8000, '&');
-  for (const char* leaf : {"./Big/L1", "./Big/L2"}) {
+  for (const std::string& leaf : {big + "/L1", big + "/L2"}) {
     Bytes add = Cat(Cat(Tlv(0x80, Text(leaf)), Tlv(0x82, Text("chr"))), Tlv(0x81, value));
     ASSERT_EQ(ToHex(a.Transmit(Apdu(0x80, 0x32, 0, 0, add, 0))), "9000") << leaf;
   }
