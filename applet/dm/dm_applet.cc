@@ -124,7 +124,6 @@ Sw DmApplet::Process(AppletContext& ctx, const CommandApdu& cmd, Bytes& out) {
   }
   if (auto sw = pins_.Process(ctx, cmd)) return *sw;
   if (cmd.cls.interindustry) return Sw::kInsNotSupported;
-  if (cmd.cls.secure_messaging) return Sw::kSecureMessagingNotSupported;
   switch (cmd.ins) {
     case 0xCA:  // GET DATA: the descriptor
       if (cmd.p1p2() != 0x00A5) return Sw::kReferenceDataNotFound;

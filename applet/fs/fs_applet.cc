@@ -94,7 +94,6 @@ void FileSystemApplet::Deselect(AppletContext& ctx) {
 
 Sw FileSystemApplet::Process(AppletContext& ctx, const CommandApdu& cmd, Bytes& response) {
   if (!cmd.cls.interindustry) return Sw::kClaNotSupported;
-  if (cmd.cls.secure_messaging) return Sw::kSecureMessagingNotSupported;
   if (ctx.selecting()) return AnswerAppletSelection(ctx, cmd, response);
   if (std::optional<Sw> sw = pin_commands_.Process(ctx, cmd)) return *sw;
   switch (cmd.ins) {

@@ -3,7 +3,8 @@
 // COUNTER for its PINs.
 //
 // Behaviour (beyond what ISO 7816-4 fixes):
-//  - Any proprietary CLA (b8 = 1) → 6E00; SM bits set → 6882; unknown INS → 6D00.
+//  - Any proprietary CLA (b8 = 1) → 6E00; unknown INS → 6D00. (SM bits set without a secure
+//    session never reach the applet: the runtime answers 6882.)
 //  - Selecting the applet by AID selects the MF on that channel and answers its FCI/FCP (P2),
 //    with the AID as DF name (84) when the MF has no name of its own.
 //  - SELECT: P1 00 (no data or 3F00 → MF; else FileSystem::FindByFid), 01 child DF, 02 EF of the

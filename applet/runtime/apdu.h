@@ -29,6 +29,11 @@ std::optional<ClassByte> DecodeClass(uint8_t cla);
 // Builds the CLA for `channel` (0..19) from an interindustry or proprietary base.
 uint8_t EncodeClass(uint8_t base, uint8_t channel, bool chaining = false);
 
+// Instructions the runtime itself serves (ISO 7816-4 §11.2.2, §11.1.2, §11.6.1).
+inline constexpr uint8_t kInsSelect = 0xA4;
+inline constexpr uint8_t kInsManageChannel = 0x70;
+inline constexpr uint8_t kInsGetResponse = 0xC0;
+
 // A parsed command. `data` points into the buffer that was parsed: keep that buffer alive.
 struct CommandApdu {
   uint8_t cla = 0;

@@ -5,6 +5,7 @@
 
 #include <bitset>
 #include <cstdint>
+#include <memory>
 #include <string>
 
 #include "crypto/crypto.h"
@@ -37,6 +38,7 @@ struct SecurityState {
 inline constexpr char kIssuerPrincipal[] = "@issuer";
 
 class Card;
+class SecureSession;
 
 // What an applet sees of the card during one call. Built by the runtime on the stack.
 class AppletContext {
@@ -65,6 +67,13 @@ class AppletContext {
   crypto::Drbg& rng();
   int64_t now() const;  // UTC seconds, from the platform clock
   const CardConfig& config() const;
+  // The channel's secure session, null when none (and during Install()).
+  SecureSession* session();
+  // Gives the channel a new secure session, ending the one it had: from the next command on it
+  // unwraps the channel's commands and wraps their answers. No effect during Install().
+  void StartSession(std::unique_ptr<SecureSession> session);
+  // Ends the channel's session (e.g. after a failed authentication).
+  void EndSession();
   // Makes every write so far durable and opens a new transaction (e.g. a PIN try counter
   // decremented before the comparison). kPowerLost means the card is dead: return at once.
   StoreStatus CommitNow();

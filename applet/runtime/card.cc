@@ -8,9 +8,6 @@
 namespace dmcard {
 
 namespace {
-constexpr uint8_t kInsSelect = 0xA4;
-constexpr uint8_t kInsManageChannel = 0x70;
-constexpr uint8_t kInsGetResponse = 0xC0;  // ISO 7816-4 §11.6.1
 
 PersistentStore::Options StoreOptions(const CardConfig& c) {
   PersistentStore::Options o;
@@ -25,6 +22,18 @@ TransientMemory& AppletContext::transient() { return card_.transient(); }
 crypto::Drbg& AppletContext::rng() { return card_.rng(); }
 int64_t AppletContext::now() const { return card_.now(); }
 const CardConfig& AppletContext::config() const { return card_.config(); }
+SecureSession* AppletContext::session() {
+  return security_ == nullptr ? nullptr : card_.channels_[channel_].session.get();
+}
+
+void AppletContext::StartSession(std::unique_ptr<SecureSession> session) {
+  if (security_ != nullptr) card_.channels_[channel_].session = std::move(session);
+}
+
+void AppletContext::EndSession() {
+  if (security_ != nullptr) card_.EndSession(card_.channels_[channel_]);
+}
+
 StoreStatus AppletContext::CommitNow() {
   StoreStatus s = card_.store().Commit();
   if (s == StoreStatus::kOk) card_.store().Begin();
@@ -117,6 +126,7 @@ void Card::DeselectOn(uint8_t channel) {
     ch.applet = -1;
     if (!SelectedElsewhere(idx, channel)) transient_.ClearOnDeselect(static_cast<uint16_t>(idx));
   }
+  ch.session.reset();  // a secure session ends with the selection it was opened under
   ch.security.Clear();
 }
 
@@ -136,44 +146,55 @@ Bytes Card::Transmit(ByteView command) {
   return out;
 }
 
+// The transmit pipeline (runtime/secure_session.h has the picture): each step either hands the
+// command on or answers it.
 bool Card::Transmit(ByteView raw, Bytes& out) {
   out.clear();
   if (!powered_ || dead()) return false;
 
+  // Parse.
   ParsedApdu parsed = ParseCommand(raw, config_.extended_length);
   if (parsed.error != Sw::kOk) {
-    // A malformed command is "another command" for the pending response and the chain of the
-    // channel its CLA names; without a valid CLA it names no channel and disturbs none.
-    const std::optional<ClassByte> cls =
-        raw.size() >= 4 ? DecodeClass(raw[0]) : std::optional<ClassByte>{};
-    if (cls && cls->channel < config_.logical_channels) {
-      channels_[cls->channel].response.Drop();
-      channels_[cls->channel].chain.Drop();
-    }
+    DropPendingOf(raw);
     AppendSw(out, parsed.error);
     return true;
   }
   CommandApdu cmd = parsed.command;
+
+  // Channel gate. ISO 7816-4: logical channels work independently, so each keeps its own
+  // session, pending response and chain; clients on different channels never disturb each other.
   const uint8_t channel = cmd.cls.channel;
   if (channel >= config_.logical_channels || !channels_[channel].open) {
     AppendSw(out, Sw::kLogicalChannelNotSupported);
     return true;
   }
-  // ISO 7816-4: logical channels work independently, so each keeps its own pending response
-  // and its own chain; clients on different channels never disturb each other's sequences.
   Channel& ch = channels_[channel];
-  const bool runtime_class = cmd.cls.interindustry && !cmd.cls.secure_messaging;
+
+  // Session unwrap: per C-APDU, before chaining.
+  Bytes unwrapped;
+  const SessionStep session = RunSessionStep(ch.session.get(), raw, cmd, unwrapped);
+  if (session.outcome != SessionStep::Outcome::kPass) {
+    if (session.outcome == SessionStep::Outcome::kEndSession) EndSession(ch);
+    ch.response.Drop();
+    ch.chain.Drop();
+    AppendSw(out, session.sw);
+    return true;
+  }
+  // The answer is wrapped by the session that unwrapped the command, if it still runs then.
+  const SecureSession* wrapper = session.unwrapped ? ch.session.get() : nullptr;
+  if (ch.session) ch.security.principal = ch.session->principal();
 
   // GET RESPONSE continues the channel's pending response; any other command on the channel
-  // drops it. With the chaining bit it is not served but refused below (6884): GET RESPONSE
-  // cannot be chained.
+  // drops it. With the chaining bit it is not served but refused by the chain step (6884):
+  // GET RESPONSE cannot be chained.
+  const bool runtime_class = cmd.cls.interindustry;
   if (runtime_class && cmd.ins == kInsGetResponse && !cmd.cls.chaining && !ch.chain.active()) {
     ch.response.GetResponse(config_, cmd, out);
     return true;
   }
   ch.response.Drop();
 
-  // Command chaining: collect data until the last command of the chain arrives.
+  // Chain assembly: collect data until the last command of the chain arrives.
   const bool runtime_command =
       runtime_class && (cmd.ins == kInsManageChannel || (cmd.ins == kInsSelect && cmd.p1 == 0x04));
   const bool chainable = !runtime_command && cmd.ins != kInsGetResponse;
@@ -181,29 +202,51 @@ bool Card::Transmit(ByteView raw, Bytes& out) {
   const ChainAssembler::Result step =
       ch.chain.Feed(cmd, chainable, config_.max_chained_data, chained);
   if (step.step == ChainAssembler::Step::kAnswer) {
-    AppendSw(out, step.sw);
+    scratch_.clear();
+    Answer(ch, cmd, wrapper, step.sw, scratch_, out);
     return true;
   }
 
+  // Dispatch.
   scratch_.clear();
-  Sw sw = Dispatch(cmd, scratch_);
+  const Sw sw = Dispatch(cmd, scratch_);
   if (dead()) {
     out.clear();
     return false;  // power was cut in the middle of a write: the card never answers
   }
   // (MANAGE CHANNEL may have closed this very channel; it answers no data then.)
-  ch.response.Answer(config_, cmd, sw, scratch_, out);
+  Answer(ch, cmd, wrapper, sw, scratch_, out);
   return true;
+}
+
+// Session wrap (whole response), then response shaping (Le, 61xx).
+void Card::Answer(Channel& ch, const CommandApdu& cmd, const SecureSession* wrapper, Sw sw,
+                  Bytes& data, Bytes& out) {
+  if (!IsSuccessOrWarning(sw)) data.clear();
+  if (wrapper != nullptr && wrapper == ch.session.get()) ch.session->Wrap(data, sw);
+  ch.response.Answer(config_, cmd, sw, data, out);
+}
+
+// A malformed command is "another command" for the pending response and the chain of the
+// channel its CLA names; without a valid CLA it names no channel and disturbs none.
+void Card::DropPendingOf(ByteView raw) {
+  const std::optional<ClassByte> cls =
+      raw.size() >= 4 ? DecodeClass(raw[0]) : std::optional<ClassByte>{};
+  if (cls && cls->channel < config_.logical_channels) {
+    channels_[cls->channel].response.Drop();
+    channels_[cls->channel].chain.Drop();
+  }
+}
+
+void Card::EndSession(Channel& ch) {
+  ch.session.reset();
+  ch.security.principal.clear();
 }
 
 Sw Card::Dispatch(const CommandApdu& cmd, Bytes& data) {
   const uint8_t channel = cmd.cls.channel;
-  if (cmd.cls.interindustry && cmd.ins == kInsManageChannel) {
-    if (cmd.cls.secure_messaging) return Sw::kSecureMessagingNotSupported;
-    return ManageChannel(cmd, data);
-  }
+  if (cmd.cls.interindustry && cmd.ins == kInsManageChannel) return ManageChannel(cmd, data);
   if (cmd.cls.interindustry && cmd.ins == kInsSelect && cmd.p1 == 0x04) {
-    if (cmd.cls.secure_messaging) return Sw::kSecureMessagingNotSupported;
     bool handled = false;
     Sw sw = SelectByName(cmd, data, handled);
     if (handled) return sw;

@@ -1,7 +1,8 @@
 // The card: power, ATR, the APDU transmit path and everything transport-shaped that applets
-// never see — logical channels (MANAGE CHANNEL), SELECT by DF name and the AID registry,
-// command chaining, extended length, response shaping by Le and protocol, GET RESPONSE,
-// and one persistent-memory transaction per APDU.
+// never see — logical channels (MANAGE CHANNEL), secure sessions and the secure-messaging bits
+// of CLA, SELECT by DF name and the AID registry, command chaining, extended length, response
+// shaping by Le and protocol, GET RESPONSE, and one persistent-memory transaction per APDU.
+// Transmit() is a pipeline of steps, pictured in runtime/secure_session.h.
 #pragma once
 
 #include <array>
@@ -18,6 +19,7 @@
 #include "runtime/persistent_store.h"
 #include "runtime/registry.h"
 #include "runtime/response_buffer.h"
+#include "runtime/secure_session.h"
 #include "runtime/storage_medium.h"
 #include "runtime/transient.h"
 
@@ -86,10 +88,16 @@ class Card {
     bool open = false;
     int applet = -1;  // registry index, -1 = none
     SecurityState security;
-    ResponseBuffer response;  // data kept for GET RESPONSE (ISO 7816-4 §11.6.1)
-    ChainAssembler chain;     // command chaining in progress (ISO 7816-4 §5.1.1.1)
+    ResponseBuffer response;                 // data kept for GET RESPONSE (ISO 7816-4 §11.6.1)
+    ChainAssembler chain;                    // command chaining in progress (ISO 7816-4 §5.1.1.1)
+    std::unique_ptr<SecureSession> session;  // secure channel, if one is open or opening
   };
+  friend class AppletContext;  // reaches its channel's session
 
+  void Answer(Channel& ch, const CommandApdu& cmd, const SecureSession* wrapper, Sw sw, Bytes& data,
+              Bytes& out);
+  void DropPendingOf(ByteView raw);
+  void EndSession(Channel& ch);
   Sw Dispatch(const CommandApdu& cmd, Bytes& data);
   Sw ManageChannel(const CommandApdu& cmd, Bytes& data);
   Sw SelectByName(const CommandApdu& cmd, Bytes& data, bool& handled);

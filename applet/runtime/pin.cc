@@ -106,7 +106,6 @@ const PinCommands::Entry* PinCommands::Find(uint8_t reference) const {
 std::optional<Sw> PinCommands::Process(AppletContext& ctx, const CommandApdu& cmd) const {
   if (!cmd.cls.interindustry) return std::nullopt;
   if (cmd.ins != 0x20 && cmd.ins != 0x24 && cmd.ins != 0x2C) return std::nullopt;
-  if (cmd.cls.secure_messaging) return Sw::kSecureMessagingNotSupported;
   const Entry* e = Find(cmd.p2);
   if (e == nullptr) return Sw::kReferenceDataNotFound;
   switch (cmd.ins) {

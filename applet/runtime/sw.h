@@ -27,6 +27,8 @@ enum class Sw : uint16_t {
   kReferenceDataNotUsable = 0x6984,
   kConditionsNotSatisfied = 0x6985,
   kCommandNotAllowedNoEf = 0x6986,
+  kSmDataObjectsMissing = 0x6987,    // expected secure-messaging data objects missing
+  kIncorrectSmDataObjects = 0x6988,  // incorrect secure-messaging data objects (e.g. a bad MAC)
   kWrongData = 0x6A80,
   kFunctionNotSupported = 0x6A81,
   kFileNotFound = 0x6A82,

@@ -54,6 +54,10 @@ std::string DescribeSw(uint16_t sw) {
       return "conditions of use not satisfied";
     case Sw::kCommandNotAllowedNoEf:
       return "command not allowed (no current EF)";
+    case Sw::kSmDataObjectsMissing:
+      return "expected secure messaging data objects missing";
+    case Sw::kIncorrectSmDataObjects:
+      return "incorrect secure messaging data objects (e.g. a wrong MAC)";
     case Sw::kWrongData:
       return "incorrect parameters in the data field";
     case Sw::kFunctionNotSupported:
