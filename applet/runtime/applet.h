@@ -112,6 +112,9 @@ class Applet {
   // Appends response data to `response` and returns the status word. On an error status the
   // runtime discards the data and rolls back the command's uncommitted writes.
   virtual Sw Process(AppletContext& ctx, const CommandApdu& cmd, Bytes& response) = 0;
+  // A name for `cmd` in logs and decoders, e.g. "DM GET ./DevInfo/Man"; empty when the applet
+  // has none (the runtime then names it by INS). Never reveals secret data.
+  virtual std::string DescribeCommand(const CommandApdu& /*cmd*/) const { return {}; }
 
  private:
   Bytes aid_;

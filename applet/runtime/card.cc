@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <chrono>
 
+#include "runtime/apdu_text.h"
 #include "runtime/atr.h"
 
 namespace dmcard {
@@ -138,6 +139,21 @@ bool Card::SelectOn(uint8_t channel, int applet_index, int opened_from) {
   if (!registry_.at(static_cast<size_t>(applet_index)).Select(ctx)) return false;
   ch.applet = applet_index;
   return true;
+}
+
+std::string Card::DescribeCommand(ByteView raw) const {
+  const ParsedApdu parsed = ParseCommand(raw, config_.extended_length);
+  if (parsed.error != Sw::kOk) return "malformed APDU";
+  const CommandApdu& cmd = parsed.command;
+  const int idx = selected_applet(cmd.cls.channel);
+  const bool runtime_own =
+      cmd.cls.interindustry && (cmd.ins == kInsManageChannel || cmd.ins == kInsGetResponse ||
+                                (cmd.ins == kInsSelect && cmd.p1 == 0x04));
+  if (idx >= 0 && !runtime_own && !cmd.cls.secure_messaging) {
+    std::string name = registry_.at(static_cast<size_t>(idx)).DescribeCommand(cmd);
+    if (!name.empty()) return name;
+  }
+  return dmcard::DescribeCommand(cmd);
 }
 
 Bytes Card::Transmit(ByteView command) {

@@ -68,6 +68,11 @@ class Card {
   // Convenience: empty result means no answer.
   Bytes Transmit(ByteView command);
 
+  // A one-line name for a C-APDU as the card would take it now: the name the applet selected on
+  // its channel gives it, else the runtime's (runtime/apdu_text.h); "malformed APDU" when it
+  // does not parse. For logs; changes nothing.
+  std::string DescribeCommand(ByteView raw) const;
+
   // Session layer: the principal authenticated on `channel` (management authorities; part 2
   // sets it after EXTERNAL AUTHENTICATE). Cleared with the channel's security state.
   void SetPrincipal(uint8_t channel, std::string principal);

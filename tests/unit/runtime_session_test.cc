@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "runtime/apdu_text.h"
 #include "runtime/secure_session.h"
 #include "test_applets.h"
 
@@ -184,6 +185,9 @@ class SessionApplet final : public testing::ScratchApplet {
     }
     return ScratchApplet::Process(ctx, cmd, out);
   }
+  std::string DescribeCommand(const CommandApdu& cmd) const override {
+    return !cmd.cls.interindustry && cmd.ins == 0x90 ? "OPEN TEST SESSION" : "";
+  }
 };
 
 const Bytes kAidS = {0xA0, 0x00, 0x00, 0x05, 0x71, 0x05, 0x01};
@@ -325,6 +329,20 @@ TEST_F(Runtime_Session, PrincipalBelongsToTheSessionsChannelOnly) {
             WrappedHex(Bytes{'d', 'm', 's', '.', 'e', 'x', 'a', 'm', 'p', 'l', 'e', '.', 't', 'e',
                              's', 't'},
                        0));
+}
+
+// Card::DescribeCommand: the selected applet names its own commands (for dmcard-vicc -v).
+TEST_F(Runtime_Session, CommandsAreNamedByTheAppletSelectedOnTheirChannel) {
+  EXPECT_EQ(card_->DescribeCommand(H("8090000001 58")), "OPEN TEST SESSION");
+  const std::string by_ins = card_->DescribeCommand(H("8010000001 AA"));
+  EXPECT_EQ(by_ins, DescribeCommand(ParseCommand(H("8010000001 AA"), true).command));
+  EXPECT_NE(by_ins, "OPEN TEST SESSION");
+  // SELECT by name and MANAGE CHANNEL are the runtime's, whatever is selected.
+  EXPECT_EQ(card_->DescribeCommand(H("00A4040007A0000005710201")).rfind("SELECT", 0), 0u);
+  EXPECT_EQ(card_->DescribeCommand(H("80")), "malformed APDU");
+  // Channel 1 holds applet A (the default), which names nothing: the runtime's name.
+  ASSERT_EQ(Hex("0070000001"), "019000");
+  EXPECT_NE(card_->DescribeCommand(H("8190000001 58")), "OPEN TEST SESSION");
 }
 
 }  // namespace
