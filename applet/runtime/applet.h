@@ -74,9 +74,6 @@ class AppletContext {
   void StartSession(std::unique_ptr<SecureSession> session);
   // Ends the channel's session (e.g. after a failed authentication).
   void EndSession();
-  // Makes every write so far durable and opens a new transaction (e.g. a PIN try counter
-  // decremented before the comparison). kPowerLost means the card is dead: return at once.
-  StoreStatus CommitNow();
 
  private:
   Card& card_;

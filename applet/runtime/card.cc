@@ -35,12 +35,6 @@ void AppletContext::EndSession() {
   if (security_ != nullptr) card_.EndSession(card_.channels_[channel_]);
 }
 
-StoreStatus AppletContext::CommitNow() {
-  StoreStatus s = card_.store().Commit();
-  if (s == StoreStatus::kOk) card_.store().Begin();
-  return s;
-}
-
 Card::Card(CardConfig config, Platform platform)
     : config_(std::move(config)),
       platform_(std::move(platform)),

@@ -486,8 +486,62 @@ void PersistentStore::Begin() {
 void PersistentStore::Abort() {
   pending_.clear();
   ops_.clear();
+  savepoints_.clear();
   pending_delta_ = 0;
   in_transaction_ = false;
+}
+
+PersistentStore::SavepointId PersistentStore::Savepoint() {
+  if (!in_transaction_) return savepoints_.size();
+  savepoints_.push_back(Snapshot{pending_, ops_, pending_delta_});
+  return savepoints_.size() - 1;
+}
+
+void PersistentStore::RollbackTo(SavepointId sp) {
+  if (!in_transaction_ || sp >= savepoints_.size()) return;
+  savepoints_.resize(sp + 1);
+  const Snapshot& s = savepoints_.back();
+  pending_ = s.pending;
+  ops_ = s.ops;
+  pending_delta_ = s.pending_delta;
+}
+
+int64_t PersistentStore::PendingDelta(const StringMap<Pending>& pending) const {
+  int64_t delta = 0;
+  for (const auto& [key, p] : pending) {
+    if (!p.erased) delta += RecordCost(key, p.value.size());
+    auto it = committed_.find(key);
+    if (it != committed_.end()) delta -= RecordCost(key, it->second.size());
+  }
+  return delta;
+}
+
+StoreStatus PersistentStore::PutDurable(std::string_view key, ByteView value) {
+  if (key.empty() || key.size() > 0xFFFF) return StoreStatus::kOutOfRange;
+  if (power_lost_) return StoreStatus::kPowerLost;
+  if (!in_transaction_) return StoreStatus::kNoTransaction;
+  // Room as for a Put in this transaction, so that its other writes still fit at commit.
+  const Bytes* current = Get(key);
+  const int64_t old_cost = current ? RecordCost(key, current->size()) : 0;
+  if (int64_t{committed_used_} + pending_delta_ - old_cost + RecordCost(key, value.size()) >
+      int64_t{capacity_}) {
+    return StoreStatus::kFull;
+  }
+  const Op op{OpKind::kPut, std::string(key), 0, Bytes(value.begin(), value.end())};
+  if (StoreStatus s = WriteTransaction({op}); s != StoreStatus::kOk) return s;
+  // The record's earlier writes in the open transaction are superseded, in every savepoint too.
+  auto forget = [&key](StringMap<Pending>& pending, std::vector<Op>& ops) {
+    if (auto it = pending.find(key); it != pending.end()) pending.erase(it);
+    std::erase_if(ops, [&key](const Op& o) { return o.key == key; });
+  };
+  forget(pending_, ops_);
+  pending_delta_ = PendingDelta(pending_);
+  for (Snapshot& s : savepoints_) {
+    forget(s.pending, s.ops);
+    s.pending_delta = PendingDelta(s.pending);
+  }
+  if (journal_bytes_ > options_.checkpoint_journal_bytes) return Checkpoint();
+  return StoreStatus::kOk;
 }
 
 StoreStatus PersistentStore::Fail() {
@@ -553,13 +607,20 @@ StoreStatus PersistentStore::Commit() {
     Abort();
     return StoreStatus::kOk;
   }
+  if (StoreStatus s = WriteTransaction(ops_); s != StoreStatus::kOk) return s;
+  Abort();
+  if (journal_bytes_ > options_.checkpoint_journal_bytes) return Checkpoint();
+  return StoreStatus::kOk;
+}
+
+StoreStatus PersistentStore::WriteTransaction(const std::vector<Op>& ops) {
   if (rewrite_pending_ && Checkpoint() != StoreStatus::kOk) return StoreStatus::kPowerLost;
   const uint64_t seq = seq_ + 1;
   Bytes entry(kEntryMagic, kEntryMagic + 4);
   AppendU64(entry, seq);
   AppendU32(entry, 0);  // body length, patched below
   AppendU32(entry, 0);  // header CRC, patched below
-  for (const Op& op : ops_) {
+  for (const Op& op : ops) {
     entry.push_back(static_cast<uint8_t>(op.kind));
     AppendU16(entry, static_cast<uint16_t>(op.key.size()));
     entry.insert(entry.end(), op.key.begin(), op.key.end());
@@ -583,13 +644,11 @@ StoreStatus PersistentStore::Commit() {
   ++physical_writes_;
   if (!medium_->Append(MediumFile::kJournal, marker)) return Fail();
 
-  for (const Op& op : ops_) Apply(op);
+  for (const Op& op : ops) Apply(op);
   seq_ = seq;
   medium_->RecordAcknowledged(seq);
   journal_bytes_ += static_cast<uint32_t>(entry.size() + marker.size());
   ++commits_;
-  Abort();
-  if (journal_bytes_ > options_.checkpoint_journal_bytes) return Checkpoint();
   return StoreStatus::kOk;
 }
 

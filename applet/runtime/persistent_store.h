@@ -83,6 +83,21 @@ class PersistentStore {
   StoreStatus Patch(std::string_view key, uint32_t offset, ByteView data);
   StoreStatus Erase(std::string_view key);
 
+  // Nested savepoints inside the transaction: RollbackTo(sp) undoes every write made since
+  // Savepoint() returned sp (and forgets the savepoints taken after it; sp itself stays usable).
+  // Commit and Abort end them all. A savepoint outside a transaction, or an unknown one, does
+  // nothing.
+  using SavepointId = size_t;
+  SavepointId Savepoint();
+  void RollbackTo(SavepointId sp);
+
+  // A write that is durable when it returns and stays even if the transaction is then aborted:
+  // failure counters, sequence numbers, log entries (Java Card's non-transactional update, the
+  // try counter of OwnerPIN). It is its own committed transaction on the medium; the record's
+  // earlier writes in the open transaction are superseded, and no savepoint undoes it. Needs
+  // an open transaction (the command's); the rest of that transaction stays pending.
+  StoreStatus PutDurable(std::string_view key, ByteView value);
+
   StoreStats stats() const;
   // Keys with the given prefix (committed view plus pending writes), sorted.
   std::vector<std::string> Keys(std::string_view prefix) const;
@@ -120,6 +135,10 @@ class PersistentStore {
   bool OpenError(std::string message);
   Bytes JournalHeader(uint32_t image_crc) const;
   StoreStatus Checkpoint();
+  // Writes `ops` as one committed journal transaction and applies them to the committed state.
+  StoreStatus WriteTransaction(const std::vector<Op>& ops);
+  // Memory the pending writes `pending` add to the committed state (negative: they free some).
+  int64_t PendingDelta(const StringMap<Pending>& pending) const;
   StoreStatus CheckRoom(std::string_view key, size_t new_size);
   uint32_t RecordCost(std::string_view key, size_t size) const {
     return static_cast<uint32_t>(kRecordOverhead + key.size() + size);
@@ -137,6 +156,12 @@ class PersistentStore {
   StringMap<Pending> pending_;
   std::vector<Op> ops_;
   int64_t pending_delta_ = 0;
+  struct Snapshot {
+    StringMap<Pending> pending;
+    std::vector<Op> ops;
+    int64_t pending_delta;
+  };
+  std::vector<Snapshot> savepoints_;
 
   uint32_t journal_bytes_ = 0;
   bool rewrite_pending_ = false;  // opening found a torn tail, an untied journal or version 1

@@ -67,11 +67,14 @@ Sw Pin::Check(AppletContext& ctx, ByteView candidate_raw) const {
   ByteView candidate = StripPadding(candidate_raw);
   if (!LengthOk(candidate)) return Sw::kWrongLength;
 
-  // Decrement first, durably: a power cut after this point has cost the try.
+  // Decrement first, durably and on its own: a power cut after this point has cost the try,
+  // and the refusal that follows a mismatch does not give it back.
   const uint8_t left = static_cast<uint8_t>(tries - 1);
-  StoreStatus s = store.Patch(key_, kTriesOffset, ByteView(&left, 1));
-  if (s == StoreStatus::kOk) s = ctx.CommitNow();
-  if (s != StoreStatus::kOk) return SwFromStore(s);
+  Bytes decremented = *record;
+  decremented[kTriesOffset] = left;
+  if (StoreStatus s = store.PutDurable(key_, decremented); s != StoreStatus::kOk) {
+    return SwFromStore(s);
+  }
 
   record = store.Get(key_);
   const Bytes expected = Encode(0, ByteView(record->data() + 4, (*record)[3]));
