@@ -38,6 +38,7 @@ struct SecurityState {
 inline constexpr char kIssuerPrincipal[] = "@issuer";
 
 class Card;
+class KeyStore;
 class SecureSession;
 
 // What an applet sees of the card during one call. Built by the runtime on the stack.
@@ -63,6 +64,8 @@ class AppletContext {
   uint16_t applet_index() const { return applet_index_; }
 
   PersistentStore& store();
+  // The card's key store (runtime/key_store.h): keys used by handle, never read.
+  KeyStore& keys();
   TransientMemory& transient();
   crypto::Drbg& rng();
   int64_t now() const;  // UTC seconds, from the platform clock

@@ -19,6 +19,7 @@ PersistentStore::Options StoreOptions(const CardConfig& c) {
 }  // namespace
 
 PersistentStore& AppletContext::store() { return card_.store(); }
+KeyStore& AppletContext::keys() { return card_.keys(); }
 TransientMemory& AppletContext::transient() { return card_.transient(); }
 crypto::Drbg& AppletContext::rng() { return card_.rng(); }
 int64_t AppletContext::now() const { return card_.now(); }

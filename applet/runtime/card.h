@@ -16,6 +16,7 @@
 #include "runtime/applet.h"
 #include "runtime/card_config.h"
 #include "runtime/chain_assembler.h"
+#include "runtime/key_store.h"
 #include "runtime/persistent_store.h"
 #include "runtime/registry.h"
 #include "runtime/response_buffer.h"
@@ -84,6 +85,7 @@ class Card {
 
   const CardConfig& config() const { return config_; }
   PersistentStore& store() { return store_; }
+  KeyStore& keys() { return keys_; }
   TransientMemory& transient() { return transient_; }
   crypto::Drbg& rng() { return *platform_.rng; }
   int64_t now() const { return platform_.clock(); }
@@ -115,6 +117,7 @@ class Card {
   CardConfig config_;
   Platform platform_;
   PersistentStore store_;
+  KeyStore keys_{store_};  // over the card's store: records "card/key/..."
   TransientMemory transient_;
   AppletRegistry registry_;
   Bytes atr_;
