@@ -52,6 +52,7 @@ DmStatus FromStore(StoreStatus s) {
     case StoreStatus::kNoTransaction:
     case StoreStatus::kOutOfRange:
     case StoreStatus::kNotFound:
+    case StoreStatus::kOutOfScope:
       return DmStatus::kCommandFailed;
   }
   return DmStatus::kCommandFailed;

@@ -14,6 +14,7 @@ enum class StoreStatus {
   kOutOfRange,     // Patch beyond the end of the record, or an empty key (6F00)
   kNotFound,       // Patch/Erase of a missing record (6F00)
   kPowerLost,      // the medium failed: the card has lost power and must be reopened (6581)
+  kOutOfScope,     // a record outside what the caller's StoreView may touch (an applet bug: 6F00)
 };
 
 // The status word an APDU answers when a store call returned `s`. Exhaustive on purpose: a new
@@ -29,6 +30,7 @@ constexpr Sw SwFromStore(StoreStatus s) {
     case StoreStatus::kNoTransaction:
     case StoreStatus::kOutOfRange:
     case StoreStatus::kNotFound:
+    case StoreStatus::kOutOfScope:
       return Sw::kNoPreciseDiagnosis;
   }
   return Sw::kNoPreciseDiagnosis;
