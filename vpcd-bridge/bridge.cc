@@ -18,6 +18,7 @@
 #include <chrono>
 #include <cstring>
 
+#include "peer.h"
 #include "runtime/apdu_text.h"
 
 namespace dmcard::vicc {
@@ -171,11 +172,52 @@ void Bridge::Say(const Slot& s, const std::string& text) const {
                s.port, text.c_str());
 }
 
+// The reader PC/SC shows for the slot's port, from pcscd's reader entries (reader_conf.h).
 std::string Bridge::ReaderName(const Slot& s) const {
-  // Debian's vpcd serves 2 slots per reader.conf entry (ports P and P+1), named
-  // "Virtual PCD XX 0S"; card i uses port P+i. A guess: it assumes entries on consecutive ports.
-  const int n = s.port - slots_.front().port;
-  return "Virtual PCD 0" + std::to_string(n / 2) + " 0" + std::to_string(n % 2);
+  const ReaderLookup reader = LookUpReader(reader_conf_, s.port, options_.reverse);
+  if (reader.name) return "reader \"" + *reader.name + "\"";
+  return "reader name unknown: no vpcd reader in " + reader_conf_.dir + " serves this port";
+}
+
+// Whether the new vpcd connection `fd` may have the card: a local peer must be root (pcscd) or
+// this user (peer.h). Whoever took vpcd's port first (before pcscd started, or while it
+// restarts) would otherwise get the card and every APDU the clients send, PINs included. Who
+// was turned away is said once per holder, and the caller keeps waiting for pcscd.
+bool Bridge::Trusted(Slot& s, int fd, const std::string& where) {
+  if (options_.trust_any_peer) return true;
+  const PeerVerdict verdict = CheckPeer(fd);
+  if (verdict.accept) {
+    s.said_refused.clear();
+    if (!verdict.local && !s.said_remote) {
+      Say(s, "vpcd at " + verdict.who +
+                 " is on another machine: dmcard-vicc cannot check who holds the other end");
+      s.said_remote = true;
+    }
+    return true;
+  }
+  if (verdict.key == s.said_refused) return false;
+  s.said_refused = verdict.key;
+  std::string who = verdict.who;
+  if (!who.empty()) {  // scanning every process for the holder is for this message only
+    const std::string process = ProcessHoldingSocket(verdict.inode);
+    who += process.empty() ? ", process unknown (only root sees other users' processes)"
+                           : ", process " + process;
+  }
+  const std::string off = "; --trust-any-peer turns this check off";
+  if (options_.reverse) {
+    Say(s, "a vpcd connection" + (who.empty() ? "" : " from " + who) +
+               " was closed unanswered, without the card: " + verdict.why +
+               ". Still listening for pcscd's vpcd" + off);
+  } else if (!who.empty()) {
+    Say(s, "vpcd's port " + where + " is held by " + who + ": " + verdict.why +
+               ", so the card is not handed to it (connection closed unanswered). Retrying until "
+               "pcscd holds the port" +
+               off);
+  } else {
+    Say(s, "the connection to " + where + " was closed unanswered: " + verdict.why +
+               ". Retrying until pcscd holds the port" + off);
+  }
+  return false;
 }
 
 void Bridge::Record(Slot& s, const char* prefix, ByteView data) {
@@ -199,19 +241,26 @@ void Bridge::TryConnect(Slot& s, uint64_t now_ms) {
   const std::string port = std::to_string(s.port);
   int rc = getaddrinfo(options_.host.c_str(), port.c_str(), &hints, &res);
   std::string failure;
+  bool refused = false;  // something answered, but not a peer the card may go to
   if (rc != 0) {
     failure = std::string("cannot resolve '") + options_.host + "': " + gai_strerror(rc);
   } else {
     for (addrinfo* a = res; a != nullptr; a = a->ai_next) {
       int fd = ::socket(a->ai_family, a->ai_socktype | SOCK_CLOEXEC, a->ai_protocol);
       if (fd < 0) continue;
-      if (::connect(fd, a->ai_addr, a->ai_addrlen) == 0) {
-        TuneSocket(fd);
-        s.fd = fd;
-        break;
+      if (::connect(fd, a->ai_addr, a->ai_addrlen) != 0) {
+        failure = std::strerror(errno);
+        ::close(fd);
+        continue;
       }
-      failure = std::strerror(errno);
-      ::close(fd);
+      if (!Trusted(s, fd, options_.host + ":" + port)) {  // closed before a byte is read
+        refused = true;
+        ::close(fd);
+        continue;
+      }
+      TuneSocket(fd);
+      s.fd = fd;
+      break;
     }
     freeaddrinfo(res);
   }
@@ -219,11 +268,10 @@ void Bridge::TryConnect(Slot& s, uint64_t now_ms) {
     s.backoff_ms = 0;
     s.said_waiting = false;
     OnConnected(s);
-    Say(s, "connected to vpcd at " + options_.host + ":" + port + " — reader \"" + ReaderName(s) +
-               "\"");
+    Say(s, "connected to vpcd at " + options_.host + ":" + port + " — " + ReaderName(s));
     return;
   }
-  if (!s.said_waiting) {
+  if (!s.said_waiting && !refused) {
     Say(s, "vpcd is not reachable at " + options_.host + ":" + port + " (" + failure +
                "); retrying until it is. Is pcscd running with vsmartcard-vpcd on this port?");
     s.said_waiting = true;
@@ -265,7 +313,8 @@ bool Bridge::OpenListener(Slot& s) {
     return false;
   }
   s.listen_fd = fd;
-  Say(s, "listening for vpcd on port " + std::to_string(s.port) + " (reverse mode)");
+  Say(s, "listening for vpcd on port " + std::to_string(s.port) + " (reverse mode) — " +
+             ReaderName(s));
   return true;
 }
 
@@ -273,6 +322,10 @@ void Bridge::AcceptVpcd(Slot& s) {
   int fd = ::accept4(s.listen_fd, nullptr, nullptr, SOCK_CLOEXEC);
   if (fd < 0) return;
   if (s.fd >= 0 || s.state == LinkState::kRemoved) {  // one vpcd per card; none while removed
+    ::close(fd);
+    return;
+  }
+  if (!Trusted(s, fd, "")) {  // closed before a byte is read
     ::close(fd);
     return;
   }
@@ -565,7 +618,11 @@ int Bridge::Run() {
     return 1;
   }
   if (!OpenControl()) return 1;
+  reader_conf_ = LoadReaderConf(options_.reader_conf_dir);
   for (Slot& s : slots_) {
+    // No reader for the port, or readers of the same name: said before anything else.
+    const ReaderLookup reader = LookUpReader(reader_conf_, s.port, options_.reverse);
+    if (!reader.note.empty()) Say(s, reader.note);
     if (!options_.record_path.empty()) {
       std::string path = options_.record_path;
       if (s.index > 0) path += "." + std::to_string(s.index);

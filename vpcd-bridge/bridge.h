@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "reader_conf.h"
 #include "virtual_card.h"
 
 namespace dmcard::vicc {
@@ -23,6 +24,10 @@ struct BridgeOptions {
   bool verbose = false;            // one decoded line per APDU on stderr
   std::string record_path;         // trace file; with several cards, PATH.<slot> for slot > 0
   bool record_secrets = false;     // trace PIN data in clear (default: masked as **)
+  // Hand the card to any peer. Default: a local peer must be root (pcscd) or this user
+  // (peer.h); a connection held by anybody else is closed unanswered.
+  bool trust_any_peer = false;
+  std::string reader_conf_dir = "/etc/reader.conf.d";  // pcscd's reader entries, for names
 };
 
 class Bridge {
@@ -52,6 +57,8 @@ class Bridge {
     uint64_t next_attempt_ms = 0;
     uint32_t backoff_ms = 0;
     bool said_waiting = false;
+    std::string said_refused;  // the refused peer last named (PeerVerdict::key)
+    bool said_remote = false;  // said that a remote vpcd cannot be checked
     uint64_t apdus = 0;
     std::FILE* record = nullptr;
     // A 1-byte 00/01/02 frame not yet known to be a control message (vpcd sends something
@@ -62,6 +69,7 @@ class Bridge {
 
   void Say(const Slot& s, const std::string& text) const;
   std::string ReaderName(const Slot& s) const;
+  bool Trusted(Slot& s, int fd, const std::string& where);
   void TryConnect(Slot& s, uint64_t now_ms);
   bool OpenListener(Slot& s);
   void AcceptVpcd(Slot& s);
@@ -80,6 +88,7 @@ class Bridge {
   std::string Control(const std::string& line);
 
   BridgeOptions options_;
+  ReaderConf reader_conf_;
   std::vector<Slot> slots_;
   int control_fd_ = -1;
   int signal_fd_ = -1;

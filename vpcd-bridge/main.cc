@@ -15,7 +15,7 @@
 namespace {
 
 constexpr uint16_t kDefaultPort = 35963;  // 0x8C7B, vpcd's default
-constexpr int kMaxSlots = 10;             // vpcd serves 10 slots per reader.conf entry
+constexpr int kMaxSlots = 10;             // cards per process
 
 constexpr const char* kUsage =
     R"(dmcard-vicc - the dmcard virtual card behind vsmartcard's vpcd (pcscd)
@@ -29,10 +29,19 @@ Options:
   --host HOST      where vpcd listens (default localhost)
   --port P         vpcd port of the first card (default 35963); card i uses P+i. Debian's
                    vpcd serves two ports per reader.conf entry: cards 0 and 1 show up as readers
-                   "Virtual PCD 00 00" and "Virtual PCD 00 01"; more cards need more entries
+                   "Virtual PCD 00 00" and "Virtual PCD 00 01". dmcard-vicc names each card's
+                   reader from the vpcd entries in /etc/reader.conf.d, and says what entry to
+                   add when none serves its port
   --reverse        listen on the port(s) and let vpcd connect (vpcd DEVICENAME host:port); on
-                   --host's address, loopback by default. Whoever can connect there (any local
-                   user on loopback) speaks vpcd to the card
+                   --host's address, loopback by default. A connection from this machine must
+                   belong to root (pcscd) or you (see --trust-any-peer); one from another machine
+                   cannot be checked
+  --trust-any-peer give the card to whatever holds the other end of the vpcd connection. By
+                   default, when it is on this machine, it must belong to root (pcscd) or to you:
+                   if another user holds vpcd's port (taken before pcscd started, or while it
+                   restarts), the connection is closed unanswered, stderr names the holder, and
+                   dmcard-vicc retries until pcscd has the port. A vpcd on another machine
+                   (--host) cannot be checked
   --slots N        run N demo cards (default 1, at most 10)
   --card SPEC      add a card (repeatable; replaces --slots). SPEC is
                    KIND[,t0][,state=DIR][,profile=FILE] with KIND demo (a DM card made from the
@@ -52,6 +61,10 @@ Options:
                    REFERENCE DATA, RESET RETRY COUNTER) is written as ** per byte
   --record-secrets with --record: write PIN data in clear (the trace then holds your PINs)
   -h, --help       this text;  --version  the version
+
+Environment:
+  DMCARD_READER_CONF_DIR  where pcscd's reader entries are read to name the readers (default
+                          /etc/reader.conf.d; pcscd itself always reads /etc/reader.conf.d)
 
 Control commands (ctl):
   remove [SLOT]    take the card out: its vpcd connection closes, PC/SC sees the reader empty
@@ -175,12 +188,14 @@ int main(int argc, char** argv) {
       if (v == nullptr || !ParsePort(*v, port)) return UsageError("--port needs a port 1..65535");
     } else if (a == "--reverse") {
       options.reverse = true;
+    } else if (a == "--trust-any-peer") {
+      options.trust_any_peer = true;
     } else if (a == "--slots") {
       const std::string* v = value("--slots");
       char* end = nullptr;
       long n = v == nullptr ? 0 : std::strtol(v->c_str(), &end, 10);
       if (v == nullptr || *end != '\0' || n < 1 || n > kMaxSlots) {
-        return UsageError("--slots needs a number from 1 to 10 (vpcd serves 10 slots)");
+        return UsageError("--slots needs a number from 1 to 10");
       }
       slots = static_cast<int>(n);
     } else if (a == "--card") {
@@ -216,9 +231,10 @@ int main(int argc, char** argv) {
       return UsageError("unknown argument '" + a + "'");
     }
   }
+  options.reader_conf_dir = vicc::DefaultReaderConfDir();
   if (cards.empty()) cards.assign(static_cast<size_t>(slots), CardSpec{});
   if (cards.size() > static_cast<size_t>(kMaxSlots)) {
-    return UsageError("at most 10 cards (vpcd serves 10 slots per reader)");
+    return UsageError("at most 10 cards");
   }
   if (static_cast<int>(port) + static_cast<int>(cards.size()) - 1 > 65535) {
     return UsageError("ports run past 65535; choose a lower --port");

@@ -3,16 +3,22 @@
 // sends them), the control messages and 1-byte C-APDUs, the largest frame, a new connection as
 // a powered card, reconnection when vpcd goes away, and the control socket.
 #include <arpa/inet.h>
+#include <fcntl.h>
+#include <grp.h>
 #include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <pwd.h>
 #include <signal.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <array>
+#include <cerrno>
 #include <cstdio>
+#include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <optional>
@@ -27,13 +33,16 @@ namespace {
 namespace fs = std::filesystem;
 using testing::H;
 
-// A listening socket on 127.0.0.1 with a kernel-chosen port: the fake vpcd.
+// A listening socket on 127.0.0.1 with a kernel-chosen port (or `port`): the fake vpcd.
 class FakeVpcd {
  public:
-  FakeVpcd() {
+  explicit FakeVpcd(uint16_t port = 0) {
     listen_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    int one = 1;
+    ::setsockopt(listen_, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
     sockaddr_in a{};
     a.sin_family = AF_INET;
+    a.sin_port = htons(port);
     a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     EXPECT_EQ(::bind(listen_, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
     EXPECT_EQ(::listen(listen_, 4), 0);
@@ -107,10 +116,12 @@ class FakeVpcd {
   uint16_t port_ = 0;
 };
 
-// dmcard-vicc as a child process; stderr to a file the test can read.
+// dmcard-vicc as a child process, with `env` added to its environment; stderr to a file the
+// test can read.
 class Vicc {
  public:
-  explicit Vicc(std::vector<std::string> args)
+  explicit Vicc(std::vector<std::string> args,
+                const std::vector<std::pair<std::string, std::string>>& env = {})
       : dir_(fs::temp_directory_path() / ("dmcard-vicc-test-" + std::to_string(::getpid()))) {
     fs::create_directories(dir_);
     control_ = (dir_ / "ctl.sock").string();
@@ -121,6 +132,7 @@ class Vicc {
     if (pid_ == 0) {
       std::FILE* err = std::freopen((dir_ / "stderr").c_str(), "w", stderr);
       (void)err;
+      for (const auto& [name, value] : env) ::setenv(name.c_str(), value.c_str(), 1);
       std::vector<char*> argv;
       for (auto& a : args) argv.push_back(a.data());
       argv.push_back(nullptr);
@@ -609,6 +621,298 @@ TEST(Vicc_Cli, ReverseModeNeverWidensAnUnknownHostToEveryInterface) {
                       (dir.string() + ".sock"));
   EXPECT_EQ(rc, 1) << out;
   EXPECT_NE(out.find("cannot listen on no-such-host.invalid"), std::string::npos) << out;
+}
+
+// Issue 8 item 6: the reader name printed is the one pcscd gives, read from the vpcd entries
+// (DMCARD_READER_CONF_DIR stands in for /etc/reader.conf.d); with no entry for the port, the
+// card says that pcscd will not see it and which entry to add.
+TEST(Vicc_Cli, ReaderNameComesFromTheVpcdEntryForThePort) {
+  const fs::path conf =
+      fs::temp_directory_path() / ("dmcard-reader-conf-" + std::to_string(::getpid()));
+  fs::remove_all(conf);
+  fs::create_directories(conf);
+  FakeVpcd vpcd;
+  const uint16_t port = vpcd.port();
+  auto hex = [](unsigned v) {
+    char text[8];
+    std::snprintf(text, sizeof text, "%04X", v);
+    return std::string(text);
+  };
+  // The entry's base port is one below the card's: the card is in the entry's second slot.
+  std::ofstream(conf / "vpcd") << "FRIENDLYNAME \"dmcard Test Reader\"\nDEVICENAME /dev/null:0x"
+                               << hex(port - 1u)
+                               << "\nLIBPATH /usr/lib/pcsc/drivers/serial/libifdvpcd.so\n";
+  {
+    Vicc vicc({"--port", std::to_string(port)}, {{"DMCARD_READER_CONF_DIR", conf.string()}});
+    ASSERT_TRUE(vpcd.Accept());
+    vpcd.Send(Bytes{0x04});
+    EXPECT_EQ(ToHex(vpcd.Receive().value_or(Bytes{})), kDemoAtr);
+    const std::string err = vicc.Stderr();  // said on connecting, before the ATR was read
+    EXPECT_NE(err.find("connected to vpcd at localhost:" + std::to_string(port) +
+                       " — reader \"dmcard Test Reader 00 01\""),
+              std::string::npos)
+        << err;
+    EXPECT_EQ(err.find("no vpcd reader"), std::string::npos) << err;
+    EXPECT_EQ(vicc.Terminate(), 0);
+  }
+  vpcd.Hangup();
+  fs::remove(conf / "vpcd");
+  {
+    Vicc vicc({"--port", std::to_string(port)}, {{"DMCARD_READER_CONF_DIR", conf.string()}});
+    ASSERT_TRUE(vpcd.Accept());
+    vpcd.Send(Bytes{0x04});
+    EXPECT_EQ(ToHex(vpcd.Receive().value_or(Bytes{})), kDemoAtr);
+    const std::string err = vicc.Stderr();
+    EXPECT_NE(err.find("no vpcd reader in " + conf.string() + " serves port " +
+                       std::to_string(port) + ", so pcscd will not see this card until one does"),
+              std::string::npos)
+        << err;
+    EXPECT_NE(err.find("DEVICENAME /dev/null:0x" + hex(port)), std::string::npos) << err;
+    EXPECT_NE(err.find("reader name unknown"), std::string::npos) << err;
+    EXPECT_EQ(vicc.Terminate(), 0);
+  }
+  fs::remove_all(conf);
+}
+
+// Issue 8 item 5: peer verification, end to end with a second, unprivileged user playing an
+// impostor vpcd. Needs root (to become that user); the user is made with useradd when missing,
+// else `nobody` stands in.
+struct TestUser {
+  uid_t uid = 0;
+  gid_t gid = 0;
+  std::string name;
+};
+
+std::optional<TestUser> UnprivilegedUser() {
+  auto lookup = [](const char* name) -> std::optional<TestUser> {
+    const passwd* pw = ::getpwnam(name);
+    if (pw == nullptr || pw->pw_uid == 0) return std::nullopt;
+    return TestUser{pw->pw_uid, pw->pw_gid, pw->pw_name};
+  };
+  if (auto user = lookup("dmcard-test")) return user;
+  const int rc = std::system(
+      "useradd --system --no-create-home --shell /usr/sbin/nologin dmcard-test >/dev/null 2>&1");
+  (void)rc;
+  if (auto user = lookup("dmcard-test")) return user;
+  return lookup("nobody");
+}
+
+#define DMCARD_REQUIRE_SECOND_USER(user)                                                     \
+  if (::geteuid() != 0) {                                                                    \
+    GTEST_SKIP() << "needs root: the test becomes a second, unprivileged user to play an "   \
+                    "impostor vpcd (CI runs the unit tests as root)";                        \
+  }                                                                                          \
+  const std::optional<TestUser> user = UnprivilegedUser();                                   \
+  ASSERT_TRUE(user) << "no unprivileged user: 'useradd dmcard-test' failed and there is no " \
+                       "'nobody'"
+
+// A process that becomes `user` for good (groups, gid, uid) and plays vpcd: listening on a free
+// loopback port (normal mode) or connecting to `port` (reverse mode). On each of `connections`
+// connections it sends what vpcd sends a new card (power on, get ATR) and a SELECT, then reads
+// until the card closes the connection, `enough` bytes came, or 10 s pass. Its report, through
+// a pipe: "uid=U connections=N closed=C got=HEX" (closed: how many the card closed, EOF or reset).
+class Impostor {
+ public:
+  Impostor(const TestUser& user, uint16_t connect_port, int connections, size_t enough = 1) {
+    // Power on, get ATR, SELECT the file system applet by AID; each frame length-prefixed.
+    const Bytes frames = H("000101000104000E00A4040C09F0444D434152444653");
+    int fds[2];
+    if (::pipe2(fds, O_CLOEXEC) != 0) return;
+    pid_ = ::fork();
+    if (pid_ == 0) {
+      ::close(fds[0]);
+      Run(fds[1], user, connect_port, connections, enough, frames);
+      ::_exit(0);
+    }
+    ::close(fds[1]);
+    pipe_ = fds[0];
+    if (connect_port == 0) {
+      const std::string line = ReadLine(10000);
+      if (line.rfind("port ", 0) == 0) port_ = static_cast<uint16_t>(std::stoi(line.substr(5)));
+    }
+  }
+  ~Impostor() {
+    Wait();
+    if (pipe_ >= 0) ::close(pipe_);
+  }
+  pid_t pid() const { return pid_; }
+  uint16_t port() const { return port_; }
+  // The report (bounded wait); empty when none came.
+  std::string Report() { return ReadLine(60000); }
+  void Wait() {
+    if (pid_ <= 0) return;
+    ::kill(pid_, SIGKILL);
+    ::waitpid(pid_, nullptr, 0);
+    pid_ = -1;
+  }
+
+ private:
+  static void Say(int out, const std::string& text) {
+    const std::string line = text + "\n";
+    const ssize_t n = ::write(out, line.data(), line.size());
+    (void)n;
+  }
+  static void Run(int out, const TestUser& user, uint16_t connect_port, int connections,
+                  size_t enough, const Bytes& frames) {
+    if (::setgroups(0, nullptr) != 0 || ::setgid(user.gid) != 0 || ::setuid(user.uid) != 0 ||
+        ::geteuid() == 0) {
+      Say(out, std::string("error: cannot become the user: ") + std::strerror(errno));
+      return;
+    }
+    int listener = -1;
+    if (connect_port == 0) {
+      listener = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+      sockaddr_in a{};
+      a.sin_family = AF_INET;
+      a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+      socklen_t len = sizeof a;
+      if (::bind(listener, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 ||
+          ::listen(listener, 4) != 0 ||
+          ::getsockname(listener, reinterpret_cast<sockaddr*>(&a), &len) != 0) {
+        Say(out, "error: cannot listen");
+        return;
+      }
+      Say(out, "port " + std::to_string(ntohs(a.sin_port)));
+    }
+    int closed = 0;
+    Bytes got;
+    for (int i = 0; i < connections && got.size() < enough; ++i) {
+      int c = -1;
+      if (listener >= 0) {
+        pollfd p{listener, POLLIN, 0};
+        if (::poll(&p, 1, 20000) == 1) c = ::accept4(listener, nullptr, nullptr, SOCK_CLOEXEC);
+      } else {
+        for (int attempt = 0; attempt < 1000 && c < 0; ++attempt) {
+          c = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+          sockaddr_in a{};
+          a.sin_family = AF_INET;
+          a.sin_port = htons(connect_port);
+          a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+          if (::connect(c, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) {
+            ::close(c);
+            c = -1;
+            ::usleep(10000);
+          }
+        }
+      }
+      if (c < 0) {
+        Say(out, "error: no connection " + std::to_string(i));
+        return;
+      }
+      const ssize_t sent = ::send(c, frames.data(), frames.size(), MSG_NOSIGNAL);
+      (void)sent;  // a card that closed at once makes this fail: what counts is what comes back
+      for (;;) {
+        pollfd p{c, POLLIN, 0};
+        if (::poll(&p, 1, 10000) != 1) break;  // still open, silent
+        uint8_t buf[256];
+        const ssize_t n = ::recv(c, buf, sizeof buf, 0);
+        if (n <= 0) {  // EOF, or a reset (the card closed with our frames unread)
+          ++closed;
+          break;
+        }
+        got.insert(got.end(), buf, buf + n);
+        if (got.size() >= enough) break;
+      }
+      ::close(c);
+    }
+    Say(out, "uid=" + std::to_string(::getuid()) + " connections=" + std::to_string(connections) +
+                 " closed=" + std::to_string(closed) + " got=" + ToHex(got));
+  }
+  std::string ReadLine(int timeout_ms) {
+    std::string line;
+    char c;
+    while (pipe_ >= 0) {
+      pollfd p{pipe_, POLLIN, 0};
+      if (::poll(&p, 1, timeout_ms) != 1 || ::read(pipe_, &c, 1) != 1 || c == '\n') break;
+      line.push_back(c);
+    }
+    return line;
+  }
+  pid_t pid_ = -1;
+  int pipe_ = -1;
+  uint16_t port_ = 0;
+};
+
+size_t Count(const std::string& text, const std::string& what) {
+  size_t n = 0;
+  for (size_t at = text.find(what); at != std::string::npos; at = text.find(what, at + 1)) ++n;
+  return n;
+}
+
+// Another user listening on vpcd's port (before pcscd, or while it restarts) gets nothing: the
+// connection closes before any answer, stderr names the holder, and the card keeps retrying, so
+// it reaches the real vpcd (here: a listener of this user, root) once that one holds the port.
+TEST(Vicc_Peer, CardIsNotHandedToAnotherUsersListener) {
+  DMCARD_REQUIRE_SECOND_USER(user);
+  Impostor impostor(*user, 0, 2);
+  const uint16_t port = impostor.port();
+  ASSERT_NE(port, 0) << "the impostor did not listen";
+  Vicc vicc({"--port", std::to_string(port)});
+  EXPECT_EQ(impostor.Report(), "uid=" + std::to_string(user->uid) + " connections=2 closed=2 got=")
+      << vicc.Stderr();
+  const pid_t impostor_pid = impostor.pid();
+  impostor.Wait();  // its port is free again
+  std::string err = vicc.Stderr();
+  const std::string held = "vpcd's port localhost:" + std::to_string(port) + " is held by uid " +
+                           std::to_string(user->uid) + " (" + user->name + "), process ";
+  EXPECT_NE(err.find(held), std::string::npos) << err;
+  EXPECT_NE(err.find("(pid " + std::to_string(impostor_pid) + ")"), std::string::npos) << err;
+  EXPECT_NE(err.find("the card is not handed to it"), std::string::npos) << err;
+  EXPECT_EQ(Count(err, "is held by"), 1u) << "said once for the same holder:\n" << err;
+
+  // Positive control: a vpcd of this test's own user (root, as pcscd) on the same port gets the
+  // card, without restarting dmcard-vicc.
+  FakeVpcd vpcd(port);
+  ASSERT_TRUE(vpcd.Accept(20000)) << vicc.Stderr();
+  vpcd.Send(Bytes{0x01});
+  vpcd.Send(Bytes{0x04});
+  EXPECT_EQ(ToHex(vpcd.Receive().value_or(Bytes{})), kDemoAtr);
+  EXPECT_EQ(ToHex(vpcd.Exchange(H("00A4040C09F0444D434152444653"))), "9000");
+  EXPECT_EQ(vicc.Terminate(), 0);
+}
+
+// --reverse: vpcd is whoever connects; a connection of another local user is closed unanswered,
+// one of this user (root, as pcscd) gets the card.
+TEST(Vicc_Peer, ReverseModeTurnsAwayAnotherUsersConnection) {
+  DMCARD_REQUIRE_SECOND_USER(user);
+  uint16_t port;
+  { port = FakeVpcd().port(); }  // a free port
+  Vicc vicc({"--reverse", "--port", std::to_string(port)});
+  Impostor impostor(*user, port, 2);
+  EXPECT_EQ(impostor.Report(), "uid=" + std::to_string(user->uid) + " connections=2 closed=2 got=")
+      << vicc.Stderr();
+  const pid_t impostor_pid = impostor.pid();
+  impostor.Wait();
+  const std::string err = vicc.Stderr();
+  EXPECT_NE(err.find("a vpcd connection from uid " + std::to_string(user->uid) + " (" + user->name +
+                     "), process "),
+            std::string::npos)
+      << err;
+  EXPECT_NE(err.find("(pid " + std::to_string(impostor_pid) + ")"), std::string::npos) << err;
+  EXPECT_NE(err.find("was closed unanswered, without the card"), std::string::npos) << err;
+  EXPECT_EQ(Count(err, "a vpcd connection from"), 1u) << "said once for the same user:\n" << err;
+
+  FakeVpcd vpcd;
+  vpcd.Adopt(ConnectWhenListening(port));
+  vpcd.Send(Bytes{0x04});
+  EXPECT_EQ(ToHex(vpcd.Receive().value_or(Bytes{})), kDemoAtr);
+  vpcd.Send(Bytes{0x01});
+  EXPECT_EQ(ToHex(vpcd.Exchange(H("00A4040C09F0444D434152444653"))), "9000");
+  EXPECT_EQ(vicc.Terminate(), 0);
+}
+
+// --trust-any-peer turns the check off: the other user's listener gets the card.
+TEST(Vicc_Peer, TrustAnyPeerHandsTheCardToAnyListener) {
+  DMCARD_REQUIRE_SECOND_USER(user);
+  // The ATR frame (2 + 19 bytes) and the SELECT's 9000 frame (2 + 2).
+  Impostor impostor(*user, 0, 1, 25);
+  ASSERT_NE(impostor.port(), 0) << "the impostor did not listen";
+  Vicc vicc({"--port", std::to_string(impostor.port()), "--trust-any-peer"});
+  EXPECT_EQ(impostor.Report(), "uid=" + std::to_string(user->uid) +
+                                   " connections=1 closed=0 got=0013" + kDemoAtr + "00029000")
+      << vicc.Stderr();
+  EXPECT_EQ(vicc.Stderr().find("is held by"), std::string::npos) << vicc.Stderr();
+  EXPECT_EQ(vicc.Terminate(), 0);
 }
 
 }  // namespace
