@@ -11,7 +11,7 @@
 // with an optional limit. Keys of one KVN form a key set; the set has a state of its own (a
 // sequence counter, failed authentications, blocked) that survives reloading the set.
 //
-// Records, in the card's namespace ("card/...", runtime/store_view.h; declared once in
+// Records, in the card's namespace "card/..." (no applet's; declared once in
 // key_store.cc with their format versions):
 //   card/key/<KVN>/<ID>        the key object (type, usage, owner, use limit, key material)
 //   card/key/<KVN>/<ID>/uses   its usage counter
