@@ -114,40 +114,30 @@ Bytes DmApplet::Descriptor(AppletContext& ctx) const {
   return Template(0xA5, body);
 }
 
-Sw DmApplet::Process(AppletContext& ctx, const CommandApdu& cmd, Bytes& out) {
-  if (ctx.selecting()) {
-    Bytes fci;
-    AppendTlv(fci, 0x84, aid());
-    Append(fci, Descriptor(ctx));
-    AppendTlv(out, 0x6F, fci);
-    return Sw::kOk;
-  }
-  if (auto sw = pins_.Process(ctx, cmd)) return *sw;
-  if (cmd.cls.interindustry) return Sw::kInsNotSupported;
-  switch (cmd.ins) {
-    case 0xCA:  // GET DATA: the descriptor
-      if (cmd.p1p2() != 0x00A5) return Sw::kReferenceDataNotFound;
-      Append(out, Descriptor(ctx));
-      return Sw::kOk;
-    case 0x30:
-      return Get(ctx, cmd, out);
-    case 0x32:
-      return Add(ctx, cmd);
-    case 0x34:
-      return Replace(ctx, cmd);
-    case 0x36:
-      return Delete(ctx, cmd);
-    case 0x38:
-      return Exec(ctx, cmd);
-    case 0x3A:
-      return Export(ctx, cmd, out);
-    case 0xE2:
-      return StoreData(ctx, cmd);
-    case 0xDA:
-      return PutData(ctx, cmd);
-    default:
-      return Sw::kInsNotSupported;
-  }
+bool DmApplet::DevelopmentIssuerVerified(AppletContext& ctx) const {
+  return !config_.dev_issuer_pin.empty() && ctx.security()->pin_verified(kDevIssuerPinRef);
+}
+
+// SELECT answers the FCI: 6F { 84 AID, A5 descriptor }.
+Sw DmApplet::AnswerSelect(AppletContext& ctx, const SelectRequest& /*req*/, Bytes& out) const {
+  Bytes fci;
+  AppendTlv(fci, 0x84, aid());
+  Append(fci, Descriptor(ctx));
+  AppendTlv(out, 0x6F, fci);
+  return Sw::kOk;
+}
+
+// 80 CA 00 A5: the descriptor alone.
+Sw DmApplet::GetDescriptor(AppletContext& ctx, const DescriptorRequest& /*req*/, Bytes& out) const {
+  Append(out, Descriptor(ctx));
+  return Sw::kOk;
+}
+
+// VERIFY, CHANGE REFERENCE DATA, RESET RETRY COUNTER of the user PIN (01, the card's global PIN
+// shared with the file-system applet; a verified user PIN makes the user the channel's
+// principal) and of the development issuer PIN (8F).
+Sw DmApplet::PinCommand(AppletContext& ctx, const PinRequest& req, Bytes& /*out*/) const {
+  return pins_.Process(ctx, req.apdu).value_or(Sw::kInsNotSupported);
 }
 
 }  // namespace dmcard::dm

@@ -2,32 +2,29 @@
 // descriptor for efficient detection (SC7, DEV1), ACLs enforced against the channel's principal
 // (SEC1), the user PIN, and a development-only personalization path.
 //
-// Commands (CLA 80-83 / C0-CF, i.e. proprietary class on any logical channel; full reference
-// with status words and examples in apdu-specs/dm.json):
-//   SELECT by AID                 FCI 6F { 84 AID, A5 descriptor }
-//   80 CA 00 A5 00                GET DATA: the descriptor alone (A5 template)
-//   80 30 P1 P2 Lc URI [Le]       GET: P1 00 value, 01 property P2, 02 child names ('/'-joined),
-//                                 03 all properties (TLV)
-//   80 32 00 00 Lc TLV            ADD: 80 URI, 82 Format ("node" for interior), 81 value, 83 Type,
-//                                 84 ACL, 85 01 (the leaf's value is secret)
-//   80 34 P1 P2 Lc TLV            REPLACE: P1 00 value (80 URI, 81 value); P1 01 property P2
-//                                 (01 ACL, 06 Title) (80 URI, 81 new text)
-//   80 36 00 00 Lc URI            DELETE (subtree)
-//   80 38 00 00 Lc TLV            EXEC (80 URI, 81 data)
-//   80 3A P1 00 Lc URI [Le]       EXPORT subtree as TNDS: P1 00 XML, 01 WBXML
-//   00 20 00 01 ..                VERIFY user PIN (ref 01, the card's global PIN, shared with the
-//                                 file-system applet) → the channel's principal is the user
-//   80 E2 P1 00 Lc TNDS           STORE DATA — DEVELOPMENT PATH: needs the development issuer PIN
-//                                 (ref 8F) verified; P1 00 replaces the tree, 01 merges into it
-//   80 DA 00 84 01 flags          PUT DATA bootstrap flags — DEVELOPMENT PATH (PIN 8F)
+// Its commands are the rows of one table, dm/command_table.cc: class and INS, the name in
+// apdu-specs/dm.json (the full reference, with status words and examples, which a unit test holds
+// to the table in both directions), who may send them, and each command's typed parse bound to
+// its execute function. The table also holds the SELECT that selects the applet (FCI 6F { 84 AID,
+// A5 descriptor }) and the interindustry PIN commands VERIFY, CHANGE REFERENCE DATA and RESET
+// RETRY COUNTER, which the runtime's PinCommands (runtime/pin.h) validates and serves for both
+// applets; their rows name and route them. Where the code is:
+//   dm/command_table.cc    the table; Process and DescribeCommand look commands up in it
+//   dm/requests.{h,cc}     a request struct per command, its parse (P1/P2, Lc, data), its log text
+//   dm/dm_applet.cc        install, the descriptor; SELECT, GET DATA, the PIN commands
+//   dm/tree_commands.cc    GET, ADD, REPLACE, DELETE, EXEC, EXPORT
+//   dm/personalization.cc  STORE DATA, PUT DATA: the development path (Access::kDevelopmentIssuer)
 // Values longer than one short APDU travel with command chaining or extended length; long
 // answers with 61xx/GET RESPONSE or extended Le — all handled by the runtime.
 #pragma once
 
 #include <memory>
+#include <span>
 #include <string>
 
+#include "dm/command_table.h"
 #include "dm/mo_tree.h"
+#include "dm/requests.h"
 #include "runtime/applet.h"
 #include "runtime/pin.h"
 
@@ -73,7 +70,13 @@ class DmApplet final : public Applet {
   bool multiselectable() const override { return true; }
 
   Sw Install(AppletContext& ctx) override;
+  // Looks `cmd` up in the command table, checks its access, parses it and executes it.
   Sw Process(AppletContext& ctx, const CommandApdu& cmd, Bytes& response) override;
+  // From the command table: the row's label and what its request names, e.g. "DM GET value
+  // ./DevInfo/Man", "DM EXPORT XML ./DMAcc", "VERIFY PIN 01"; never a value, PIN or document.
+  // Just the label when the command does not parse (or is one link of a chain); "" when the
+  // applet has no such command.
+  std::string DescribeCommand(const CommandApdu& cmd) const override;
 
   // The descriptor template (A5 ...) for the current state.
   Bytes Descriptor(AppletContext& ctx) const;
@@ -87,23 +90,32 @@ class DmApplet final : public Applet {
   // Where cards made before global PINs kept the user PIN and PUK (moved at install).
   static constexpr const char* kOldUserPinKey = "dm/pin/user";
   static constexpr const char* kOldUserPukKey = "dm/pin/puk";
-  static constexpr uint8_t kFlagProvisioned = 0x01;       // derived: ./DMAcc holds an account
-  static constexpr uint8_t kFlagUserConfirmation = 0x02;  // USA1
-  static constexpr uint8_t kFlagAutoconnect = 0x04;       // USA3
-  static constexpr uint8_t kStoredFlags = kFlagUserConfirmation | kFlagAutoconnect;
+  // Descriptor flag bit derived from the tree: ./DMAcc holds an account. The stored bits:
+  // kStoredFlags (dm/requests.h).
+  static constexpr uint8_t kFlagProvisioned = 0x01;
 
   MoTree Tree(AppletContext& ctx) const;
   static uint8_t StoredFlags(const PersistentStore& store);
 
-  // One handler per command (tree_commands.cc, personalization.cc).
-  Sw Get(AppletContext& ctx, const CommandApdu& cmd, Bytes& out) const;
-  Sw Add(AppletContext& ctx, const CommandApdu& cmd) const;
-  Sw Replace(AppletContext& ctx, const CommandApdu& cmd) const;
-  Sw Delete(AppletContext& ctx, const CommandApdu& cmd) const;
-  Sw Exec(AppletContext& ctx, const CommandApdu& cmd) const;
-  Sw Export(AppletContext& ctx, const CommandApdu& cmd, Bytes& out) const;
-  Sw StoreData(AppletContext& ctx, const CommandApdu& cmd) const;
-  Sw PutData(AppletContext& ctx, const CommandApdu& cmd) const;
+  // The table names the execute functions below.
+  friend std::span<const Command> CommandTable();
+  // Access::kDevelopmentIssuer: the profile has a development issuer PIN and it is verified on
+  // the channel.
+  bool DevelopmentIssuerVerified(AppletContext& ctx) const;
+
+  // Execute functions, one per command, each given its command's already-validated request
+  // (dm_applet.cc, tree_commands.cc, personalization.cc).
+  Sw AnswerSelect(AppletContext& ctx, const SelectRequest& req, Bytes& out) const;
+  Sw GetDescriptor(AppletContext& ctx, const DescriptorRequest& req, Bytes& out) const;
+  Sw Get(AppletContext& ctx, const GetRequest& req, Bytes& out) const;
+  Sw Add(AppletContext& ctx, const AddRequest& req, Bytes& out) const;
+  Sw Replace(AppletContext& ctx, const ReplaceRequest& req, Bytes& out) const;
+  Sw Delete(AppletContext& ctx, const DeleteRequest& req, Bytes& out) const;
+  Sw Exec(AppletContext& ctx, const ExecRequest& req, Bytes& out) const;
+  Sw Export(AppletContext& ctx, const ExportRequest& req, Bytes& out) const;
+  Sw StoreData(AppletContext& ctx, const StoreDataRequest& req, Bytes& out) const;
+  Sw PutData(AppletContext& ctx, const PutDataRequest& req, Bytes& out) const;
+  Sw PinCommand(AppletContext& ctx, const PinRequest& req, Bytes& out) const;
 
   // The digest and provisioning flag of the descriptor, computed once per tree generation (the
   // generation changes with every committed tree change). Not card state: a cache.

@@ -1,6 +1,6 @@
-// The DM applet's tree commands: GET, ADD, REPLACE, DELETE, EXEC, EXPORT. Each parses and
-// validates its command, then performs one MoTree operation under the channel's principal; the
-// runtime's per-APDU transaction makes each atomic.
+// The DM applet's tree commands: GET, ADD, REPLACE, DELETE, EXEC, EXPORT. Each gets its
+// already-validated request (dm/requests.h) and performs one MoTree operation under the channel's
+// principal; the runtime's per-APDU transaction makes each atomic.
 #include <string>
 
 #include "dm/dm_applet.h"
@@ -11,60 +11,30 @@ namespace dmcard::dm {
 
 namespace {
 
-constexpr uint16_t kTagUri = 0x80;
-constexpr uint16_t kTagValue = 0x81;
-constexpr uint16_t kTagFormat = 0x82;
-constexpr uint16_t kTagType = 0x83;
-constexpr uint16_t kTagAcl = 0x84;
-constexpr uint16_t kTagSecret = 0x85;  // 01: the leaf's value is secret (never readable)
-
-std::string Text(ByteView v) { return std::string(v.begin(), v.end()); }
-
-// Command data that is a bare URI.
-bool UriFromData(const CommandApdu& cmd, std::string& uri) {
-  if (cmd.data.empty()) return false;
-  uri = Text(cmd.data);
-  return true;
-}
-
-// Command data that is a TLV list with a URI (tag 80).
-bool ParseTlvCommand(const CommandApdu& cmd, std::vector<Tlv>& tlvs, std::string& uri) {
-  auto parsed = ParseTlvs(cmd.data);
-  if (!parsed) return false;
-  tlvs = std::move(*parsed);
-  const Tlv* u = FindTlv(tlvs, kTagUri);
-  if (u == nullptr || u->value.empty()) return false;
-  uri = Text(u->value);
-  return true;
-}
-
 Sw Status(DmStatus s) { return SwFromDmStatus(s); }
 
 }  // namespace
 
-// 80 30 P1 P2: P1 00 value, 01 property P2, 02 child names, 03 all properties (81..88; no
-// Size (85) for interior nodes).
-Sw DmApplet::Get(AppletContext& ctx, const CommandApdu& cmd, Bytes& out) const {
-  if (cmd.p1 > 0x03 || (cmd.p1 != 0x01 && cmd.p2 != 0x00)) return Sw::kIncorrectP1P2;
-  if (cmd.p1 == 0x01 && (cmd.p2 < 1 || cmd.p2 > 8)) return Sw::kIncorrectP1P2;
-  std::string uri;
-  if (!UriFromData(cmd, uri)) return Sw::kWrongLength;
+// GET: a leaf's value, one property, the child names, or all properties (81..88; no Size (85)
+// for interior nodes).
+Sw DmApplet::Get(AppletContext& ctx, const GetRequest& req, Bytes& out) const {
   const MoTree tree = Tree(ctx);
   const Principal who = PrincipalOf(ctx.security());
-  switch (cmd.p1) {
-    case 0x00: {
+  const std::string& uri = req.uri;
+  switch (req.what) {
+    case GetRequest::What::kValue: {
       Bytes value;
       DmStatus s = tree.GetValue(who, uri, value);
       if (s == DmStatus::kOk) Append(out, value);
       return Status(s);
     }
-    case 0x01: {
+    case GetRequest::What::kProperty: {
       std::string text;
-      DmStatus s = tree.GetProperty(who, uri, static_cast<Property>(cmd.p2), text);
+      DmStatus s = tree.GetProperty(who, uri, req.property, text);
       if (s == DmStatus::kOk) out.insert(out.end(), text.begin(), text.end());
       return Status(s);
     }
-    case 0x02: {
+    case GetRequest::What::kChildren: {
       std::vector<std::string> names;
       DmStatus s = tree.GetChildren(who, uri, names);
       if (s != DmStatus::kOk) return Status(s);
@@ -75,7 +45,7 @@ Sw DmApplet::Get(AppletContext& ctx, const CommandApdu& cmd, Bytes& out) const {
       }
       return Sw::kOk;
     }
-    default: {
+    case GetRequest::What::kAllProperties: {
       for (uint8_t p = 1; p <= 8; ++p) {
         std::string text;
         DmStatus s = tree.GetProperty(who, uri, static_cast<Property>(p), text);
@@ -92,90 +62,53 @@ Sw DmApplet::Get(AppletContext& ctx, const CommandApdu& cmd, Bytes& out) const {
       return Sw::kOk;
     }
   }
+  return Sw::kNoPreciseDiagnosis;  // unreachable: ParseGet accepts P1 00..03 only
 }
 
-// 80 32 00 00: 80 URI, 82 Format, [81 value], [83 Type], [84 ACL], [85 01 = secret leaf].
-Sw DmApplet::Add(AppletContext& ctx, const CommandApdu& cmd) const {
-  if (cmd.p1p2() != 0) return Sw::kIncorrectP1P2;
-  std::vector<Tlv> tlvs;
-  std::string uri;
-  if (!ParseTlvCommand(cmd, tlvs, uri)) return Sw::kWrongData;
-  const Tlv* fmt = FindTlv(tlvs, kTagFormat);
-  if (fmt == nullptr) return Sw::kWrongData;
-  auto format = ParseFormat(Text(fmt->value));
-  if (!format) return Status(DmStatus::kUnsupportedFormat);
-  const Tlv* value = FindTlv(tlvs, kTagValue);
-  const Tlv* type = FindTlv(tlvs, kTagType);
-  const Tlv* acl = FindTlv(tlvs, kTagAcl);
-  const std::string type_text = type ? Text(type->value) : std::string();
-  const std::string acl_text = acl ? Text(acl->value) : std::string();
+// ADD: an interior node, or a leaf with its format, value and secret mark.
+Sw DmApplet::Add(AppletContext& ctx, const AddRequest& req, Bytes& /*out*/) const {
   MoTree tree = Tree(ctx);
   const Principal who = PrincipalOf(ctx.security());
-  if (*format == NodeFormat::kNode) {
-    if (value != nullptr) return Status(DmStatus::kCommandNotAllowed);
-    return Status(tree.AddInterior(who, uri, acl_text, type_text));
+  if (req.format == NodeFormat::kNode) {
+    return Status(tree.AddInterior(who, req.uri, req.acl, req.type));
   }
-  const Tlv* secret = FindTlv(tlvs, kTagSecret);
-  if (secret != nullptr && (secret->value.size() != 1 || secret->value[0] > 1)) {
-    return Sw::kWrongData;
-  }
-  return Status(tree.AddLeaf(who, uri, *format, type_text, value ? value->value : ByteView{},
-                             acl_text, secret != nullptr && secret->value[0] == 1));
+  return Status(tree.AddLeaf(who, req.uri, req.format, req.type, req.value, req.acl, req.secret));
 }
 
-// 80 34 P1 P2: P1 00 value (80 URI, 81 value); P1 01 property P2 = 01 ACL or 06 Title.
-Sw DmApplet::Replace(AppletContext& ctx, const CommandApdu& cmd) const {
-  if (cmd.p1 > 0x01 || (cmd.p1 == 0x00 && cmd.p2 != 0x00) ||
-      (cmd.p1 == 0x01 && cmd.p2 != 0x01 && cmd.p2 != 0x06)) {
-    return Sw::kIncorrectP1P2;
-  }
-  std::vector<Tlv> tlvs;
-  std::string uri;
-  if (!ParseTlvCommand(cmd, tlvs, uri)) return Sw::kWrongData;
-  const Tlv* value = FindTlv(tlvs, kTagValue);
-  if (value == nullptr) return Sw::kWrongData;
+// REPLACE: a leaf's value, or its ACL or Title.
+Sw DmApplet::Replace(AppletContext& ctx, const ReplaceRequest& req, Bytes& /*out*/) const {
   MoTree tree = Tree(ctx);
   const Principal who = PrincipalOf(ctx.security());
-  if (cmd.p1 == 0x00) return Status(tree.ReplaceValue(who, uri, value->value));
-  return Status(tree.ReplaceProperty(who, uri, static_cast<Property>(cmd.p2), Text(value->value)));
+  if (!req.property) return Status(tree.ReplaceValue(who, req.uri, req.value));
+  return Status(tree.ReplaceProperty(who, req.uri, *req.property,
+                                     std::string(req.value.begin(), req.value.end())));
 }
 
-// 80 36 00 00 URI: the node and its subtree.
-Sw DmApplet::Delete(AppletContext& ctx, const CommandApdu& cmd) const {
-  if (cmd.p1p2() != 0) return Sw::kIncorrectP1P2;
-  std::string uri;
-  if (!UriFromData(cmd, uri)) return Sw::kWrongLength;
+// DELETE: the node and its subtree.
+Sw DmApplet::Delete(AppletContext& ctx, const DeleteRequest& req, Bytes& /*out*/) const {
   MoTree tree = Tree(ctx);
-  return Status(tree.Delete(PrincipalOf(ctx.security()), uri));
+  return Status(tree.Delete(PrincipalOf(ctx.security()), req.uri));
 }
 
-// 80 38 00 00: 80 URI, [81 data].
-Sw DmApplet::Exec(AppletContext& ctx, const CommandApdu& cmd) const {
-  if (cmd.p1p2() != 0) return Sw::kIncorrectP1P2;
-  std::vector<Tlv> tlvs;
-  std::string uri;
-  if (!ParseTlvCommand(cmd, tlvs, uri)) return Sw::kWrongData;
-  const Tlv* data = FindTlv(tlvs, kTagValue);
+// EXEC: the node's handler with the data.
+Sw DmApplet::Exec(AppletContext& ctx, const ExecRequest& req, Bytes& /*out*/) const {
   MoTree tree = Tree(ctx);
-  return Status(tree.Exec(PrincipalOf(ctx.security()), uri, data ? data->value : ByteView{}));
+  return Status(tree.Exec(PrincipalOf(ctx.security()), req.uri, req.data));
 }
 
-// 80 3A P1 00 URI: the subtree as TNDS (P1 00 XML, 01 WBXML). Every node of it must be readable
-// by the caller (Get); secret values are never included.
-Sw DmApplet::Export(AppletContext& ctx, const CommandApdu& cmd, Bytes& out) const {
-  if (cmd.p1 > 0x01 || cmd.p2 != 0x00) return Sw::kIncorrectP1P2;
-  std::string uri;
-  if (!UriFromData(cmd, uri)) return Sw::kWrongLength;
+// EXPORT: the subtree as TNDS, XML or WBXML. Every node of it must be readable by the caller
+// (Get); secret values are never included.
+Sw DmApplet::Export(AppletContext& ctx, const ExportRequest& req, Bytes& out) const {
   const MoTree tree = Tree(ctx);
-  if (DmStatus s = tree.CheckUri(uri); s != DmStatus::kOk) return Status(s);
+  if (DmStatus s = tree.CheckUri(req.uri); s != DmStatus::kOk) return Status(s);
   const Principal who = PrincipalOf(ctx.security());
-  const std::vector<Node> nodes = tree.Walk(uri);
+  const std::vector<Node> nodes = tree.Walk(req.uri);
   if (nodes.empty()) return Status(DmStatus::kNotFound);
   for (const Node& n : nodes) {
     if (!tree.Allowed(who, n.uri, AclOp::kGet)) return Status(DmStatus::kPermissionDenied);
   }
-  const std::string xml = ExportTndsXml(tree, uri);
-  if (cmd.p1 == 0x00) {
+  const std::string xml = ExportTndsXml(tree, req.uri);
+  if (req.encoding == ExportRequest::Encoding::kXml) {
     out.insert(out.end(), xml.begin(), xml.end());
     return Sw::kOk;
   }

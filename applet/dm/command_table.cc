@@ -1,0 +1,110 @@
+// The DM applet's command table (dm/command_table.h) and the two things read from it: dispatch
+// (DmApplet::Process) and command names for logs (DmApplet::DescribeCommand).
+#include "dm/command_table.h"
+
+#include <type_traits>
+#include <utility>
+
+#include "dm/dm_applet.h"
+#include "dm/requests.h"
+
+namespace dmcard::dm {
+
+namespace {
+
+// A row from a parse function (Parsed<R> (*)(const CommandApdu&)) and a DmApplet execute
+// function taking its request R: run = parse, then execute the valid request; describe = parse,
+// then Describe(request).
+template <auto parse, auto execute>
+constexpr Command Row(CommandClass cls, uint8_t ins, const char* name, const char* label,
+                      Access access = Access::kAnyone, bool on_select = false) {
+  using Request = typename std::invoke_result_t<decltype(parse), const CommandApdu&>::value_type;
+  static_assert(std::is_same_v<decltype(execute),
+                               Sw (DmApplet::*)(AppletContext&, const Request&, Bytes&) const>,
+                "the execute function must take the parse function's request");
+  return Command{
+      cls,
+      ins,
+      name,
+      label,
+      access,
+      on_select,
+      [](const DmApplet& applet, AppletContext& ctx, const CommandApdu& cmd, Bytes& out) -> Sw {
+        Parsed<Request> parsed = parse(cmd);
+        if (!parsed.request) return parsed.sw;
+        return (applet.*execute)(ctx, *parsed.request, out);
+      },
+      [](const CommandApdu& cmd) -> std::string {
+        Parsed<Request> parsed = parse(cmd);
+        return parsed.request ? Describe(*parsed.request) : std::string();
+      },
+  };
+}
+
+constexpr CommandClass kInterindustry = CommandClass::kInterindustry;
+constexpr CommandClass kProprietary = CommandClass::kProprietary;
+constexpr Access kDevelopmentIssuer = Access::kDevelopmentIssuer;
+
+}  // namespace
+
+std::span<const Command> CommandTable() {
+  // Names are apdu-specs/dm.json's; status words of a malformed command come from the parse
+  // functions (dm/requests.cc), the others from the execute functions.
+  static constexpr Command kTable[] = {
+      Row<ParseSelect, &DmApplet::AnswerSelect>(kInterindustry, kInsSelect, "SELECT (DM applet)",
+                                                "SELECT DM applet", Access::kAnyone,
+                                                /*on_select=*/true),
+      Row<ParseGetData, &DmApplet::GetDescriptor>(kProprietary, 0xCA, "GET DATA (descriptor)",
+                                                  "DM GET DATA"),
+      Row<ParseGet, &DmApplet::Get>(kProprietary, 0x30, "GET (tree)", "DM GET"),
+      Row<ParseAdd, &DmApplet::Add>(kProprietary, 0x32, "ADD (tree)", "DM ADD"),
+      Row<ParseReplace, &DmApplet::Replace>(kProprietary, 0x34, "REPLACE (tree)", "DM REPLACE"),
+      Row<ParseDelete, &DmApplet::Delete>(kProprietary, 0x36, "DELETE (tree)", "DM DELETE"),
+      Row<ParseExec, &DmApplet::Exec>(kProprietary, 0x38, "EXEC (tree)", "DM EXEC"),
+      Row<ParseExport, &DmApplet::Export>(kProprietary, 0x3A, "EXPORT (TNDS)", "DM EXPORT"),
+      Row<ParseStoreData, &DmApplet::StoreData>(kProprietary, 0xE2,
+                                                "STORE DATA (personalization, DEVELOPMENT PATH)",
+                                                "DM STORE DATA", kDevelopmentIssuer),
+      Row<ParsePutData, &DmApplet::PutData>(kProprietary, 0xDA,
+                                            "PUT DATA (bootstrap flags, DEVELOPMENT PATH)",
+                                            "DM PUT DATA", kDevelopmentIssuer),
+      // ISO 7816-4 §11.5.6, §11.5.7, §11.5.10, served by the runtime's PinCommands.
+      Row<ParsePin, &DmApplet::PinCommand>(kInterindustry, 0x20, "VERIFY (DM applet PINs)",
+                                           "VERIFY"),
+      Row<ParsePin, &DmApplet::PinCommand>(
+          kInterindustry, 0x24, "CHANGE REFERENCE DATA (DM applet PINs)", "CHANGE REFERENCE DATA"),
+      Row<ParsePin, &DmApplet::PinCommand>(
+          kInterindustry, 0x2C, "RESET RETRY COUNTER (DM applet PINs)", "RESET RETRY COUNTER"),
+  };
+  return kTable;
+}
+
+const Command* FindCommand(const CommandApdu& cmd, bool selecting) {
+  const CommandClass cls = cmd.cls.interindustry ? kInterindustry : kProprietary;
+  for (const Command& c : CommandTable()) {
+    if (c.cls == cls && c.ins == cmd.ins && c.on_select == selecting) return &c;
+  }
+  return nullptr;
+}
+
+Sw DmApplet::Process(AppletContext& ctx, const CommandApdu& cmd, Bytes& out) {
+  const Command* command = FindCommand(cmd, ctx.selecting());
+  if (command == nullptr) return Sw::kInsNotSupported;
+  if (command->access == Access::kDevelopmentIssuer && !DevelopmentIssuerVerified(ctx)) {
+    return Sw::kSecurityStatusNotSatisfied;
+  }
+  return command->run(*this, ctx, cmd, out);
+}
+
+std::string DmApplet::DescribeCommand(const CommandApdu& cmd) const {
+  const Command* command = FindCommand(cmd, /*selecting=*/false);
+  if (command == nullptr) return {};
+  std::string text = command->label;
+  // A link of a chain carries a piece of the data, which would not describe the command.
+  if (cmd.cls.chaining) return text + " (chained)";
+  const std::string detail = command->describe(cmd);
+  if (!detail.empty()) text += " " + detail;
+  return text;
+}
+
+}  // namespace dmcard::dm

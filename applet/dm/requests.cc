@@ -1,0 +1,229 @@
+#include "dm/requests.h"
+
+#include <cstdio>
+
+#include "dm/tnds.h"
+#include "runtime/tlv.h"
+
+namespace dmcard::dm {
+
+namespace {
+
+constexpr uint16_t kTagUri = 0x80;
+constexpr uint16_t kTagValue = 0x81;
+constexpr uint16_t kTagFormat = 0x82;
+constexpr uint16_t kTagType = 0x83;
+constexpr uint16_t kTagAcl = 0x84;
+constexpr uint16_t kTagSecret = 0x85;  // 01: the leaf's value is secret (never readable)
+
+std::string Text(ByteView v) { return std::string(v.begin(), v.end()); }
+
+// Command data that is a bare URI; 6700 when there is none.
+Parsed<std::string> UriData(const CommandApdu& cmd) {
+  if (cmd.data.empty()) return Sw::kWrongLength;
+  return Text(cmd.data);
+}
+
+// Command data that is a TLV list with a non-empty URI (tag 80); 6A80 otherwise.
+struct TlvData {
+  std::vector<Tlv> tlvs;
+  std::string uri;
+  const Tlv* Find(uint16_t tag) const { return FindTlv(tlvs, tag); }
+};
+Parsed<TlvData> ParseTlvData(const CommandApdu& cmd) {
+  auto parsed = ParseTlvs(cmd.data);
+  if (!parsed) return Sw::kWrongData;
+  const Tlv* u = FindTlv(*parsed, kTagUri);
+  if (u == nullptr || u->value.empty()) return Sw::kWrongData;
+  return TlvData{std::move(*parsed), Text(u->value)};
+}
+
+// A URI fit for a log line: printable ASCII within OMA DM's MaxTotLen.
+bool Printable(const std::string& uri) {
+  if (uri.empty() || uri.size() > UriLimits{}.max_tot_len) return false;
+  for (char c : uri) {
+    if (c < 0x20 || c > 0x7E) return false;
+  }
+  return true;
+}
+
+// "<what> <uri>" ("<uri>" when `what` is empty); "" when the URI is not printable.
+std::string WithUri(std::string what, const std::string& uri) {
+  if (!Printable(uri)) return {};
+  return what.empty() ? uri : what + " " + uri;
+}
+
+// Property names of OMA-TS-DM_TND 1.2 §7 in the order of the Property enum (1..8).
+const char* PropertyName(Property p) {
+  static constexpr const char* kNames[] = {"ACL",  "Format", "Type",   "Name",
+                                           "Size", "Title",  "TStamp", "VerNo"};
+  const auto i = static_cast<size_t>(p);
+  return i >= 1 && i <= 8 ? kNames[i - 1] : "property";
+}
+
+}  // namespace
+
+Parsed<SelectRequest> ParseSelect(const CommandApdu& /*cmd*/) { return SelectRequest{}; }
+
+Parsed<DescriptorRequest> ParseGetData(const CommandApdu& cmd) {
+  if (cmd.p1p2() != 0x00A5) return Sw::kReferenceDataNotFound;
+  return DescriptorRequest{};
+}
+
+Parsed<GetRequest> ParseGet(const CommandApdu& cmd) {
+  if (cmd.p1 > 0x03 || (cmd.p1 != 0x01 && cmd.p2 != 0x00)) return Sw::kIncorrectP1P2;
+  if (cmd.p1 == 0x01 && (cmd.p2 < 1 || cmd.p2 > 8)) return Sw::kIncorrectP1P2;
+  Parsed<std::string> uri = UriData(cmd);
+  if (!uri.request) return uri.sw;
+  GetRequest r;
+  r.what = static_cast<GetRequest::What>(cmd.p1);
+  if (r.what == GetRequest::What::kProperty) r.property = static_cast<Property>(cmd.p2);
+  r.uri = std::move(*uri.request);
+  return r;
+}
+
+Parsed<AddRequest> ParseAdd(const CommandApdu& cmd) {
+  if (cmd.p1p2() != 0) return Sw::kIncorrectP1P2;
+  Parsed<TlvData> data = ParseTlvData(cmd);
+  if (!data.request) return data.sw;
+  const TlvData& d = *data.request;
+  const Tlv* fmt = d.Find(kTagFormat);
+  if (fmt == nullptr) return Sw::kWrongData;
+  const std::optional<NodeFormat> format = ParseFormat(Text(fmt->value));
+  if (!format) return SwFromDmStatus(DmStatus::kUnsupportedFormat);
+  AddRequest r;
+  r.uri = d.uri;
+  r.format = *format;
+  const Tlv* value = d.Find(kTagValue);
+  // An interior node has no value (OMA DM 1.2: Add of an interior node carries no Data).
+  if (*format == NodeFormat::kNode && value != nullptr) {
+    return SwFromDmStatus(DmStatus::kCommandNotAllowed);
+  }
+  if (value != nullptr) r.value = value->value;
+  if (const Tlv* type = d.Find(kTagType)) r.type = Text(type->value);
+  if (const Tlv* acl = d.Find(kTagAcl)) r.acl = Text(acl->value);
+  // The secret mark concerns leaves only; an interior node ignores it.
+  const Tlv* secret = d.Find(kTagSecret);
+  if (*format != NodeFormat::kNode && secret != nullptr) {
+    if (secret->value.size() != 1 || secret->value[0] > 1) return Sw::kWrongData;
+    r.secret = secret->value[0] == 1;
+  }
+  return r;
+}
+
+Parsed<ReplaceRequest> ParseReplace(const CommandApdu& cmd) {
+  if (cmd.p1 > 0x01 || (cmd.p1 == 0x00 && cmd.p2 != 0x00) ||
+      (cmd.p1 == 0x01 && cmd.p2 != 0x01 && cmd.p2 != 0x06)) {
+    return Sw::kIncorrectP1P2;
+  }
+  Parsed<TlvData> data = ParseTlvData(cmd);
+  if (!data.request) return data.sw;
+  const Tlv* value = data.request->Find(kTagValue);
+  if (value == nullptr) return Sw::kWrongData;
+  ReplaceRequest r;
+  if (cmd.p1 == 0x01) r.property = static_cast<Property>(cmd.p2);
+  r.uri = std::move(data.request->uri);
+  r.value = value->value;
+  return r;
+}
+
+Parsed<DeleteRequest> ParseDelete(const CommandApdu& cmd) {
+  if (cmd.p1p2() != 0) return Sw::kIncorrectP1P2;
+  Parsed<std::string> uri = UriData(cmd);
+  if (!uri.request) return uri.sw;
+  return DeleteRequest{std::move(*uri.request)};
+}
+
+Parsed<ExecRequest> ParseExec(const CommandApdu& cmd) {
+  if (cmd.p1p2() != 0) return Sw::kIncorrectP1P2;
+  Parsed<TlvData> data = ParseTlvData(cmd);
+  if (!data.request) return data.sw;
+  ExecRequest r;
+  r.uri = std::move(data.request->uri);
+  if (const Tlv* d = data.request->Find(kTagValue)) r.data = d->value;
+  return r;
+}
+
+Parsed<ExportRequest> ParseExport(const CommandApdu& cmd) {
+  if (cmd.p1 > 0x01 || cmd.p2 != 0x00) return Sw::kIncorrectP1P2;
+  Parsed<std::string> uri = UriData(cmd);
+  if (!uri.request) return uri.sw;
+  ExportRequest r;
+  r.encoding = cmd.p1 == 0x00 ? ExportRequest::Encoding::kXml : ExportRequest::Encoding::kWbxml;
+  r.uri = std::move(*uri.request);
+  return r;
+}
+
+Parsed<StoreDataRequest> ParseStoreData(const CommandApdu& cmd) {
+  if (cmd.p1 > 0x01 || cmd.p2 != 0x00) return Sw::kIncorrectP1P2;
+  if (cmd.data.empty()) return Sw::kWrongLength;
+  std::string xml;
+  if (cmd.data[0] == '<') {
+    xml = Text(cmd.data);
+  } else {
+    // WBXML is untrusted input: TndsWbxmlToXml scans it before libwbxml2 sees it.
+    std::string error;
+    std::optional<std::string> converted = TndsWbxmlToXml(cmd.data, error);
+    if (!converted) return Sw::kWrongData;
+    xml = std::move(*converted);
+  }
+  TndsDocument doc = ParseTndsXml(xml);
+  if (!doc.error.empty()) return Sw::kWrongData;
+  StoreDataRequest r;
+  r.replace_tree = cmd.p1 == 0x00;
+  r.nodes = std::move(doc.nodes);
+  return r;
+}
+
+Parsed<PutDataRequest> ParsePutData(const CommandApdu& cmd) {
+  if (cmd.p1p2() != 0x0084) return Sw::kReferenceDataNotFound;
+  if (cmd.data.size() != 1) return Sw::kWrongLength;
+  if ((cmd.data[0] & ~kStoredFlags) != 0) return Sw::kWrongData;
+  return PutDataRequest{cmd.data[0]};
+}
+
+Parsed<PinRequest> ParsePin(const CommandApdu& cmd) { return PinRequest{cmd.p2, cmd}; }
+
+std::string Describe(const SelectRequest& /*r*/) { return {}; }
+std::string Describe(const DescriptorRequest& /*r*/) { return "descriptor"; }
+
+std::string Describe(const GetRequest& r) {
+  switch (r.what) {
+    case GetRequest::What::kValue:
+      return WithUri("value", r.uri);
+    case GetRequest::What::kProperty:
+      return WithUri(PropertyName(r.property), r.uri);
+    case GetRequest::What::kChildren:
+      return WithUri("children", r.uri);
+    case GetRequest::What::kAllProperties:
+      return WithUri("properties", r.uri);
+  }
+  return {};
+}
+
+std::string Describe(const AddRequest& r) { return WithUri("", r.uri); }
+
+std::string Describe(const ReplaceRequest& r) {
+  return WithUri(r.property ? PropertyName(*r.property) : "value", r.uri);
+}
+
+std::string Describe(const DeleteRequest& r) { return WithUri("", r.uri); }
+std::string Describe(const ExecRequest& r) { return WithUri("", r.uri); }
+
+std::string Describe(const ExportRequest& r) {
+  return WithUri(r.encoding == ExportRequest::Encoding::kXml ? "XML" : "WBXML", r.uri);
+}
+
+std::string Describe(const StoreDataRequest& r) {
+  return r.replace_tree ? "replace tree" : "merge into tree";
+}
+
+std::string Describe(const PutDataRequest& /*r*/) { return "bootstrap flags"; }
+
+std::string Describe(const PinRequest& r) {
+  char buf[8];
+  std::snprintf(buf, sizeof buf, "PIN %02X", r.reference);
+  return buf;
+}
+
+}  // namespace dmcard::dm

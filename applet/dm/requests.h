@@ -1,0 +1,142 @@
+// The DM applet's C-APDUs decoded — parse, then execute: one request struct per command of the
+// command table (dm/command_table.h), the function that parses a command into it, and its text
+// for logs. A parse function checks P1/P2, Lc and the command data (TLVs, URI, TNDS document)
+// and answers the ISO 7816-4 status word of a malformed command; the execute function then gets
+// a request that is valid. The status words are apdu-specs/dm.json's.
+//
+// ByteView members point into the command's data: a request lives no longer than its APDU.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "dm/mo_tree.h"
+#include "dm/node_value.h"
+#include "runtime/apdu.h"
+#include "runtime/bytes.h"
+#include "runtime/sw.h"
+
+namespace dmcard::dm {
+
+// Bootstrap flag bits of the descriptor (tag 84) that the card stores (PUT DATA sets them).
+inline constexpr uint8_t kFlagUserConfirmation = 0x02;  // USA1
+inline constexpr uint8_t kFlagAutoconnect = 0x04;       // USA3
+inline constexpr uint8_t kStoredFlags = kFlagUserConfirmation | kFlagAutoconnect;
+
+// A parsed request, or the status word that refuses the command.
+template <typename Request>
+struct Parsed {
+  using value_type = Request;
+  Parsed(Request r) : request(std::move(r)) {}  // NOLINT: implicit on purpose
+  Parsed(Sw refusal) : sw(refusal) {}           // NOLINT: implicit on purpose
+  std::optional<Request> request;               // set when the command is valid
+  Sw sw = Sw::kOk;                              // else why it is refused
+};
+
+// SELECT by AID that has just selected the applet: the runtime has validated it.
+struct SelectRequest {};
+Parsed<SelectRequest> ParseSelect(const CommandApdu& cmd);
+
+// 80 CA 00 A5: GET DATA of the descriptor (the only data object; else 6A88).
+struct DescriptorRequest {};
+Parsed<DescriptorRequest> ParseGetData(const CommandApdu& cmd);
+
+// 80 30 P1 P2 URI: GET. P1 00 value, 01 property P2 (01..08), 02 child names, 03 all properties.
+struct GetRequest {
+  enum class What : uint8_t {
+    kValue = 0x00,
+    kProperty = 0x01,
+    kChildren = 0x02,
+    kAllProperties = 0x03
+  };  // P1
+  What what = What::kValue;
+  Property property = Property::kAcl;  // for kProperty
+  std::string uri;
+};
+Parsed<GetRequest> ParseGet(const CommandApdu& cmd);
+
+// 80 32 00 00 TLVs: ADD. 80 URI, 82 Format, [81 value], [83 Type], [84 ACL], [85 01 = secret].
+struct AddRequest {
+  std::string uri;
+  NodeFormat format = NodeFormat::kNode;  // kNode: an interior node (it has no value)
+  ByteView value;                         // a leaf's value (empty when tag 81 is absent)
+  std::string type;                       // "" when absent
+  std::string acl;                        // "" when absent
+  bool secret = false;                    // a leaf whose value is never readable
+};
+Parsed<AddRequest> ParseAdd(const CommandApdu& cmd);
+
+// 80 34 P1 P2 TLVs (80 URI, 81 value or text): REPLACE. P1 00 the value; P1 01 property P2,
+// 01 ACL or 06 Title.
+struct ReplaceRequest {
+  std::optional<Property> property;  // nullopt: the leaf's value
+  std::string uri;
+  ByteView value;  // the new value, or the property's new text
+};
+Parsed<ReplaceRequest> ParseReplace(const CommandApdu& cmd);
+
+// 80 36 00 00 URI: DELETE the node and its subtree.
+struct DeleteRequest {
+  std::string uri;
+};
+Parsed<DeleteRequest> ParseDelete(const CommandApdu& cmd);
+
+// 80 38 00 00 TLVs: EXEC. 80 URI, [81 data].
+struct ExecRequest {
+  std::string uri;
+  ByteView data;
+};
+Parsed<ExecRequest> ParseExec(const CommandApdu& cmd);
+
+// 80 3A P1 00 URI: EXPORT the subtree as TNDS, P1 00 XML, 01 WBXML.
+struct ExportRequest {
+  enum class Encoding : uint8_t { kXml, kWbxml };
+  Encoding encoding = Encoding::kXml;
+  std::string uri;
+};
+Parsed<ExportRequest> ParseExport(const CommandApdu& cmd);
+
+// 80 E2 P1 00 TNDS (XML starting with '<', else WBXML): STORE DATA. P1 00 replaces the tree,
+// 01 merges into it. The document is decoded and checked completely here (dm/tnds.h), so a
+// document with any error is refused (6A80) before the tree changes.
+struct StoreDataRequest {
+  bool replace_tree = false;
+  std::vector<Node> nodes;  // parents before children, absolute URIs
+};
+Parsed<StoreDataRequest> ParseStoreData(const CommandApdu& cmd);
+
+// 80 DA 00 84 01 flags: PUT DATA of the stored bootstrap flags (kStoredFlags bits only).
+struct PutDataRequest {
+  uint8_t flags = 0;
+};
+Parsed<PutDataRequest> ParsePutData(const CommandApdu& cmd);
+
+// 00 20 / 24 / 2C .. P2: VERIFY, CHANGE REFERENCE DATA, RESET RETRY COUNTER. The runtime's
+// PinCommands (runtime/pin.h), shared with the file-system applet, validates and serves them; the
+// request carries the command to it.
+struct PinRequest {
+  uint8_t reference = 0;  // P2
+  CommandApdu apdu;
+};
+Parsed<PinRequest> ParsePin(const CommandApdu& cmd);
+
+// What a request is, for logs (DmApplet::DescribeCommand puts the command's label before it):
+// "value ./DevInfo/Man", "XML ./DMAcc", "PIN 01". Never a value, a PIN or document content. ""
+// when there is nothing to add, or when the URI is not printable ASCII (then only the label
+// shows).
+std::string Describe(const SelectRequest& r);
+std::string Describe(const DescriptorRequest& r);
+std::string Describe(const GetRequest& r);
+std::string Describe(const AddRequest& r);
+std::string Describe(const ReplaceRequest& r);
+std::string Describe(const DeleteRequest& r);
+std::string Describe(const ExecRequest& r);
+std::string Describe(const ExportRequest& r);
+std::string Describe(const StoreDataRequest& r);
+std::string Describe(const PutDataRequest& r);
+std::string Describe(const PinRequest& r);
+
+}  // namespace dmcard::dm
