@@ -158,7 +158,7 @@ TEST(Runtime_DurableWrite, PowerCutAtEveryWriteIsAllOldOrAllNew) {
     const std::string counter = Value(reopened, "counter");
     EXPECT_TRUE(counter == "3" || counter == "2") << counter;
     const std::string data = Value(reopened, "data");
-    EXPECT_EQ(data, Value(reopened, "more"));    // the transaction: all or nothing
+    EXPECT_EQ(data, Value(reopened, "more"));  // the transaction: all or nothing
     if (data == "new") {
       EXPECT_EQ(counter, "2");  // its durable write came first
     }
