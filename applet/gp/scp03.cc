@@ -2,6 +2,7 @@
 #include "gp/scp03.h"
 
 #include <cstddef>
+#include <functional>
 #include <utility>
 
 namespace dmcard::gp {
@@ -257,9 +258,57 @@ bool IsSupportedSecurityLevel(uint8_t level) {
 
 // ---- derivation -------------------------------------------------------------------------------
 
-Scp03Status Kdf(ByteView key, DerivationConstant constant, uint16_t output_bits, ByteView context,
-                Bytes& out) {
-  if (!ValidAesKey(key)) return Scp03Status::kBadKey;
+namespace {
+
+// The KDF's pseudo-random function: one AES-CMAC block over a derivation block, under a key the
+// caller holds (known-answer tests) or under a static key the key store holds.
+using Prf = std::function<Scp03Status(ByteView input, Bytes& block)>;
+
+Scp03Status FromKeyStore(KeyStatus status) {
+  switch (status) {
+    case KeyStatus::kOk:
+      return Scp03Status::kOk;
+    case KeyStatus::kBadInput:
+      return Scp03Status::kBadArgument;
+    case KeyStatus::kNotFound:
+    case KeyStatus::kUsageRefused:
+    case KeyStatus::kBlocked:
+    case KeyStatus::kExhausted:
+    case KeyStatus::kBadKey:
+    case KeyStatus::kVerifyFailed:
+      return Scp03Status::kBadKey;
+    case KeyStatus::kFull:
+    case KeyStatus::kPowerLost:
+    case KeyStatus::kInternal:
+      return Scp03Status::kInternal;
+  }
+  return Scp03Status::kInternal;
+}
+
+Prf StorePrf(KeyStore& keys, KeyHandle key) {
+  return [&keys, key](ByteView input, Bytes& block) {
+    return FromKeyStore(keys.Scp03Prf(key, input, block));
+  };
+}
+
+// The static key's length in bits (an SCP03 member is AES), 0 when the store has no such key.
+uint16_t StoredKeyBits(const KeyStore& keys, KeyHandle key) {
+  const std::optional<KeyInfo> info = keys.Info(key);
+  if (!info) return 0;
+  switch (info->type) {
+    case KeyType::kAes128:
+      return 128;
+    case KeyType::kAes192:
+      return 192;
+    case KeyType::kAes256:
+      return 256;
+    default:
+      return 0;
+  }
+}
+
+Scp03Status KdfWith(const Prf& prf, DerivationConstant constant, uint16_t output_bits,
+                    ByteView context, Bytes& out) {
   if (output_bits == 0 || output_bits % 8 != 0) return Scp03Status::kBadArgument;
   const size_t blocks = (output_bits + 127) / 128;
   if (blocks > 0xFF) return Scp03Status::kBadArgument;  // the counter i is one byte
@@ -277,7 +326,7 @@ Scp03Status Kdf(ByteView key, DerivationConstant constant, uint16_t output_bits,
   for (size_t i = 1; i <= blocks; ++i) {
     input[counter_at] = static_cast<uint8_t>(i);
     Bytes block;
-    Scp03Status st = FromCrypto(crypto::AesCmac(key, input, block));
+    Scp03Status st = prf(input, block);
     if (st != Scp03Status::kOk) return st;
     result.insert(result.end(), block.begin(), block.end());
   }
@@ -286,26 +335,69 @@ Scp03Status Kdf(ByteView key, DerivationConstant constant, uint16_t output_bits,
   return Scp03Status::kOk;
 }
 
-Scp03Status DeriveSessionKeys(const StaticKeys& keys, ByteView host_challenge,
-                              ByteView card_challenge, SessionKeys& out) {
-  if (!ValidAesKey(keys.enc) || !ValidAesKey(keys.mac)) return Scp03Status::kBadKey;
+// §6.2.1: S-ENC from K-ENC, S-MAC and S-RMAC from K-MAC, context = host || card challenge; each
+// session key as long as its static key.
+Scp03Status DeriveWith(const Prf& enc, uint16_t enc_bits, const Prf& mac, uint16_t mac_bits,
+                       ByteView host_challenge, ByteView card_challenge, SessionKeys& out) {
   if (!ValidChallenges(host_challenge, card_challenge)) return Scp03Status::kBadArgument;
-  // §6.2.1: context = host challenge || card challenge; each key as long as its static key.
   Bytes context(host_challenge.begin(), host_challenge.end());
   context.insert(context.end(), card_challenge.begin(), card_challenge.end());
   SessionKeys result;
-  const auto enc_bits = static_cast<uint16_t>(keys.enc.size() * 8);
-  const auto mac_bits = static_cast<uint16_t>(keys.mac.size() * 8);
-  Scp03Status st = Kdf(keys.enc, DerivationConstant::kSEnc, enc_bits, context, result.s_enc);
+  Scp03Status st = KdfWith(enc, DerivationConstant::kSEnc, enc_bits, context, result.s_enc);
   if (st == Scp03Status::kOk) {
-    st = Kdf(keys.mac, DerivationConstant::kSMac, mac_bits, context, result.s_mac);
+    st = KdfWith(mac, DerivationConstant::kSMac, mac_bits, context, result.s_mac);
   }
   if (st == Scp03Status::kOk) {
-    st = Kdf(keys.mac, DerivationConstant::kSRMac, mac_bits, context, result.s_rmac);
+    st = KdfWith(mac, DerivationConstant::kSRMac, mac_bits, context, result.s_rmac);
   }
   if (st != Scp03Status::kOk) return st;
   out = std::move(result);
   return Scp03Status::kOk;
+}
+
+// §6.2.2.1: context = the 3-byte sequence counter || the security domain's AID.
+Scp03Status ChallengeWith(const Prf& enc, uint32_t sequence_counter, ByteView sd_aid, SMode mode,
+                          Bytes& out) {
+  if (sequence_counter > 0xFFFFFF || sd_aid.size() < 5 || sd_aid.size() > 16) {
+    return Scp03Status::kBadArgument;
+  }
+  Bytes context = {static_cast<uint8_t>(sequence_counter >> 16),
+                   static_cast<uint8_t>(sequence_counter >> 8),
+                   static_cast<uint8_t>(sequence_counter)};
+  context.insert(context.end(), sd_aid.begin(), sd_aid.end());
+  return KdfWith(enc, DerivationConstant::kCardChallenge, static_cast<uint16_t>(Length(mode) * 8),
+                 context, out);
+}
+
+Prf KeyPrf(ByteView key) {
+  return [key](ByteView input, Bytes& block) {
+    return FromCrypto(crypto::AesCmac(key, input, block));
+  };
+}
+
+}  // namespace
+
+Scp03Status Kdf(ByteView key, DerivationConstant constant, uint16_t output_bits, ByteView context,
+                Bytes& out) {
+  if (!ValidAesKey(key)) return Scp03Status::kBadKey;
+  return KdfWith(KeyPrf(key), constant, output_bits, context, out);
+}
+
+Scp03Status DeriveSessionKeys(const StaticKeys& keys, ByteView host_challenge,
+                              ByteView card_challenge, SessionKeys& out) {
+  if (!ValidAesKey(keys.enc) || !ValidAesKey(keys.mac)) return Scp03Status::kBadKey;
+  return DeriveWith(KeyPrf(keys.enc), static_cast<uint16_t>(keys.enc.size() * 8), KeyPrf(keys.mac),
+                    static_cast<uint16_t>(keys.mac.size() * 8), host_challenge, card_challenge,
+                    out);
+}
+
+Scp03Status DeriveSessionKeys(KeyStore& keys, KeyHandle k_enc, KeyHandle k_mac,
+                              ByteView host_challenge, ByteView card_challenge, SessionKeys& out) {
+  const uint16_t enc_bits = StoredKeyBits(keys, k_enc);
+  const uint16_t mac_bits = StoredKeyBits(keys, k_mac);
+  if (enc_bits == 0 || mac_bits == 0) return Scp03Status::kBadKey;
+  return DeriveWith(StorePrf(keys, k_enc), enc_bits, StorePrf(keys, k_mac), mac_bits,
+                    host_challenge, card_challenge, out);
 }
 
 Scp03Status CardCryptogram(const SessionKeys& keys, ByteView host_challenge,
@@ -320,15 +412,13 @@ Scp03Status HostCryptogram(const SessionKeys& keys, ByteView host_challenge,
 
 Scp03Status PseudoRandomCardChallenge(ByteView k_enc, uint32_t sequence_counter, ByteView sd_aid,
                                       SMode mode, Bytes& out) {
-  if (sequence_counter > 0xFFFFFF || sd_aid.size() < 5 || sd_aid.size() > 16) {
-    return Scp03Status::kBadArgument;
-  }
-  Bytes context = {static_cast<uint8_t>(sequence_counter >> 16),
-                   static_cast<uint8_t>(sequence_counter >> 8),
-                   static_cast<uint8_t>(sequence_counter)};
-  context.insert(context.end(), sd_aid.begin(), sd_aid.end());
-  return Kdf(k_enc, DerivationConstant::kCardChallenge, static_cast<uint16_t>(Length(mode) * 8),
-             context, out);
+  if (!ValidAesKey(k_enc)) return Scp03Status::kBadKey;
+  return ChallengeWith(KeyPrf(k_enc), sequence_counter, sd_aid, mode, out);
+}
+
+Scp03Status PseudoRandomCardChallenge(KeyStore& keys, KeyHandle k_enc, uint32_t sequence_counter,
+                                      ByteView sd_aid, SMode mode, Bytes& out) {
+  return ChallengeWith(StorePrf(keys, k_enc), sequence_counter, sd_aid, mode, out);
 }
 
 Bytes InitializeUpdateResponse::Encode() const {
@@ -443,7 +533,22 @@ Scp03Status Scp03Channel::Initialize(const StaticKeys& keys, ByteView host_chall
                                      ByteView card_challenge, const ChannelOptions& options) {
   Close();
   if (host_challenge.size() != Length(options.mode)) return Fail(Scp03Status::kBadArgument);
-  Scp03Status st = DeriveSessionKeys(keys, host_challenge, card_challenge, keys_);
+  return Start(DeriveSessionKeys(keys, host_challenge, card_challenge, keys_), host_challenge,
+               card_challenge, options);
+}
+
+Scp03Status Scp03Channel::Initialize(KeyStore& keys, KeyHandle k_enc, KeyHandle k_mac,
+                                     ByteView host_challenge, ByteView card_challenge,
+                                     const ChannelOptions& options) {
+  Close();
+  if (host_challenge.size() != Length(options.mode)) return Fail(Scp03Status::kBadArgument);
+  return Start(DeriveSessionKeys(keys, k_enc, k_mac, host_challenge, card_challenge, keys_),
+               host_challenge, card_challenge, options);
+}
+
+Scp03Status Scp03Channel::Start(Scp03Status derived, ByteView host_challenge,
+                                ByteView card_challenge, const ChannelOptions& options) {
+  Scp03Status st = derived;
   if (st == Scp03Status::kOk) {
     st = CardCryptogram(keys_, host_challenge, card_challenge, card_cryptogram_);
   }

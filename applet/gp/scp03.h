@@ -3,9 +3,11 @@
 // Reference: GlobalPlatform Card Specification v2.3 Amendment D "Secure Channel Protocol 03"
 // (section numbers as in its versions 1.0 to 1.2). Everything here is a pure function of its
 // inputs or of one Scp03Channel's state: bytes in, bytes out, a status out. No APDU dispatch, no
-// INITIALIZE UPDATE/EXTERNAL AUTHENTICATE command handlers, no key store and no sequence counter
-// persistence live here; the session layer in the runtime's transmit path drives an
-// Scp03Channel:
+// INITIALIZE UPDATE/EXTERNAL AUTHENTICATE command handlers and no sequence counter persistence
+// live here (gp/scp03_handshake.h has them, gp/scp03_session.h the runtime's session over an
+// Scp03Channel). On the card the static keys stay in the key store (runtime/key_store.h): the
+// entries taking a KeyStore run the KDF over KeyStore::Scp03Prf, so only derived session
+// material reaches this code; the entries taking StaticKeys are for known-answer tests.
 //
 //   INITIALIZE UPDATE   caller picks the card challenge (random from crypto::Drbg, or
 //                       PseudoRandomCardChallenge with the persistent sequence counter), calls
@@ -61,6 +63,7 @@
 #include <string_view>
 
 #include "crypto/crypto.h"
+#include "runtime/key_store.h"
 
 namespace dmcard::gp {
 
@@ -156,6 +159,14 @@ Scp03Status HostCryptogram(const SessionKeys& keys, ByteView host_challenge,
 Scp03Status PseudoRandomCardChallenge(ByteView k_enc, uint32_t sequence_counter, ByteView sd_aid,
                                       SMode mode, Bytes& out);
 
+// The same three from static keys kept in the card's key store (K-ENC and K-MAC by handle, their
+// usages kScp03Enc and kScp03Mac): the key store computes each KDF block, the key bytes never
+// leave it. A key the store refuses (missing, wrong usage, its set blocked) gives kBadKey.
+Scp03Status DeriveSessionKeys(KeyStore& keys, KeyHandle k_enc, KeyHandle k_mac,
+                              ByteView host_challenge, ByteView card_challenge, SessionKeys& out);
+Scp03Status PseudoRandomCardChallenge(KeyStore& keys, KeyHandle k_enc, uint32_t sequence_counter,
+                                      ByteView sd_aid, SMode mode, Bytes& out);
+
 // The INITIALIZE UPDATE response data field (Amendment D, INITIALIZE UPDATE command, Table 7-3).
 struct InitializeUpdateResponse {
   Bytes key_diversification_data = Bytes(10, 0);  // 10 bytes
@@ -219,6 +230,9 @@ class Scp03Channel {
   // INITIALIZE UPDATE: derives the session keys and both cryptograms. Replaces any session.
   Scp03Status Initialize(const StaticKeys& keys, ByteView host_challenge, ByteView card_challenge,
                          const ChannelOptions& options = {});
+  // The same with the static keys in the card's key store (the card's way).
+  Scp03Status Initialize(KeyStore& keys, KeyHandle k_enc, KeyHandle k_mac, ByteView host_challenge,
+                         ByteView card_challenge, const ChannelOptions& options = {});
   // The card cryptogram for the INITIALIZE UPDATE response (empty unless initialized).
   const Bytes& card_cryptogram() const { return card_cryptogram_; }
 
@@ -256,6 +270,9 @@ class Scp03Channel {
 
  private:
   Scp03Status Fail(Scp03Status status);
+  // Initialize's common part once the session keys are derived (or failed to be).
+  Scp03Status Start(Scp03Status derived, ByteView host_challenge, ByteView card_challenge,
+                    const ChannelOptions& options);
 
   State state_ = State::kClosed;
   ChannelOptions options_;
