@@ -53,15 +53,12 @@ ByteView Framable(ByteView payload) {
   return payload.size() <= kMaxFramePayload ? payload : ByteView(kNoPreciseDiagnosis);
 }
 
-// A C-APDU as a trace line: hex bytes, with the data of the PIN commands (ISO 7816-4 VERIFY 20/21,
-// CHANGE REFERENCE DATA 24, RESET RETRY COUNTER 2C) shown as ** per byte unless `secrets`: the
-// trace never holds a PIN, a PUK or the development issuer PIN unless asked to.
-// A malformed PIN command is masked after its 4-byte header: its length bytes may be wrong, its
-// data still a PIN.
-std::string TraceCommand(ByteView command, bool secrets) {
-  const uint8_t ins = command.size() >= 2 ? command[1] : 0;
-  const bool pin_command = ins == 0x20 || ins == 0x21 || ins == 0x24 || ins == 0x2C;
-  if (secrets || !pin_command) return ToHex(command, ' ');
+// A C-APDU as a trace line: hex bytes, with the data shown as ** per byte when `withhold` (the
+// card says it carries secrets: PINs, PUKs, the development issuer PIN, keys, secret leaves,
+// VirtualCard::CarriesSecrets; --record-secrets turns it off). A malformed command is masked
+// after its 4-byte header: its length bytes may be wrong, its data still secret.
+std::string TraceCommand(ByteView command, bool withhold) {
+  if (!withhold) return ToHex(command, ' ');
   const ParsedApdu p = ParseCommand(command, true);
   size_t from = 4;
   size_t to = command.size();
@@ -439,6 +436,10 @@ void Bridge::DecideUndecided(Slot& s, uint64_t now_ms) {
 }
 
 void Bridge::Answer(Slot& s, ByteView command) {
+  // Named and judged before the card runs it (a SELECT changes who would name the next one).
+  const std::string what = options_.verbose ? s.card->Describe(command) : std::string();
+  const bool withhold =
+      s.record != nullptr && !options_.record_secrets && s.card->CarriesSecrets(command);
   const auto start = std::chrono::steady_clock::now();
   s.card->Transmit(command, s.response);
   const auto us = std::chrono::duration_cast<std::chrono::microseconds>(
@@ -451,12 +452,10 @@ void Bridge::Answer(Slot& s, ByteView command) {
   }
   const ByteView sent = Framable(s.response);  // what SendFrame wrote
   if (s.record != nullptr) {
-    std::fprintf(s.record, "> %s\n", TraceCommand(command, options_.record_secrets).c_str());
+    std::fprintf(s.record, "> %s\n", TraceCommand(command, withhold).c_str());
   }
   Record(s, "<", sent);
   if (options_.verbose) {
-    ParsedApdu p = ParseCommand(command, true);
-    const std::string what = p.error == Sw::kOk ? DescribeCommand(p.command) : "malformed APDU";
     const size_t n = sent.size();
     const std::string sw = n >= 2 ? ToHex(sent.last(2)) : "----";
     std::fprintf(stderr, "[slot %d] %s -> %s%s (%lld us)\n", s.index, what.c_str(), sw.c_str(),

@@ -8,6 +8,7 @@
 
 #include "cards/hosted_card.h"
 #include "cards/profile.h"
+#include "runtime/apdu_text.h"
 #include "runtime/card.h"
 
 namespace dmcard::vicc {
@@ -22,6 +23,10 @@ class VirtualCard {
   virtual const Bytes& atr() const = 0;
   // Always produces an R-APDU (at least a status word).
   virtual void Transmit(ByteView command, Bytes& response) = 0;
+  // Before Transmit: a one-line name of `command` for -v, and whether a trace must withhold its
+  // data (PINs, keys, secret leaves).
+  virtual std::string Describe(ByteView command) = 0;
+  virtual bool CarriesSecrets(ByteView command) = 0;
 };
 
 // A card made from a profile (the demo profile by default) over the real runtime, with the
@@ -42,6 +47,8 @@ class RuntimeCard final : public VirtualCard {
   const Bytes& Reset() override { return card_->Reset(); }
   const Bytes& atr() const override { return card_->atr(); }
   void Transmit(ByteView command, Bytes& response) override;
+  std::string Describe(ByteView command) override { return card().DescribeCommand(command); }
+  bool CarriesSecrets(ByteView command) override { return card().CommandCarriesSecrets(command); }
   Card& card() { return card_->card(); }
   // Prefix of the notices this card prints ("card 0: ").
   void set_label(std::string label) { label_ = std::move(label); }
@@ -66,6 +73,8 @@ class NullCard final : public VirtualCard {
   const Bytes& Reset() override { return atr_; }
   const Bytes& atr() const override { return atr_; }
   void Transmit(ByteView, Bytes& response) override { response.assign({0x90, 0x00}); }
+  std::string Describe(ByteView command) override { return DescribeCommand(command, true); }
+  bool CarriesSecrets(ByteView command) override { return CarriesPin(command); }
 
  private:
   Bytes atr_;

@@ -107,4 +107,25 @@ std::string DmApplet::DescribeCommand(const CommandApdu& cmd) const {
   return text;
 }
 
+bool DmApplet::CommandCarriesSecrets(const CommandApdu& cmd, PersistentStore& store) const {
+  if (cmd.cls.interindustry) return false;  // PIN commands: the runtime withholds them already
+  const bool add = cmd.ins == 0x32;
+  if (cmd.ins == 0xE2) return true;
+  if (!add && cmd.ins != 0x34) return false;
+  if (cmd.cls.chaining) return true;
+  auto secret_name = [](const std::string& uri) {
+    return MoTree::IsSecretName(MoTree::NameOf(uri));
+  };
+  if (add) {
+    const Parsed<AddRequest> p = ParseAdd(cmd);
+    return !p.request || p.request->secret || secret_name(p.request->uri);
+  }
+  const Parsed<ReplaceRequest> p = ParseReplace(cmd);
+  if (!p.request) return true;
+  if (p.request->property) return false;  // ACL or Title text
+  if (secret_name(p.request->uri)) return true;
+  const std::optional<Node> node = MoTree(store, kKeyPrefix, {}).Read(p.request->uri);
+  return node && node->props.secret;
+}
+
 }  // namespace dmcard::dm

@@ -77,6 +77,10 @@ class DmApplet final : public Applet {
   // Just the label when the command does not parse (or is one link of a chain); "" when the
   // applet has no such command.
   std::string DescribeCommand(const CommandApdu& cmd) const override;
+  // STORE DATA (a whole tree), ADD of a secret leaf (85 01 or a secret name), REPLACE of a
+  // secret leaf's value, and any ADD/REPLACE that cannot be judged on its own (a chain link,
+  // data that does not parse).
+  bool CommandCarriesSecrets(const CommandApdu& cmd, PersistentStore& store) const override;
 
   // The descriptor template (A5 ...) for the current state.
   Bytes Descriptor(AppletContext& ctx) const;

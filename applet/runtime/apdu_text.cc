@@ -61,4 +61,14 @@ std::string DescribeCommand(const CommandApdu& cmd) {
   return s;
 }
 
+std::string DescribeCommand(ByteView raw, bool allow_extended) {
+  const ParsedApdu parsed = ParseCommand(raw, allow_extended);
+  return parsed.error == Sw::kOk ? DescribeCommand(parsed.command) : "malformed APDU";
+}
+
+bool CarriesPin(ByteView raw) {
+  const uint8_t ins = raw.size() >= 2 ? raw[1] : 0;
+  return ins == 0x20 || ins == 0x21 || ins == 0x24 || ins == 0x2C;
+}
+
 }  // namespace dmcard

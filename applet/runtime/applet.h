@@ -115,6 +115,12 @@ class Applet {
   // A name for `cmd` in logs and decoders, e.g. "DM GET ./DevInfo/Man"; empty when the applet
   // has none (the runtime then names it by INS). Never reveals secret data.
   virtual std::string DescribeCommand(const CommandApdu& /*cmd*/) const { return {}; }
+  // True when the data of `cmd` carries secrets (a key, a secret leaf's value, a document that
+  // may hold either): traces and logs then withhold it. `store` is for reading only. The runtime
+  // already counts the PIN commands (Card::CommandCarriesSecrets).
+  virtual bool CommandCarriesSecrets(const CommandApdu& /*cmd*/, PersistentStore& /*store*/) const {
+    return false;
+  }
 
  private:
   Bytes aid_;

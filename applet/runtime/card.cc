@@ -138,7 +138,7 @@ bool Card::SelectOn(uint8_t channel, int applet_index, int opened_from) {
 
 std::string Card::DescribeCommand(ByteView raw) const {
   const ParsedApdu parsed = ParseCommand(raw, config_.extended_length);
-  if (parsed.error != Sw::kOk) return "malformed APDU";
+  if (parsed.error != Sw::kOk) return dmcard::DescribeCommand(raw, config_.extended_length);
   const CommandApdu& cmd = parsed.command;
   const int idx = selected_applet(cmd.cls.channel);
   const bool runtime_own =
@@ -149,6 +149,15 @@ std::string Card::DescribeCommand(ByteView raw) const {
     if (!name.empty()) return name;
   }
   return dmcard::DescribeCommand(cmd);
+}
+
+bool Card::CommandCarriesSecrets(ByteView raw) {
+  if (CarriesPin(raw)) return true;
+  const ParsedApdu parsed = ParseCommand(raw, config_.extended_length);
+  if (parsed.error != Sw::kOk) return false;
+  const int idx = selected_applet(parsed.command.cls.channel);
+  if (idx < 0) return false;
+  return registry_.at(static_cast<size_t>(idx)).CommandCarriesSecrets(parsed.command, store_);
 }
 
 Bytes Card::Transmit(ByteView command) {

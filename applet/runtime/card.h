@@ -73,6 +73,11 @@ class Card {
   // its channel gives it, else the runtime's (runtime/apdu_text.h); "malformed APDU" when it
   // does not parse. For logs; changes nothing.
   std::string DescribeCommand(ByteView raw) const;
+  // True when a trace or log must withhold the data of this C-APDU: the PIN commands by INS
+  // (VERIFY 20/21, CHANGE REFERENCE DATA 24, RESET RETRY COUNTER 2C, any class, malformed ones
+  // included), and what the applet selected on its channel says carries secrets
+  // (Applet::CommandCarriesSecrets). Changes nothing.
+  bool CommandCarriesSecrets(ByteView raw);
 
   // Session layer: the principal authenticated on `channel` (management authorities; part 2
   // sets it after EXTERNAL AUTHENTICATE). Cleared with the channel's security state.

@@ -319,5 +319,53 @@ TEST(Req_SEC1_CardNotExhausted, FullCardStillAcceptsIssuerAndAuthorityWrites) {
   EXPECT_EQ(c.AddLeaf("./UserPrefs/More", 1), 0x9000);
 }
 
+// --- Traces withhold secrets (non-negotiable 5) --------------------------------------------------
+
+Bytes AddApdu(std::string_view uri, std::string_view value, bool secret_flag,
+              bool chained = false) {
+  Bytes tlv = {0x80, static_cast<uint8_t>(uri.size())};
+  Append(tlv, Ascii(uri));
+  Append(tlv, H("8203 636872"));
+  AppendTlv(tlv, 0x81, Ascii(value));
+  if (secret_flag) Append(tlv, H("850101"));
+  Bytes c = {static_cast<uint8_t>(chained ? 0x90 : 0x80), 0x32, 0x00, 0x00,
+             static_cast<uint8_t>(tlv.size())};
+  Append(c, tlv);
+  return c;
+}
+
+Bytes ReplaceApdu(std::string_view uri, std::string_view value) {
+  Bytes tlv = {0x80, static_cast<uint8_t>(uri.size())};
+  Append(tlv, Ascii(uri));
+  AppendTlv(tlv, 0x81, Ascii(value));
+  Bytes c = {0x80, 0x34, 0x00, 0x00, static_cast<uint8_t>(tlv.size())};
+  Append(c, tlv);
+  return c;
+}
+
+TEST(Req_SEC1_TraceSecrets, CardSaysWhichCommandsCarrySecrets) {
+  ProfileCard c(DemoProfile());
+  Card& card = c.card();
+  // PIN commands, whatever is selected and even malformed.
+  EXPECT_TRUE(card.CommandCarriesSecrets(H("002000010431323334")));
+  EXPECT_TRUE(card.CommandCarriesSecrets(H("0020000106313233")));
+  EXPECT_TRUE(card.CommandCarriesSecrets(H("002C000110 3132333435363738 31323334FFFFFFFF")));
+  // The file system's own commands carry none.
+  EXPECT_FALSE(card.CommandCarriesSecrets(H("00D6000002ABCD")));
+  ASSERT_EQ(c.SelectAid(kDmAidHex), 0x9000);
+  c.card().SetPrincipal(0, kDemoServer);
+  const std::string leaf = "./Vendor/dmcard/FUMOPolicy/Hidden";
+  ASSERT_EQ(c.Sw(AddApdu(leaf, "v1", /*secret_flag=*/true)), 0x9000);  // a secret by flag
+  EXPECT_TRUE(card.CommandCarriesSecrets(AddApdu("./X/AAuthSecret", "s", false)));  // by name
+  EXPECT_TRUE(card.CommandCarriesSecrets(AddApdu("./X/Y", "s", true)));             // by flag
+  EXPECT_FALSE(card.CommandCarriesSecrets(AddApdu("./X/Y", "plain", false)));
+  EXPECT_TRUE(card.CommandCarriesSecrets(AddApdu("./X/Y", "plain", false, /*chained=*/true)));
+  EXPECT_TRUE(card.CommandCarriesSecrets(ReplaceApdu(leaf, "v2")));  // the node is secret
+  EXPECT_FALSE(card.CommandCarriesSecrets(ReplaceApdu("./DevInfo/Man", "x")));
+  EXPECT_TRUE(card.CommandCarriesSecrets(H("80E2010003 3C613E")));  // STORE DATA, always
+  EXPECT_FALSE(card.CommandCarriesSecrets(H("80300000 0D 2E2F446576496E666F2F4D616E 00")));
+  EXPECT_TRUE(card.CommandCarriesSecrets(H("80320000 03 800100")));  // cannot be judged
+}
+
 }  // namespace
 }  // namespace dmcard

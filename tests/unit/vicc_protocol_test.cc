@@ -540,6 +540,53 @@ TEST(Vicc_Record, TraceIsPrivateAndMasksPinData) {
   }
 }
 
+// Secrets beyond PINs (non-negotiable 5): the data of a DM STORE DATA (a tree with credentials)
+// and of an ADD of a secret leaf stays out of the trace — even when the card refuses the ADD —
+// while -v names every DM command with its URI and never a value.
+TEST(Vicc_Record, TraceWithholdsSecretLeavesAndVerboseNamesDmCommands) {
+  const fs::path trace =
+      fs::temp_directory_path() / ("dmcard-trace-leaf-" + std::to_string(::getpid()));
+  FakeVpcd vpcd;
+  Vicc vicc({"--port", std::to_string(vpcd.port()), "--record", trace.string(), "-v"});
+  ASSERT_TRUE(vpcd.Accept());
+  const std::string secret = "s3cr3t-in-trace";
+  auto hex = [](std::string_view t) { return ToHex(Bytes(t.begin(), t.end())); };
+  auto lc = [](size_t n) { return ToHex(Bytes{static_cast<uint8_t>(n)}); };
+  ASSERT_EQ(ToHex(vpcd.Exchange(H("00A404000AF0444D434152442D444D00"))).substr(0, 2), "6F");
+  // The device adds an AAuthSecret (refused by the demo ACL: 6982): still withheld.
+  const std::string uri = "./DMAcc/DMCardTest/AppAuth/SrvCred/AAuthSecret";
+  const std::string add = "80" + lc(uri.size()) + hex(uri) + "8203" + hex("chr") + "81" +
+                          lc(secret.size()) + hex(secret);
+  EXPECT_EQ(ToHex(vpcd.Exchange(H("80320000" + lc(add.size() / 2) + add))), "6982");
+  // The issuer's STORE DATA (development path) with a secret in the document.
+  EXPECT_EQ(ToHex(vpcd.Exchange(H("002000 8F 08" + hex("DEV-ONLY")))), "9000");
+  const std::string tnds =
+      "<MgmtTree><VerDTD>1.2</VerDTD><Node><NodeName>Vendor</NodeName><Node><NodeName>K"
+      "</NodeName><Node><NodeName>AAuthSecret</NodeName><RTProperties><Format><chr/></Format>"
+      "</RTProperties><Value>" +
+      secret + "</Value></Node></Node></Node></MgmtTree>";
+  EXPECT_EQ(ToHex(vpcd.Exchange(H("80E20100" + lc(tnds.size()) + hex(tnds)))), "9000");
+  // A plain GET stays in clear.
+  const std::string man = "./DevInfo/Man";
+  EXPECT_EQ(ToHex(vpcd.Exchange(H("80300000" + lc(man.size()) + hex(man) + "00"))),
+            hex("dmcard") + "9000");
+  EXPECT_EQ(vicc.Terminate(), 0);
+
+  std::ifstream in(trace);
+  const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  const std::string spaced = ToHex(Bytes(secret.begin(), secret.end()), ' ');
+  EXPECT_EQ(text.find(spaced.substr(0, 17)), std::string::npos) << "a secret in the trace:\n"
+                                                                << text;
+  EXPECT_NE(text.find("> 80 32 00 00 "), std::string::npos) << text;
+  EXPECT_NE(text.find("> 80 E2 01 00 "), std::string::npos) << text;
+  EXPECT_NE(text.find(ToHex(Bytes(man.begin(), man.end()), ' ')), std::string::npos) << text;
+  const std::string err = vicc.Stderr();
+  EXPECT_NE(err.find("DM ADD " + uri), std::string::npos) << err;
+  EXPECT_NE(err.find("DM GET value ./DevInfo/Man"), std::string::npos) << err;
+  EXPECT_EQ(err.find(secret), std::string::npos) << err;
+  fs::remove(trace);
+}
+
 // Issue 8 item 6: `ctl status SLOT` reports that slot only; a slot that does not exist is an
 // error naming the slots there are.
 TEST(Vicc_Ctl, StatusHonoursTheSlot) {
