@@ -8,6 +8,7 @@
 #include "dm/pin_policy.h"
 #include "dm/pkcs15_view.h"
 #include "fs/demo_fs.h"
+#include "gp/security_domain.h"
 
 namespace dmcard {
 
@@ -49,6 +50,23 @@ std::vector<fs::PinSpec> UserPinFor(const Profile& profile) {
   return {pin};
 }
 
+// The profile's SCP03 key sets into the card's key store, those whose KVN the card does not hold
+// yet: keys the issuer has changed since stay. One transaction: all or none.
+Sw LoadKeySets(Card& card, const std::vector<ProfileKeySet>& sets) {
+  PersistentStore& store = card.store();
+  store.Begin();
+  KeyLoader loader(store);
+  for (const ProfileKeySet& set : sets) {
+    if (card.keys().Find(set.kvn, 0x01)) continue;
+    const KeyStatus s = loader.LoadScp03KeySet(set.kvn, set.owner, set.enc, set.mac, set.dek);
+    if (s != KeyStatus::kOk) {
+      store.Abort();
+      return SwFromKey(s);
+    }
+  }
+  return SwFromStore(store.Commit());
+}
+
 }  // namespace
 
 CardConfig CardConfigFor(const Profile& profile) {
@@ -87,6 +105,13 @@ std::unique_ptr<Card> MakeCard(const Profile& profile, const CardConfig& config,
       fs::demo::Aid(), FileSystemWithPkcs15(*card), UserPinFor(profile)));
   if (sw != Sw::kOk) {
     error = "installing the file system applet failed with status " + SwText(sw);
+    return nullptr;
+  }
+  sw = card->Install(std::make_unique<gp::SecurityDomain>());
+  if (sw == Sw::kOk) sw = LoadKeySets(*card, profile.key_sets);
+  if (sw != Sw::kOk) {
+    error =
+        "installing the issuer security domain or its key sets failed with status " + SwText(sw);
     return nullptr;
   }
   return card;

@@ -15,6 +15,7 @@
 #include "dm/pin_policy.h"
 #include "dm/tnds.h"
 #include "runtime/atr.h"
+#include "runtime/key_store.h"
 
 // Generated at build time from profiles/demo/ (profiles/embed.cmake).
 namespace dmcard::embedded {
@@ -105,8 +106,8 @@ class ProfileParser {
     if (!j.is_object()) return Fail({}, "the profile must be a JSON object");
 
     static const std::set<std::string, std::less<>> kFields = {
-        "profile",  "description", "capacity", "protocol",       "atr",      "bootstrap",
-        "user_pin", "user_puk",    "tree",     "dev_issuer_pin", "root_acl", "reserve"};
+        "profile",  "description", "capacity",       "protocol", "atr",     "bootstrap", "user_pin",
+        "user_puk", "tree",        "dev_issuer_pin", "root_acl", "reserve", "key_sets"};
     for (const auto& [key, value] : j.items()) {
       if (!kFields.contains(key)) return Fail(key, "unknown field");
     }
@@ -205,6 +206,8 @@ class ProfileParser {
       p.reserve = static_cast<uint32_t>(it->get<uint64_t>());
     }
 
+    if (!KeySets(j, p.key_sets)) return false;
+
     std::string tree_name;
     if (!String(j, "tree", /*required=*/true, tree_name)) return false;
     if (tree_name.empty()) return Fail("tree", "names no file");
@@ -217,12 +220,70 @@ class ProfileParser {
     return true;
   }
 
-  bool String(const nlohmann::json& j, const char* field, bool required, std::string& out) {
+  // "key_sets": [{"name", "kvn", "owner", "enc", "mac", "dek"}, ...] with the key store's rules
+  // (runtime/key_store.h), so a profile that loads installs.
+  bool KeySets(const nlohmann::json& j, std::vector<ProfileKeySet>& out) {
+    auto it = j.find("key_sets");
+    if (it == j.end()) return true;
+    if (!it->is_array()) return Fail("key_sets", "must be an array of key sets");
+    static const std::set<std::string, std::less<>> kSetFields = {"name", "kvn", "owner",
+                                                                  "enc",  "mac", "dek"};
+    for (size_t n = 0; n < it->size(); ++n) {
+      const nlohmann::json& e = (*it)[n];
+      const std::string at = "key_sets[" + std::to_string(n) + "]";
+      if (!e.is_object()) return Fail(at, "must be an object");
+      for (const auto& [key, value] : e.items()) {
+        if (!kSetFields.contains(key)) return Fail(at + "." + key, "unknown field");
+      }
+      ProfileKeySet set;
+      std::string kvn;
+      if (!String(e, "name", true, set.name, at) || !String(e, "kvn", true, kvn, at) ||
+          !String(e, "owner", true, set.owner, at)) {
+        return false;
+      }
+      if (set.name.empty()) return Fail(at + ".name", "is empty");
+      const std::optional<Bytes> kvn_byte = FromHex(kvn);
+      if (!kvn_byte || kvn_byte->size() != 1 || (*kvn_byte)[0] < KeyLoader::kScp03KvnFirst ||
+          (*kvn_byte)[0] > KeyLoader::kScp03KvnLast) {
+        return Fail(at + ".kvn",
+                    "must be a key version number \"30\" to \"3F\", got \"" + kvn + "\"");
+      }
+      set.kvn = (*kvn_byte)[0];
+      if (!KeyOwnerAcceptable(set.owner)) {
+        return Fail(at + ".owner",
+                    "must be \"@issuer\" or a DM ServerID (1 to 128 printable characters, no "
+                    "spaces, not beginning with '@'), got \"" +
+                        set.owner + "\"");
+      }
+      for (auto [field, key] : {std::pair{"enc", &set.enc}, {"mac", &set.mac}, {"dek", &set.dek}}) {
+        std::string hex;
+        if (!String(e, field, true, hex, at)) return false;
+        std::optional<Bytes> bytes = FromHex(hex);
+        if (!bytes || (bytes->size() != 16 && bytes->size() != 24 && bytes->size() != 32)) {
+          return Fail(at + "." + field, "must be an AES key of 16, 24 or 32 bytes in hex");
+        }
+        *key = std::move(*bytes);
+      }
+      if (set.mac.size() != set.enc.size() || set.dek.size() != set.enc.size()) {
+        return Fail(at, "enc, mac and dek must be keys of one length");
+      }
+      for (const ProfileKeySet& other : out) {
+        if (other.kvn == set.kvn) return Fail(at + ".kvn", "is used twice (" + kvn + ")");
+        if (other.name == set.name) return Fail(at + ".name", "is used twice");
+      }
+      out.push_back(std::move(set));
+    }
+    return true;
+  }
+
+  bool String(const nlohmann::json& j, const char* field, bool required, std::string& out,
+              const std::string& parent = {}) {
+    const std::string where = parent.empty() ? field : parent + "." + field;
     auto it = j.find(field);
     if (it == j.end()) {
-      return required ? Fail(field, "is missing") : true;
+      return required ? Fail(where, "is missing") : true;
     }
-    if (!it->is_string()) return Fail(field, "must be a string, got " + it->dump());
+    if (!it->is_string()) return Fail(where, "must be a string, got " + it->dump());
     out = it->get<std::string>();
     return true;
   }

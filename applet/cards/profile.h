@@ -8,11 +8,20 @@
 #include <filesystem>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "runtime/bytes.h"
 #include "runtime/card_config.h"
 
 namespace dmcard {
+
+// A GlobalPlatform SCP03 key set of a profile ("key_sets"), loaded into the card's key store.
+struct ProfileKeySet {
+  std::string name;     // "name": what the profile calls it, e.g. "issuer"
+  uint8_t kvn = 0;      // "kvn": key version number, "30" to "3F"
+  std::string owner;    // "owner": "@issuer" or a management authority's OMA DM ServerID
+  Bytes enc, mac, dek;  // "enc", "mac", "dek": AES-128/192/256 keys of one length, hex
+};
 
 struct Profile {
   std::string name;         // "profile"
@@ -37,6 +46,9 @@ struct Profile {
   std::optional<uint32_t> reserve;
   // Content of the "tree" file: the initial management tree, TNDS XML (checked to parse).
   std::string tree_xml;
+  // "key_sets": SCP03 key sets for the Issuer Security Domain and the applets serving the SCP03
+  // handshake; loaded when the card is made, a key set the card already holds is kept.
+  std::vector<ProfileKeySet> key_sets;
 };
 
 // Reads a profile file; the tree file is read relative to the profile's directory. On failure

@@ -9,8 +9,6 @@ namespace dmcard::gp {
 
 namespace {
 
-constexpr uint8_t kScp03KvnFirst = 0x30;
-constexpr uint8_t kScp03KvnLast = 0x3F;
 constexpr uint8_t kKeyIdEnc = 0x01;
 constexpr uint8_t kKeyIdMac = 0x02;
 
@@ -38,7 +36,7 @@ std::optional<KeySet> FindKeySetByKvn(const KeyStore& keys, uint8_t kvn) {
 // INITIALIZE UPDATE P1: the key set's KVN, or 00 for the lowest SCP03 key set.
 std::optional<KeySet> FindKeySet(const KeyStore& keys, uint8_t kvn) {
   if (kvn != 0x00) return FindKeySetByKvn(keys, kvn);
-  for (uint8_t v = kScp03KvnFirst; v <= kScp03KvnLast; ++v) {
+  for (uint8_t v = KeyLoader::kScp03KvnFirst; v <= KeyLoader::kScp03KvnLast; ++v) {
     if (auto set = FindKeySetByKvn(keys, v)) return set;
   }
   return std::nullopt;

@@ -470,7 +470,11 @@ KeyStatus KeyStore::ClearFailedAuthentications(uint8_t kvn) {
 
 namespace {
 
-bool OwnerAcceptable(std::string_view owner) {
+bool RefAcceptable(uint8_t v) { return v >= 0x01 && v <= 0x7F; }
+
+}  // namespace
+
+bool KeyOwnerAcceptable(std::string_view owner) {
   if (owner.empty() || owner.size() > kMaxOwner) return false;
   if (!std::all_of(owner.begin(), owner.end(), [](char c) { return c > 0x20 && c < 0x7F; })) {
     return false;
@@ -479,13 +483,9 @@ bool OwnerAcceptable(std::string_view owner) {
   return owner[0] != '@' || owner == kIssuerPrincipal;
 }
 
-bool RefAcceptable(uint8_t v) { return v >= 0x01 && v <= 0x7F; }
-
-}  // namespace
-
 KeyStatus KeyLoader::Write(const KeySpec& spec, ByteView secret, ByteView public_key,
                            uint8_t max_failed_authentications) {
-  if (!RefAcceptable(spec.kvn) || !RefAcceptable(spec.id) || !OwnerAcceptable(spec.owner) ||
+  if (!RefAcceptable(spec.kvn) || !RefAcceptable(spec.id) || !KeyOwnerAcceptable(spec.owner) ||
       !UsageFitsType(spec.usage, spec.type)) {
     return KeyStatus::kBadKey;
   }
@@ -580,7 +580,8 @@ KeyStatus KeyLoader::LoadScp03KeySet(uint8_t kvn, std::string_view owner, ByteVi
                                      uint8_t max_failed_authentications) {
   // Issue 9: SCP03 key sets use KVN 30 to 3F; K-ENC, K-MAC, K-DEK are key ids 01, 02, 03 (GP
   // Card Specification §11.1.8) and, in SCP03, AES keys of one length (Amendment D §4.1.1).
-  if (kvn < 0x30 || kvn > 0x3F || max_failed_authentications == 0) return KeyStatus::kBadKey;
+  if (kvn < kScp03KvnFirst || kvn > kScp03KvnLast || max_failed_authentications == 0)
+    return KeyStatus::kBadKey;
   if (enc.size() != mac.size() || enc.size() != dek.size()) return KeyStatus::kBadKey;
   KeyType type;
   switch (enc.size()) {

@@ -173,6 +173,11 @@ class KeyStore {
 
 // ---- loading (installation, issuer personalization) ----
 
+// The owners a key may be bound to: kIssuerPrincipal, or an OMA DM ServerID of 1 to 128
+// printable ASCII characters without spaces that does not begin with '@' (dm/acl.h reserves
+// those). Profiles check theirs with it.
+bool KeyOwnerAcceptable(std::string_view owner);
+
 struct KeySpec {
   KeyType type = KeyType::kAes128;
   KeyUsage usage = KeyUsage::kCardAuthentication;
@@ -187,6 +192,10 @@ struct KeySpec {
 // never a mix. Never reads key material back.
 class KeyLoader {
  public:
+  // The KVNs of SCP03 key sets (issue 9: 30 to 3F).
+  static constexpr uint8_t kScp03KvnFirst = 0x30;
+  static constexpr uint8_t kScp03KvnLast = 0x3F;
+
   explicit KeyLoader(PersistentStore& store) : store_(store) {}
 
   // Loads (or replaces) the key `spec` names with `material`: the AES key, the HMAC secret, the
