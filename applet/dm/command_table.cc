@@ -68,6 +68,11 @@ std::span<const Command> CommandTable() {
       Row<ParsePutData, &DmApplet::PutData>(kProprietary, 0xDA,
                                             "PUT DATA (bootstrap flags, DEVELOPMENT PATH)",
                                             "DM PUT DATA", kDevelopmentIssuer),
+      // GlobalPlatform SCP03 (Card Specification 2.3 Amendment D), served by gp::Scp03Handshake.
+      Row<ParseSecureChannel, &DmApplet::SecureChannel>(
+          kProprietary, 0x50, "INITIALIZE UPDATE (SCP03)", "GP INITIALIZE UPDATE"),
+      Row<ParseSecureChannel, &DmApplet::SecureChannel>(
+          kProprietary, 0x82, "EXTERNAL AUTHENTICATE (SCP03)", "GP EXTERNAL AUTHENTICATE"),
       // ISO 7816-4 §11.5.6, §11.5.7, §11.5.10, served by the runtime's PinCommands.
       Row<ParsePin, &DmApplet::PinCommand>(kInterindustry, 0x20, "VERIFY (DM applet PINs)",
                                            "VERIFY"),

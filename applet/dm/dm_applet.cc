@@ -4,6 +4,7 @@
 
 #include "dm/pin_policy.h"
 #include "dm/tnds.h"
+#include "gp/scp03_handshake.h"
 #include "runtime/tlv.h"
 
 namespace dmcard::dm {
@@ -138,6 +139,12 @@ Sw DmApplet::GetDescriptor(AppletContext& ctx, const DescriptorRequest& /*req*/,
 // principal) and of the development issuer PIN (8F).
 Sw DmApplet::PinCommand(AppletContext& ctx, const PinRequest& req, Bytes& /*out*/) const {
   return pins_.Process(ctx, req.apdu).value_or(Sw::kInsNotSupported);
+}
+
+// INITIALIZE UPDATE / EXTERNAL AUTHENTICATE: a secure channel to this applet, with the card's
+// SCP03 key sets (gp/scp03_handshake.h); the card challenge is derived with this applet's AID.
+Sw DmApplet::SecureChannel(AppletContext& ctx, const SecureChannelRequest& req, Bytes& out) const {
+  return gp::Scp03Handshake(aid()).Process(ctx, req.apdu, out).value_or(Sw::kInsNotSupported);
 }
 
 }  // namespace dmcard::dm

@@ -120,6 +120,7 @@ class DmApplet final : public Applet {
   Sw StoreData(AppletContext& ctx, const StoreDataRequest& req, Bytes& out) const;
   Sw PutData(AppletContext& ctx, const PutDataRequest& req, Bytes& out) const;
   Sw PinCommand(AppletContext& ctx, const PinRequest& req, Bytes& out) const;
+  Sw SecureChannel(AppletContext& ctx, const SecureChannelRequest& req, Bytes& out) const;
 
   // The digest and provisioning flag of the descriptor, computed once per tree generation (the
   // generation changes with every committed tree change). Not card state: a cache.

@@ -3,6 +3,7 @@
 #include <cstdio>
 
 #include "dm/tnds.h"
+#include "gp/scp03_handshake.h"
 #include "runtime/tlv.h"
 
 namespace dmcard::dm {
@@ -184,6 +185,10 @@ Parsed<PutDataRequest> ParsePutData(const CommandApdu& cmd) {
 
 Parsed<PinRequest> ParsePin(const CommandApdu& cmd) { return PinRequest{cmd.p2, cmd}; }
 
+Parsed<SecureChannelRequest> ParseSecureChannel(const CommandApdu& cmd) {
+  return SecureChannelRequest{cmd};
+}
+
 std::string Describe(const SelectRequest& /*r*/) { return {}; }
 std::string Describe(const DescriptorRequest& /*r*/) { return "descriptor"; }
 
@@ -224,6 +229,16 @@ std::string Describe(const PinRequest& r) {
   char buf[8];
   std::snprintf(buf, sizeof buf, "PIN %02X", r.reference);
   return buf;
+}
+
+std::string Describe(const SecureChannelRequest& r) {
+  // "KVN 30", "level 33": the detail of the handshake's own name ("GP INITIALIZE UPDATE KVN 30").
+  const std::string name = gp::Scp03Handshake::Describe(r.apdu);
+  for (const char* detail : {"KVN", "level"}) {
+    const size_t at = name.find(detail);
+    if (at != std::string::npos) return name.substr(at);
+  }
+  return {};
 }
 
 }  // namespace dmcard::dm

@@ -123,6 +123,15 @@ struct PinRequest {
 };
 Parsed<PinRequest> ParsePin(const CommandApdu& cmd);
 
+// 80 50 / 84 82: INITIALIZE UPDATE and EXTERNAL AUTHENTICATE, the SCP03 handshake that opens a
+// secure channel to the DM applet itself (gp/scp03_handshake.h validates and serves them; the
+// request carries the command to it). A management authority authenticated so is the channel's
+// principal for the tree's ACLs.
+struct SecureChannelRequest {
+  CommandApdu apdu;
+};
+Parsed<SecureChannelRequest> ParseSecureChannel(const CommandApdu& cmd);
+
 // What a request is, for logs (DmApplet::DescribeCommand puts the command's label before it):
 // "value ./DevInfo/Man", "XML ./DMAcc", "PIN 01". Never a value, a PIN or document content. ""
 // when there is nothing to add, or when the URI is not printable ASCII (then only the label
@@ -138,5 +147,6 @@ std::string Describe(const ExportRequest& r);
 std::string Describe(const StoreDataRequest& r);
 std::string Describe(const PutDataRequest& r);
 std::string Describe(const PinRequest& r);
+std::string Describe(const SecureChannelRequest& r);
 
 }  // namespace dmcard::dm

@@ -1,0 +1,145 @@
+// A DM server manages the tree over a GlobalPlatform SCP03 secure channel opened to the DM applet
+// itself (issue 9 item 4, SEC1/SC8): its key set's owner — the demo DM account's ServerID — is
+// the channel's principal for the OMA DM ACLs. The host side is tests/unit/host_scp03 (OpenSSL);
+// the demo profile's test keys are written here from the ASCII they spell.
+#include <gtest/gtest.h>
+
+#include <string>
+
+#include "cards/demo_card.h"
+#include "dm/dm_applet.h"
+#include "host_scp03.h"
+#include "test_applets.h"
+
+namespace dmcard {
+namespace {
+
+using testing::DataOf;
+using testing::H;
+using testing::HostScp03;
+using testing::HostScp03Keys;
+using testing::SwOf;
+
+Bytes Ascii(std::string_view s) { return Bytes(s.begin(), s.end()); }
+
+const HostScp03Keys kDemoDms = {Ascii("DMS-NOT-REAL-ENC"), Ascii("DMS-NOT-REAL-MAC"),
+                                Ascii("DMS-NOT-REAL-DEK")};
+const HostScp03Keys kDemoIssuer = {Ascii("ISS-NOT-REAL-ENC"), Ascii("ISS-NOT-REAL-MAC"),
+                                   Ascii("ISS-NOT-REAL-DEK")};
+constexpr char kName[] = "./DMAcc/DMCardTest/Name";
+
+class Req_SEC1_DmOverScp03 : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    std::string error;
+    const uint8_t seed[16] = {4, 2};
+    card_ = MakeDemoCard(DemoCardConfig(),
+                         Platform{std::make_shared<RamMedium>(), crypto::Drbg::FromSeed(seed),
+                                  [] { return int64_t{1700000000}; }},
+                         error);
+    ASSERT_TRUE(card_) << error;
+    card_->PowerOn();
+    Bytes select = H("00A404000A");
+    Append(select, dm::DmApplet::DefaultAid());
+    select.push_back(0x00);
+    ASSERT_EQ(SwOf(card_->Transmit(select)), 0x9000);
+  }
+
+  // INITIALIZE UPDATE + EXTERNAL AUTHENTICATE to the DM applet; "" on success.
+  std::string Open(HostScp03& host, uint8_t kvn, uint8_t level) {
+    const Bytes r = card_->Transmit(host.InitializeUpdate(kvn, H("0102030405060708")));
+    if (SwOf(r) != 0x9000) return "INITIALIZE UPDATE " + ToHex(r);
+    try {
+      // The card challenge is derived with the DM applet's AID: the applet serves the handshake.
+      host.ReadInitializeUpdateResponse(DataOf(r), dm::DmApplet::DefaultAid());
+    } catch (const testing::HostScp03Error& e) {
+      return e.what();
+    }
+    const Bytes a = card_->Transmit(host.ExternalAuthenticate(level));
+    return ToHex(a) == "9000" ? "" : "EXTERNAL AUTHENTICATE " + ToHex(a);
+  }
+
+  static Bytes Replace(std::string_view uri, std::string_view value) {
+    Bytes tlv = {0x80, static_cast<uint8_t>(uri.size())};
+    Append(tlv, Ascii(uri));
+    tlv.push_back(0x81);
+    tlv.push_back(static_cast<uint8_t>(value.size()));
+    Append(tlv, Ascii(value));
+    Bytes c = {0x80, 0x34, 0x00, 0x00, static_cast<uint8_t>(tlv.size())};
+    Append(c, tlv);
+    return c;
+  }
+  static Bytes Get(std::string_view uri) {
+    Bytes c = {0x80, 0x30, 0x00, 0x00, static_cast<uint8_t>(uri.size())};
+    Append(c, Ascii(uri));
+    c.push_back(0x00);
+    return c;
+  }
+  std::string PlainGet(std::string_view uri) {
+    const Bytes r = card_->Transmit(Get(uri));
+    const Bytes data = DataOf(r);
+    return SwOf(r) == 0x9000 ? std::string(data.begin(), data.end())
+                             : "SW " + ToHex(ByteView(r).last(2));
+  }
+
+  std::unique_ptr<Card> card_;
+};
+
+TEST_F(Req_SEC1_DmOverScp03, ServerSessionChangesTheAccountTheDeviceCannot) {
+  const std::string before = PlainGet(kName);
+  EXPECT_EQ(ToHex(card_->Transmit(Replace(kName, "by the device"))), "6982");
+  for (uint8_t level : {0x01, 0x03, 0x11, 0x13, 0x33}) {
+    SCOPED_TRACE("level " + ToHex(Bytes{level}));
+    HostScp03 host(kDemoDms);
+    ASSERT_EQ(Open(host, 0x31, level), "");
+    const std::string value = "by the DMS at " + ToHex(Bytes{level});
+    const Bytes r = card_->Transmit(host.Wrap(Replace(kName, value)));
+    EXPECT_EQ(SwOf(r), 0x9000) << ToHex(r);
+    EXPECT_TRUE(host.Unwrap(DataOf(r), SwOf(r)).empty());
+    const Bytes g = card_->Transmit(host.Wrap(Get(kName)));
+    ASSERT_EQ(SwOf(g), 0x9000);
+    const Bytes plain = host.Unwrap(DataOf(g), 0x9000);
+    EXPECT_EQ(std::string(plain.begin(), plain.end()), value);
+  }
+  EXPECT_NE(PlainGet(kName), before);
+}
+
+TEST_F(Req_SEC1_DmOverScp03, TamperedReplayedOrReorderedCommandsChangeNothing) {
+  HostScp03 host(kDemoDms);
+  const std::string before = PlainGet(kName);
+  ASSERT_EQ(Open(host, 0x31, 0x13), "");
+  Bytes tampered = host.Wrap(Replace(kName, "tampered"));
+  tampered[tampered.size() - 1] ^= 0x01;  // the C-MAC's last byte
+  EXPECT_EQ(ToHex(card_->Transmit(tampered)), "6982");
+  EXPECT_EQ(ToHex(card_->Transmit(host.Wrap(Replace(kName, "after")))), "6882");  // no session
+  EXPECT_EQ(PlainGet(kName), before);
+
+  ASSERT_EQ(Open(host, 0x31, 0x01), "");
+  const Bytes first = host.Wrap(Replace(kName, "first"));  // wrapped, never sent
+  const Bytes second = host.Wrap(Replace(kName, "second"));
+  EXPECT_FALSE(first.empty());
+  EXPECT_EQ(SwOf(card_->Transmit(second)), 0x6982);  // out of order
+  EXPECT_EQ(PlainGet(kName), before);
+
+  ASSERT_EQ(Open(host, 0x31, 0x01), "");
+  const Bytes once = host.Wrap(Replace(kName, "once"));
+  ASSERT_EQ(SwOf(card_->Transmit(once)), 0x9000);
+  EXPECT_EQ(SwOf(card_->Transmit(once)), 0x6982);  // replayed
+}
+
+// The issuer's key set opens a channel to the DM applet too, but the tree's ACLs name the DM
+// server: the issuer personalizes through STORE DATA, not as a management authority.
+TEST_F(Req_SEC1_DmOverScp03, OnlyTheAccountsServerIsThatServer) {
+  HostScp03 issuer(kDemoIssuer);
+  ASSERT_EQ(Open(issuer, 0x30, 0x01), "");
+  EXPECT_EQ(SwOf(card_->Transmit(issuer.Wrap(Replace(kName, "issuer")))), 0x6982);
+  // A host without the server's keys cannot even confirm the card's cryptogram.
+  HostScp03 wrong(kDemoIssuer);
+  const Bytes r = card_->Transmit(wrong.InitializeUpdate(0x31, H("0102030405060708")));
+  ASSERT_EQ(SwOf(r), 0x9000);
+  EXPECT_THROW(wrong.ReadInitializeUpdateResponse(DataOf(r), dm::DmApplet::DefaultAid()),
+               testing::HostScp03Error);  // the card's cryptogram does not match either
+}
+
+}  // namespace
+}  // namespace dmcard
