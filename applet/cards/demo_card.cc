@@ -31,8 +31,7 @@ fs::FileSpec FileSystemWithPkcs15(Card& card) {
     }
   }
   Card* c = &card;
-  mf.children.push_back(
-      dm::Pkcs15Application(card.store(), dm::DmApplet::kKeyPrefix, [c] { return c->now(); }));
+  mf.children.push_back(dm::Pkcs15Application(dm::DmApplet::kKeyPrefix, [c] { return c->now(); }));
   return mf;
 }
 
@@ -107,6 +106,8 @@ std::unique_ptr<Card> MakeCard(const Profile& profile, const CardConfig& config,
     error = "installing the file system applet failed with status " + SwText(sw);
     return nullptr;
   }
+  // The PKCS#15 view reads the DM tree: an explicit, read-only grant (runtime/store_view.h).
+  card->GrantRead(fs::demo::Aid(), dm::DmApplet::kKeyPrefix);
   sw = card->Install(std::make_unique<gp::SecurityDomain>());
   if (sw == Sw::kOk) sw = LoadKeySets(*card, profile.key_sets);
   if (sw != Sw::kOk) {

@@ -112,7 +112,7 @@ std::string DmApplet::DescribeCommand(const CommandApdu& cmd) const {
   return text;
 }
 
-bool DmApplet::CommandCarriesSecrets(const CommandApdu& cmd, PersistentStore& store) const {
+bool DmApplet::CommandCarriesSecrets(const CommandApdu& cmd, const StoreView& store) const {
   if (cmd.cls.interindustry) return false;  // PIN commands: the runtime withholds them already
   const bool add = cmd.ins == 0x32;
   if (cmd.ins == 0xE2) return true;

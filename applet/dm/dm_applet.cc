@@ -45,13 +45,13 @@ Principal DmApplet::PrincipalOf(const SecurityState* security) {
   return Principal::Device();
 }
 
-uint8_t DmApplet::StoredFlags(const PersistentStore& store) {
+uint8_t DmApplet::StoredFlags(const StoreView& store) {
   const Bytes* f = store.Get(kFlagsKey);
   return f != nullptr && !f->empty() ? static_cast<uint8_t>((*f)[0] & kStoredFlags) : 0;
 }
 
 Sw DmApplet::Install(AppletContext& ctx) {
-  PersistentStore& store = ctx.store();
+  StoreView store = ctx.store();
   // Cards made before the user PIN became the card's global PIN kept it here: its value (the
   // user may have changed it) and its counter move to the global records.
   for (const auto& [old_key, global_key] : {std::pair{kOldUserPinKey, GlobalPinKey(kUserPinRef)},

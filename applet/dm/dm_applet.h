@@ -80,7 +80,8 @@ class DmApplet final : public Applet {
   // STORE DATA (a whole tree), ADD of a secret leaf (85 01 or a secret name), REPLACE of a
   // secret leaf's value, and any ADD/REPLACE that cannot be judged on its own (a chain link,
   // data that does not parse).
-  bool CommandCarriesSecrets(const CommandApdu& cmd, PersistentStore& store) const override;
+  bool CommandCarriesSecrets(const CommandApdu& cmd, const StoreView& store) const override;
+  std::string store_namespace() const override { return kKeyPrefix; }
 
   // The descriptor template (A5 ...) for the current state.
   Bytes Descriptor(AppletContext& ctx) const;
@@ -99,7 +100,7 @@ class DmApplet final : public Applet {
   static constexpr uint8_t kFlagProvisioned = 0x01;
 
   MoTree Tree(AppletContext& ctx) const;
-  static uint8_t StoredFlags(const PersistentStore& store);
+  static uint8_t StoredFlags(const StoreView& store);
 
   // The table names the execute functions below.
   friend std::span<const Command> CommandTable();

@@ -114,8 +114,7 @@ bool Decode(std::string_view uri, const Bytes& in, Node& n) {
 }
 
 // kOk and the node, kNotFound, or kCommandFailed for a record that does not decode.
-DmStatus Load(const PersistentStore& store, const std::string& key, std::string_view uri,
-              Node& node) {
+DmStatus Load(const StoreView& store, const std::string& key, std::string_view uri, Node& node) {
   const Bytes* rec = store.Get(key);
   if (rec == nullptr) return DmStatus::kNotFound;
   return Decode(uri, *rec, node) ? DmStatus::kOk : DmStatus::kCommandFailed;
@@ -130,7 +129,7 @@ struct PlannedWrite {
 // kOk when all `writes` (distinct keys) fit in the store, kDeviceFull when they do not,
 // kDataStoreFailure after a power loss, kCommandFailed when no transaction is open. Writes that
 // take more memory must also leave `keep_free` bytes free (the reserve, for those it binds).
-DmStatus Precheck(const PersistentStore& store, const std::vector<PlannedWrite>& writes,
+DmStatus Precheck(const StoreView& store, const std::vector<PlannedWrite>& writes,
                   uint32_t keep_free = 0) {
   if (store.power_lost()) return DmStatus::kDataStoreFailure;
   if (!store.in_transaction()) return DmStatus::kCommandFailed;
@@ -257,7 +256,7 @@ Sw SwFromDmStatus(DmStatus s) {
   return Sw::kNoPreciseDiagnosis;
 }
 
-MoTree::MoTree(PersistentStore& store, std::string key_prefix, std::function<int64_t()> clock,
+MoTree::MoTree(StoreView store, std::string key_prefix, std::function<int64_t()> clock,
                UriLimits limits)
     : store_(store), prefix_(std::move(key_prefix)), clock_(std::move(clock)), limits_(limits) {}
 

@@ -18,6 +18,7 @@
 #include "dm/node_value.h"
 #include "runtime/bytes.h"
 #include "runtime/persistent_store.h"
+#include "runtime/store_view.h"
 #include "runtime/sw.h"
 
 namespace dmcard::dm {
@@ -96,7 +97,7 @@ class MoTree {
   static constexpr uint32_t kMaxValueBytes = 16 * 1024;
 
   // `store` must outlive the tree. `key_prefix` separates this tree's records (e.g. "dm/").
-  MoTree(PersistentStore& store, std::string key_prefix, std::function<int64_t()> clock,
+  MoTree(StoreView store, std::string key_prefix, std::function<int64_t()> clock,
          UriLimits limits = {});
 
   // Creates the root (ACL `root_acl`, non-empty) and the generation counter unless present.
@@ -172,7 +173,7 @@ class MoTree {
   DmStatus Changed();  // bumps the generation counter
   bool NearestAcl(std::string_view uri, std::string& acl) const;
 
-  PersistentStore& store_;
+  StoreView store_;
   std::string prefix_;
   std::function<int64_t()> clock_;
   UriLimits limits_;

@@ -97,7 +97,9 @@ Bytes Path(uint16_t ef) {
 class FixedContent final : public fs::EfContentSource {
  public:
   explicit FixedContent(Bytes content) : content_(std::move(content)) {}
-  Bytes Content(const SecurityState* /*reader*/) const override { return content_; }
+  Bytes Content(const SecurityState* /*reader*/, const StoreView& /*store*/) const override {
+    return content_;
+  }
 
  private:
   Bytes content_;
@@ -105,19 +107,17 @@ class FixedContent final : public fs::EfContentSource {
 
 class BootstrapContent final : public fs::EfContentSource {
  public:
-  BootstrapContent(PersistentStore& store, std::string prefix, std::function<int64_t()> clock,
-                   Pkcs15Options options)
-      : store_(store),
-        prefix_(std::move(prefix)),
-        clock_(std::move(clock)),
-        options_(std::move(options)) {}
+  BootstrapContent(std::string prefix, std::function<int64_t()> clock, Pkcs15Options options)
+      : prefix_(std::move(prefix)), clock_(std::move(clock)), options_(std::move(options)) {}
 
   // What the channel's principal may Get (the DM applet's rule, DmApplet::PrincipalOf).
   // Regenerated whenever the tree's generation counter has moved (every committed change moves
   // it) or another principal reads, so a reader never sees a stale document or someone else's;
   // reading it chunk by chunk costs one export.
-  Bytes Content(const SecurityState* reader) const override {
-    const MoTree tree(store_, prefix_, clock_);
+  // `store` is the file-system applet's view: it reads the DM tree through the read-only grant
+  // the card gave it (Card::GrantRead), never by holding the DM applet's records itself.
+  Bytes Content(const SecurityState* reader, const StoreView& store) const override {
+    const MoTree tree(StoreView(store).ReadOnly(), prefix_, clock_);
     const uint32_t generation = tree.generation();
     const Principal who = DmApplet::PrincipalOf(reader);
     const std::string who_text = who.ToString();
@@ -136,7 +136,6 @@ class BootstrapContent final : public fs::EfContentSource {
   mutable uint32_t generation_ = 0;
   mutable std::string cached_for_;
   mutable Bytes content_;
-  PersistentStore& store_;
   std::string prefix_;
   std::function<int64_t()> clock_;
   Pkcs15Options options_;
@@ -290,8 +289,8 @@ std::string DmBootstrapTnds(const MoTree& tree, const Principal& reader,
   return xml;
 }
 
-fs::FileSpec Pkcs15Application(PersistentStore& store, std::string dm_prefix,
-                               std::function<int64_t()> clock, const Pkcs15Options& options) {
+fs::FileSpec Pkcs15Application(std::string dm_prefix, std::function<int64_t()> clock,
+                               const Pkcs15Options& options) {
   using AC = fs::AccessCondition;
   auto fixed = [](uint16_t fid, Bytes content) {
     return fs::FileSpec::Generated(fid, std::make_shared<FixedContent>(std::move(content)))
@@ -303,9 +302,9 @@ fs::FileSpec Pkcs15Application(PersistentStore& store, std::string dm_prefix,
           fixed(pkcs15::kEfOdf, Pkcs15Odf()),
           fixed(pkcs15::kEfTokenInfo, Pkcs15TokenInfo(options)),
           fixed(pkcs15::kEfDodf, Pkcs15Dodf(options)),
-          fs::FileSpec::Generated(pkcs15::kEfDmBootstrap,
-                                  std::make_shared<BootstrapContent>(store, std::move(dm_prefix),
-                                                                     std::move(clock), options))
+          fs::FileSpec::Generated(
+              pkcs15::kEfDmBootstrap,
+              std::make_shared<BootstrapContent>(std::move(dm_prefix), std::move(clock), options))
               .WithAccess(AC::Always(), AC::Never()),
       });
 }

@@ -76,10 +76,11 @@ Bytes Pkcs15Dodf(const Pkcs15Options& options = {});
 std::string DmBootstrapTnds(const MoTree& tree, const Principal& reader,
                             const Pkcs15Options& options = {});
 
-// DF 5015 with ODF, TokenInfo, DODF and EF(DM_Bootstrap), all generated. The sources read the
-// DM tree kept in `store` under `dm_prefix` (the DM applet's "dm/") at every read; `store`
-// must outlive the file system built from the spec. `clock` is handed to the MoTree.
-fs::FileSpec Pkcs15Application(PersistentStore& store, std::string dm_prefix,
-                               std::function<int64_t()> clock, const Pkcs15Options& options = {});
+// DF 5015 with ODF, TokenInfo, DODF and EF(DM_Bootstrap), all generated. EF(DM_Bootstrap) reads
+// the DM tree under `dm_prefix` (the DM applet's "dm/") at every read, through the file-system
+// applet's StoreView: the card must grant that applet read access to `dm_prefix`
+// (Card::GrantRead), else the document is empty. `clock` is handed to the MoTree.
+fs::FileSpec Pkcs15Application(std::string dm_prefix, std::function<int64_t()> clock,
+                               const Pkcs15Options& options = {});
 
 }  // namespace dmcard::dm

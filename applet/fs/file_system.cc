@@ -230,7 +230,7 @@ Bytes FileSystem::InitialContents(Id ef) const {
   return out;
 }
 
-Sw FileSystem::Install(PersistentStore& store) const {
+Sw FileSystem::Install(StoreView store) const {
   if (!error_.empty()) return Sw::kNoPreciseDiagnosis;
   for (Id id = 0; id < static_cast<Id>(nodes_.size()); ++id) {
     const std::string& k = key(id);
@@ -248,11 +248,11 @@ Sw FileSystem::Install(PersistentStore& store) const {
   return Sw::kOk;
 }
 
-std::optional<ByteView> FileSystem::Contents(Id ef, const PersistentStore& store, Bytes& scratch,
+std::optional<ByteView> FileSystem::Contents(Id ef, const StoreView& store, Bytes& scratch,
                                              const SecurityState* reader) const {
   const FileSpec& s = spec(ef);
   if (s.source) {
-    scratch = s.source->Content(reader);
+    scratch = s.source->Content(reader, store);
     return ByteView(scratch);
   }
   const Bytes* r = store.Get(key(ef));
@@ -266,14 +266,14 @@ size_t FileSystem::RecordCount(Id ef, size_t contents_size) const {
   return s.source ? contents_size / s.record_size : s.record_count;
 }
 
-Sw FileSystem::Write(Id ef, PersistentStore& store, uint32_t offset, ByteView data) const {
+Sw FileSystem::Write(Id ef, StoreView store, uint32_t offset, ByteView data) const {
   if (key(ef).empty()) return Sw::kIncompatibleFileStructure;
   const StoreStatus s = store.Patch(key(ef), offset, data);
   if (s == StoreStatus::kNotFound || s == StoreStatus::kOutOfRange) return Sw::kMemoryFailure;
   return SwFromStore(s);
 }
 
-FileInfo FileSystem::Info(Id id, const PersistentStore& store, const SecurityState* reader) const {
+FileInfo FileSystem::Info(Id id, const StoreView& store, const SecurityState* reader) const {
   const FileSpec& s = spec(id);
   FileInfo info;
   info.type = s.type;

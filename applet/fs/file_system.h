@@ -70,7 +70,8 @@ class EfContentSource {
   // The EF's whole current contents as `reader` may see them (the channel's security state;
   // null at install time). For a linear-fixed EF: its records back to back, the number of
   // records being Content().size() / record_size.
-  virtual Bytes Content(const SecurityState* reader) const = 0;
+  // `store` is the file-system applet's view (its grants included).
+  virtual Bytes Content(const SecurityState* reader, const StoreView& store) const = 0;
 };
 
 // One file of the structure. Build with the factories and the With*() modifiers, e.g.
@@ -155,18 +156,18 @@ class FileSystem {
 
   // Creates the records of EFs that have none (initial contents) and resizes those whose size
   // no longer matches the structure. Existing contents are kept.
-  Sw Install(PersistentStore& store) const;
+  Sw Install(StoreView store) const;
   // An EF's current contents: a view into the store, or into `scratch` for a generated EF (as
   // `reader`, the channel's security state, may see them). nullopt when the EF's record is
   // missing (an install that did not complete).
-  std::optional<ByteView> Contents(Id ef, const PersistentStore& store, Bytes& scratch,
+  std::optional<ByteView> Contents(Id ef, const StoreView& store, Bytes& scratch,
                                    const SecurityState* reader) const;
   // Number of records of a linear-fixed EF whose contents are `contents_size` bytes.
   size_t RecordCount(Id ef, size_t contents_size) const;
   // Overwrites bytes of a stored EF (Patch). The caller checks the bounds.
-  Sw Write(Id ef, PersistentStore& store, uint32_t offset, ByteView data) const;
+  Sw Write(Id ef, StoreView store, uint32_t offset, ByteView data) const;
   // What the FCP of `id` says (to `reader`). Calls the content source of a generated EF.
-  FileInfo Info(Id id, const PersistentStore& store, const SecurityState* reader) const;
+  FileInfo Info(Id id, const StoreView& store, const SecurityState* reader) const;
 
  private:
   struct Node {

@@ -62,6 +62,7 @@ class FileSystemApplet final : public Applet {
   const char* name() const override { return "iso-fs"; }
   bool multiselectable() const override { return true; }
   bool selects_files() const override { return true; }
+  std::string store_namespace() const override { return prefix_; }
 
   // Creates missing EF contents and PINs. 6A84 when memory is short; 6F00 for an invalid
   // structure or PIN list (see file_system().error()).

@@ -14,6 +14,7 @@
 #include "runtime/card_config.h"
 #include "runtime/persistent_store.h"
 #include "runtime/store_status.h"
+#include "runtime/store_view.h"
 #include "runtime/sw.h"
 #include "runtime/transient.h"
 
@@ -63,7 +64,9 @@ class AppletContext {
   void set_opened_from(int channel) { opened_from_ = channel; }
   uint16_t applet_index() const { return applet_index_; }
 
-  PersistentStore& store();
+  // The applet's persistent records (runtime/store_view.h): its own namespace and the card's
+  // global PIN records read-write, what was granted to it read-only, nothing else.
+  StoreView store();
   // The card's key store (runtime/key_store.h): keys used by handle, never read.
   KeyStore& keys();
   TransientMemory& transient();
@@ -118,9 +121,12 @@ class Applet {
   // True when the data of `cmd` carries secrets (a key, a secret leaf's value, a document that
   // may hold either): traces and logs then withhold it. `store` is for reading only. The runtime
   // already counts the PIN commands (Card::CommandCarriesSecrets).
-  virtual bool CommandCarriesSecrets(const CommandApdu& /*cmd*/, PersistentStore& /*store*/) const {
+  virtual bool CommandCarriesSecrets(const CommandApdu& /*cmd*/, const StoreView& /*store*/) const {
     return false;
   }
+  // The prefix of this applet's persistent records (ending in '/'): what its StoreView may
+  // write. Default "app/<AID in hex>/".
+  virtual std::string store_namespace() const;
 
  private:
   Bytes aid_;

@@ -5,6 +5,7 @@
 
 #include "runtime/apdu_text.h"
 #include "runtime/atr.h"
+#include "runtime/pin.h"
 
 namespace dmcard {
 
@@ -18,7 +19,28 @@ PersistentStore::Options StoreOptions(const CardConfig& c) {
 }
 }  // namespace
 
-PersistentStore& AppletContext::store() { return card_.store(); }
+StoreView AppletContext::store() { return card_.ViewOf(applet_index_); }
+
+std::string Applet::store_namespace() const { return "app/" + ToHex(aid()) + "/"; }
+
+StoreView Card::ViewOf(size_t index) {
+  const Storage& s = storage_.at(index);
+  // The card's global reference data (runtime/pin.h): shared by every applet that serves it.
+  StoreView v =
+      StoreView(store_, s.own).WithWritable(kGlobalPinPrefix).WithWritable(kGlobalPukPrefix);
+  for (const std::string& g : s.grants) v = v.WithGrant(g);
+  return v;
+}
+
+bool Card::GrantRead(ByteView reader_aid, std::string prefix) {
+  for (size_t i = 0; i < registry_.size(); ++i) {
+    if (std::ranges::equal(registry_.at(i).aid(), reader_aid)) {
+      storage_.at(i).grants.push_back(std::move(prefix));
+      return true;
+    }
+  }
+  return false;
+}
 KeyStore& AppletContext::keys() { return card_.keys(); }
 TransientMemory& AppletContext::transient() { return card_.transient(); }
 crypto::Drbg& AppletContext::rng() { return card_.rng(); }
@@ -59,6 +81,8 @@ Sw Card::Install(std::unique_ptr<Applet> applet) {
   Applet* raw = applet.get();
   if (!registry_.Add(std::move(applet))) return Sw::kDfNameAlreadyExists;
   const uint16_t index = static_cast<uint16_t>(registry_.size() - 1);
+  storage_.resize(registry_.size());
+  storage_[index] = Storage{raw->store_namespace(), {}};
   AppletContext ctx(*this, index, 0, false, nullptr);
   store_.Begin();
   Sw sw = raw->Install(ctx);
@@ -157,7 +181,8 @@ bool Card::CommandCarriesSecrets(ByteView raw) {
   if (parsed.error != Sw::kOk) return false;
   const int idx = selected_applet(parsed.command.cls.channel);
   if (idx < 0) return false;
-  return registry_.at(static_cast<size_t>(idx)).CommandCarriesSecrets(parsed.command, store_);
+  return registry_.at(static_cast<size_t>(idx))
+      .CommandCarriesSecrets(parsed.command, ViewOf(static_cast<size_t>(idx)).ReadOnly());
 }
 
 Bytes Card::Transmit(ByteView command) {

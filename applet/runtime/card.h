@@ -90,6 +90,12 @@ class Card {
 
   const CardConfig& config() const { return config_; }
   PersistentStore& store() { return store_; }
+  // What the applet at `index` sees of persistent memory (AppletContext::store()).
+  StoreView ViewOf(size_t index);
+  // Lets the applet `reader_aid` read the records under `prefix` (another applet's namespace),
+  // read-only: the explicit grant a cross-applet view needs (the PKCS#15 view of the DM tree).
+  // False when no such applet is installed. At most StoreView::kMaxPrefixes - 0 grants each.
+  bool GrantRead(ByteView reader_aid, std::string prefix);
   KeyStore& keys() { return keys_; }
   TransientMemory& transient() { return transient_; }
   crypto::Drbg& rng() { return *platform_.rng; }
@@ -128,6 +134,13 @@ class Card {
   Bytes atr_;
   bool powered_ = false;
   std::array<Channel, kMaxChannels> channels_;
+  // Per registry index: the applet's namespace and its read grants (the strings its StoreViews
+  // point into).
+  struct Storage {
+    std::string own;
+    std::vector<std::string> grants;
+  };
+  std::vector<Storage> storage_;
   Bytes scratch_;  // response data buffer reused across APDUs
 };
 

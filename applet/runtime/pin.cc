@@ -12,11 +12,10 @@ constexpr size_t kTriesOffset = 2;
 std::string RefHex(uint8_t ref) { return ToHex(ByteView(&ref, 1)); }
 }  // namespace
 
-std::string GlobalPinKey(uint8_t reference) { return "card/pin/" + RefHex(reference); }
-std::string GlobalPukKey(uint8_t reference) { return "card/puk/" + RefHex(reference); }
+std::string GlobalPinKey(uint8_t reference) { return kGlobalPinPrefix + RefHex(reference); }
+std::string GlobalPukKey(uint8_t reference) { return kGlobalPukPrefix + RefHex(reference); }
 
-StoreStatus AdoptPinRecord(PersistentStore& store, std::string_view old_key,
-                           std::string_view global_key) {
+StoreStatus AdoptPinRecord(StoreView store, std::string_view old_key, std::string_view global_key) {
   const Bytes* old = store.Get(old_key);
   if (old == nullptr) return StoreStatus::kOk;
   const Bytes record = *old;
@@ -46,20 +45,20 @@ Bytes Pin::Encode(uint8_t tries, ByteView value) const {
   return r;
 }
 
-Sw Pin::Create(PersistentStore& store, ByteView value) const {
+Sw Pin::Create(StoreView store, ByteView value) const {
   if (store.Contains(key_)) return Sw::kOk;
   if (!LengthOk(value)) return Sw::kWrongLength;
   return SwFromStore(store.Put(key_, Encode(policy_.max_tries, value)));
 }
 
-std::optional<uint8_t> Pin::TriesLeft(const PersistentStore& store) const {
+std::optional<uint8_t> Pin::TriesLeft(const StoreView& store) const {
   const Bytes* r = store.Get(key_);
   if (r == nullptr || r->size() != kRecordSize) return std::nullopt;
   return (*r)[kTriesOffset];
 }
 
 Sw Pin::Check(AppletContext& ctx, ByteView candidate_raw) const {
-  PersistentStore& store = ctx.store();
+  StoreView store = ctx.store();
   const Bytes* record = store.Get(key_);
   if (record == nullptr || record->size() != kRecordSize) return Sw::kReferenceDataNotFound;
   const uint8_t tries = (*record)[kTriesOffset];

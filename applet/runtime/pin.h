@@ -27,14 +27,15 @@ struct PinPolicy {
 inline bool IsGlobalReference(uint8_t reference) { return (reference & 0x80) == 0; }
 // The persistent records of global PIN `reference` and of its resetting code (PUK), shared by
 // every applet that serves that PIN: "card/pin/01", "card/puk/01".
+inline constexpr char kGlobalPinPrefix[] = "card/pin/";
+inline constexpr char kGlobalPukPrefix[] = "card/puk/";
 std::string GlobalPinKey(uint8_t reference);
 std::string GlobalPukKey(uint8_t reference);
 
 // Moves a PIN record kept under an applet's own name by an earlier version of the card to its
 // global name (install time, inside the install transaction): `old_key`'s record, value and
 // tries left, replaces `global_key`'s and is erased. Nothing happens when `old_key` is absent.
-StoreStatus AdoptPinRecord(PersistentStore& store, std::string_view old_key,
-                           std::string_view global_key);
+StoreStatus AdoptPinRecord(StoreView store, std::string_view old_key, std::string_view global_key);
 
 class Pin {
  public:
@@ -47,9 +48,9 @@ class Pin {
   const PinPolicy& policy() const { return policy_; }
 
   // Install time: creates the record with `value` and a full counter unless it exists.
-  Sw Create(PersistentStore& store, ByteView value) const;
+  Sw Create(StoreView store, ByteView value) const;
   // Tries left; 0 = blocked. nullopt if the record is missing.
-  std::optional<uint8_t> TriesLeft(const PersistentStore& store) const;
+  std::optional<uint8_t> TriesLeft(const StoreView& store) const;
 
   // Checks `candidate` (FF padding ignored). 9000 on a match (counter restored); 63Cx with the
   // tries left on a mismatch; 6983 when blocked; 6700 for a length outside the policy.

@@ -2,20 +2,29 @@
 
 namespace dmcard {
 
-namespace {
-bool Under(std::string_view key, std::string_view prefix) {
-  return !prefix.empty() && key.size() > prefix.size() && key.substr(0, prefix.size()) == prefix;
+bool StoreView::Prefixes::Cover(std::string_view key) const {
+  for (size_t i = 0; i < count; ++i) {
+    const std::string_view p = at[i];
+    if (!p.empty() && key.size() > p.size() && key.substr(0, p.size()) == p) return true;
+  }
+  return false;
 }
-}  // namespace
 
 StoreView::StoreView(PersistentStore& store) : store_(&store), whole_(true) {}
 
-StoreView::StoreView(PersistentStore& store, std::string own, std::vector<std::string> granted)
-    : store_(&store), own_(std::move(own)), granted_(std::move(granted)) {}
+StoreView::StoreView(PersistentStore& store, std::string_view own) : store_(&store) {
+  write_.Add(own);
+}
 
-StoreView StoreView::WithGrant(std::string prefix) const {
+StoreView StoreView::WithWritable(std::string_view prefix) const {
   StoreView v = *this;
-  v.granted_.push_back(std::move(prefix));
+  v.write_.Add(prefix);
+  return v;
+}
+
+StoreView StoreView::WithGrant(std::string_view prefix) const {
+  StoreView v = *this;
+  v.read_.Add(prefix);
   return v;
 }
 
@@ -26,15 +35,11 @@ StoreView StoreView::ReadOnly() const {
 }
 
 bool StoreView::MayWrite(std::string_view key) const {
-  return writable_ && (whole_ || Under(key, own_));
+  return writable_ && (whole_ || write_.Cover(key));
 }
 
 bool StoreView::MayRead(std::string_view key) const {
-  if (whole_ || Under(key, own_)) return true;
-  for (const std::string& g : granted_) {
-    if (Under(key, g)) return true;
-  }
-  return false;
+  return whole_ || write_.Cover(key) || read_.Cover(key);
 }
 
 const Bytes* StoreView::Get(std::string_view key) const {

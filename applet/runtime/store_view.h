@@ -1,17 +1,19 @@
 // What one applet sees of the card's persistent memory (runtime/persistent_store.h): the records
-// of its own namespace, read-write; the namespaces another owner granted it, read-only; nothing
-// else. "Keys are never readable" then rests on the view, not on nobody typing a key prefix.
+// of its own namespace and of the card's global reference data (PINs shared by applets),
+// read-write; the namespaces another owner granted it, read-only; nothing else — not the key
+// store's records, not another applet's. "Keys are never readable" then rests on the view, not on
+// nobody typing a key prefix.
 //
 // Record names stay absolute ("dm/n/./DMAcc", "fs/<AID>/ef/2F00"), so card images keep their
-// names; the view only checks them. A namespace is a prefix ending in '/'. The runtime's own
-// records ("card/...": global PINs, keys) belong to no applet; runtime services reach them
-// through views of their own.
+// names; the view only checks them. A namespace is a prefix ending in '/'.
 //
-// A view is a small value (a pointer and the prefixes): build one per call, keep none. Every
-// function mirrors the PersistentStore function of the same name; outside the view, reads find
-// nothing and writes answer kOutOfScope.
+// A view is a small value: a pointer and views of prefixes owned by the Card (or, for tests, by
+// the caller), at most kMaxPrefixes of each kind. Build one per call; do not keep one across a
+// change of the card's applets or grants. Every function mirrors the PersistentStore function of
+// the same name; outside the view, reads find nothing and writes answer kOutOfScope.
 #pragma once
 
+#include <array>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -22,15 +24,19 @@ namespace dmcard {
 
 class StoreView {
  public:
+  static constexpr size_t kMaxPrefixes = 4;
+
   // The whole store, read-write: for the runtime, tools and tests (and the implicit conversion
   // that lets them hand a PersistentStore to code that takes a view).
   StoreView(PersistentStore& store);  // NOLINT(google-explicit-constructor): deliberate
-  // `own` read-write, each of `granted` read-only.
-  StoreView(PersistentStore& store, std::string own, std::vector<std::string> granted = {});
+  // `own` read-write (the prefix must outlive the view).
+  StoreView(PersistentStore& store, std::string_view own);
 
-  // The namespace a read-only grant covers, added to this view.
-  StoreView WithGrant(std::string prefix) const;
-  // This view without write access (what a grant hands out).
+  // This view plus `prefix` read-write (e.g. the card's global PIN records), or read-only (a
+  // grant). Beyond kMaxPrefixes the prefix is not added.
+  StoreView WithWritable(std::string_view prefix) const;
+  StoreView WithGrant(std::string_view prefix) const;
+  // This view without write access.
   StoreView ReadOnly() const;
 
   const Bytes* Get(std::string_view key) const;
@@ -52,11 +58,19 @@ class StoreView {
   bool MayWrite(std::string_view key) const;
 
  private:
+  struct Prefixes {
+    std::array<std::string_view, kMaxPrefixes> at{};
+    size_t count = 0;
+    void Add(std::string_view p) {
+      if (count < kMaxPrefixes) at[count++] = p;
+    }
+    bool Cover(std::string_view key) const;
+  };
   PersistentStore* store_;
   bool whole_ = false;
   bool writable_ = true;
-  std::string own_;
-  std::vector<std::string> granted_;
+  Prefixes write_;  // read-write
+  Prefixes read_;   // read-only grants
 };
 
 }  // namespace dmcard

@@ -135,11 +135,12 @@ class DmPkcs15 : public ::testing::Test {
     PopulateTree();
     std::vector<fs::FileSpec> mf = {
         fs::FileSpec::LinearFixed(0x2F00, 32, 2, {Pkcs15DirRecord()}),
-        Pkcs15Application(card_->store(), "dm/", Clock()),
+        Pkcs15Application("dm/", Clock()),
     };
     ASSERT_EQ(card_->Install(
                   std::make_unique<fs::FileSystemApplet>(kFsAid, fs::FileSpec::Mf(std::move(mf)))),
               Sw::kOk);
+    ASSERT_TRUE(card_->GrantRead(kFsAid, "dm/"));
     card_->PowerOn();
   }
 

@@ -129,7 +129,9 @@ std::string DataHex(size_t from, size_t n) {
 class FixedSource final : public EfContentSource {
  public:
   explicit FixedSource(Bytes content) : content(std::move(content)) {}
-  Bytes Content(const SecurityState* /*reader*/) const override { return content; }
+  Bytes Content(const SecurityState* /*reader*/, const StoreView& /*store*/) const override {
+    return content;
+  }
   Bytes content;
 };
 

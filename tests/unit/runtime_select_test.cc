@@ -245,6 +245,7 @@ class FailingInstallApplet : public Applet {
  public:
   FailingInstallApplet() : Applet(Bytes{0xA0, 0x00, 0x00, 0x05, 0x71, 0x0F, 0x01}) {}
   const char* name() const override { return "failing"; }
+  std::string store_namespace() const override { return "failing/"; }
   Sw Install(AppletContext& ctx) override {
     if (ctx.store().Put("failing/x", Bytes(10, 1)) != StoreStatus::kOk) return Sw::kMemoryFailure;
     return Sw::kNotEnoughMemory;

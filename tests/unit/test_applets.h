@@ -51,6 +51,7 @@ class ScratchApplet : public Applet {
   }
 
   const char* name() const override { return "scratch"; }
+  std::string store_namespace() const override { return prefix_ + "/"; }
   bool multiselectable() const override { return multiselectable_; }
 
   bool refuse_select = false;
@@ -84,7 +85,7 @@ class ScratchApplet : public Applet {
     }
     if (auto sw = pins_.Process(ctx, cmd)) return *sw;
     if (cmd.cls.interindustry) return Sw::kInsNotSupported;
-    PersistentStore& store = ctx.store();
+    StoreView store = ctx.store();
     switch (cmd.ins) {
       case 0x10:
         Append(out, cmd.data);
