@@ -120,38 +120,6 @@ DmStatus Load(const StoreView& store, const std::string& key, std::string_view u
   return Decode(uri, *rec, node) ? DmStatus::kOk : DmStatus::kCommandFailed;
 }
 
-// One planned write for the capacity precheck: a record's new size, or nullopt for an erase.
-struct PlannedWrite {
-  std::string key;
-  std::optional<size_t> size;
-};
-
-// kOk when all `writes` (distinct keys) fit in the store, kDeviceFull when they do not,
-// kDataStoreFailure after a power loss, kCommandFailed when no transaction is open. Writes that
-// take more memory must also leave `keep_free` bytes free (the reserve, for those it binds).
-DmStatus Precheck(const StoreView& store, const std::vector<PlannedWrite>& writes,
-                  uint32_t keep_free = 0) {
-  if (store.power_lost()) return DmStatus::kDataStoreFailure;
-  if (!store.in_transaction()) return DmStatus::kCommandFailed;
-  int64_t delta = 0;
-  for (const PlannedWrite& w : writes) {
-    const Bytes* current = store.Get(w.key);
-    if (current != nullptr) {
-      delta -= int64_t{PersistentStore::kRecordOverhead} + static_cast<int64_t>(w.key.size()) +
-               static_cast<int64_t>(current->size());
-    }
-    if (w.size) {
-      delta += int64_t{PersistentStore::kRecordOverhead} + static_cast<int64_t>(w.key.size()) +
-               static_cast<int64_t>(*w.size);
-    }
-  }
-  const StoreStats st = store.stats();
-  const int64_t after = int64_t{st.used} + delta;
-  if (after > int64_t{st.capacity}) return DmStatus::kDeviceFull;
-  if (delta > 0 && after > int64_t{st.capacity} - int64_t{keep_free}) return DmStatus::kDeviceFull;
-  return DmStatus::kOk;
-}
-
 // Checks a node as it would be stored: ACL syntax, text sizes, format and value.
 DmStatus ValidateNode(const Node& n) {
   if (!Acl::Parse(n.props.acl)) return DmStatus::kBadRequest;
@@ -279,20 +247,15 @@ DmStatus MoTree::Init(std::string_view root_acl) {
   root.props.acl.assign(root_acl);
   if (root.props.acl.empty() || !Acl::Parse(root.props.acl)) return DmStatus::kBadRequest;
   root.props.tstamp = clock_ ? clock_() : 0;
-  const Bytes rec = Encode(root);
-  std::vector<PlannedWrite> plan;
-  if (need_root) plan.push_back({root_key, rec.size()});
-  if (need_gen) plan.push_back({gen_key, 4});
-  if (DmStatus s = Precheck(store_, plan); s != DmStatus::kOk) return s;
-  if (need_root) {
-    if (DmStatus s = FromStore(store_.Put(root_key, rec)); s != DmStatus::kOk) return s;
-  }
-  if (need_gen) {
+  return Atomically(nullptr, [&]() -> DmStatus {
+    if (need_root) {
+      if (DmStatus s = FromStore(store_.Put(root_key, Encode(root))); s != DmStatus::kOk) return s;
+    }
+    if (!need_gen) return DmStatus::kOk;
     Bytes zero;
     AppendU32(zero, 0);
-    if (DmStatus s = FromStore(store_.Put(gen_key, zero)); s != DmStatus::kOk) return s;
-  }
-  return DmStatus::kOk;
+    return FromStore(store_.Put(gen_key, zero));
+  });
 }
 
 DmStatus MoTree::CheckUri(std::string_view uri) const {
@@ -360,17 +323,30 @@ bool MoTree::BoundByReserve(const Principal& who) {
   return who.kind == Principal::Kind::kDevice || who.kind == Principal::Kind::kUser;
 }
 
-DmStatus MoTree::Store(const Node& node, const Principal* who) {
-  const std::string key = KeyOf(node.uri);
-  const Bytes rec = Encode(node);
-  const uint32_t keep_free = who != nullptr && BoundByReserve(*who) ? reserve_ : 0;
-  // The generation counter is rewritten right after (Changed): plan it too, so that write
-  // cannot fail for room once the node is written.
-  if (DmStatus s = Precheck(store_, {{key, rec.size()}, {prefix_ + "gen", 4}}, keep_free);
-      s != DmStatus::kOk) {
-    return s;
+DmStatus MoTree::Atomically(const Principal* who, const std::function<DmStatus()>& writes) {
+  if (store_.power_lost()) return DmStatus::kDataStoreFailure;
+  if (!store_.in_transaction()) return DmStatus::kCommandFailed;
+  const PersistentStore::SavepointId sp = store_.Savepoint();
+  const uint32_t used_before = store_.stats().used;
+  DmStatus s = writes();
+  if (s == DmStatus::kOk && who != nullptr && BoundByReserve(*who)) {
+    const StoreStats st = store_.stats();
+    if (st.used > used_before && int64_t{st.used} > int64_t{st.capacity} - int64_t{reserve_}) {
+      s = DmStatus::kDeviceFull;
+    }
   }
-  return FromStore(store_.Put(key, rec));
+  // After a power loss the card is dead and the transaction gone: nothing to undo.
+  if (s != DmStatus::kOk && !store_.power_lost()) store_.RollbackTo(sp);
+  return s;
+}
+
+DmStatus MoTree::Store(const Node& node, const Principal* who) {
+  return Atomically(who, [&]() -> DmStatus {
+    if (DmStatus s = FromStore(store_.Put(KeyOf(node.uri), Encode(node))); s != DmStatus::kOk) {
+      return s;
+    }
+    return Changed();
+  });
 }
 
 DmStatus MoTree::Changed() {
@@ -478,8 +454,7 @@ DmStatus MoTree::AddInterior(const Principal& who, std::string_view uri, std::st
   n.props.acl.assign(acl);
   if (DmStatus s = ValidateNode(n); s != DmStatus::kOk) return s;
   n.props.tstamp = clock_ ? clock_() : 0;
-  if (DmStatus s = Store(n, &who); s != DmStatus::kOk) return s;
-  return Changed();
+  return Store(n, &who);
 }
 
 DmStatus MoTree::AddLeaf(const Principal& who, std::string_view uri, NodeFormat format,
@@ -495,8 +470,7 @@ DmStatus MoTree::AddLeaf(const Principal& who, std::string_view uri, NodeFormat 
   n.value.assign(value.begin(), value.end());
   if (DmStatus s = ValidateNode(n); s != DmStatus::kOk) return s;
   n.props.tstamp = clock_ ? clock_() : 0;
-  if (DmStatus s = Store(n, &who); s != DmStatus::kOk) return s;
-  return Changed();
+  return Store(n, &who);
 }
 
 DmStatus MoTree::ReplaceValue(const Principal& who, std::string_view uri, ByteView value) {
@@ -509,8 +483,7 @@ DmStatus MoTree::ReplaceValue(const Principal& who, std::string_view uri, ByteVi
   if (DmStatus s = ValidateNode(n); s != DmStatus::kOk) return s;
   n.props.tstamp = clock_ ? clock_() : 0;
   ++n.props.verno;
-  if (DmStatus s = Store(n, &who); s != DmStatus::kOk) return s;
-  return Changed();
+  return Store(n, &who);
 }
 
 DmStatus MoTree::ReplaceProperty(const Principal& who, std::string_view uri, Property p,
@@ -543,8 +516,7 @@ DmStatus MoTree::ReplaceProperty(const Principal& who, std::string_view uri, Pro
   if (DmStatus s = ValidateNode(n); s != DmStatus::kOk) return s;
   n.props.tstamp = clock_ ? clock_() : 0;
   ++n.props.verno;
-  if (DmStatus s = Store(n, &who); s != DmStatus::kOk) return s;
-  return Changed();
+  return Store(n, &who);
 }
 
 DmStatus MoTree::Delete(const Principal& who, std::string_view uri) {
@@ -553,12 +525,13 @@ DmStatus MoTree::Delete(const Principal& who, std::string_view uri) {
   const std::string key = KeyOf(uri);
   if (!store_.Contains(key)) return DmStatus::kNotFound;
   if (!Allowed(who, uri, AclOp::kDelete)) return DmStatus::kPermissionDenied;
-  if (DmStatus s = Precheck(store_, {{prefix_ + "gen", 4}}); s != DmStatus::kOk) return s;
-  for (const std::string& k : store_.Keys(key + "/")) {
-    if (DmStatus s = FromStore(store_.Erase(k)); s != DmStatus::kOk) return s;
-  }
-  if (DmStatus s = FromStore(store_.Erase(key)); s != DmStatus::kOk) return s;
-  return Changed();
+  return Atomically(nullptr, [&]() -> DmStatus {
+    for (const std::string& k : store_.Keys(key + "/")) {
+      if (DmStatus s = FromStore(store_.Erase(k)); s != DmStatus::kOk) return s;
+    }
+    if (DmStatus s = FromStore(store_.Erase(key)); s != DmStatus::kOk) return s;
+    return Changed();
+  });
 }
 
 DmStatus MoTree::Exec(const Principal& who, std::string_view uri, ByteView data) {
@@ -618,8 +591,7 @@ DmStatus MoTree::Put(const Node& node) {
   if (DmStatus s = ValidateNode(n); s != DmStatus::kOk) return s;
   n.props.tstamp = clock_ ? clock_() : 0;
   n.props.verno = found == DmStatus::kOk ? static_cast<uint16_t>(old.props.verno + 1) : 0;
-  if (DmStatus s = Store(n); s != DmStatus::kOk) return s;
-  return Changed();
+  return Store(n);
 }
 
 DmStatus MoTree::Clear(std::string_view root_acl) {
@@ -635,17 +607,12 @@ DmStatus MoTree::Clear(std::string_view root_acl) {
   }
   root.props.acl.assign(root_acl);
   root.props.tstamp = clock_ ? clock_() : 0;
-  const std::vector<std::string> doomed = store_.Keys(root_key + "/");
-  std::vector<PlannedWrite> plan;
-  for (const std::string& k : doomed) plan.push_back({k, std::nullopt});
-  plan.push_back({root_key, Encode(root).size()});
-  plan.push_back({prefix_ + "gen", 4});
-  if (DmStatus s = Precheck(store_, plan); s != DmStatus::kOk) return s;
-  for (const std::string& k : doomed) {
-    if (DmStatus s = FromStore(store_.Erase(k)); s != DmStatus::kOk) return s;
-  }
-  if (DmStatus s = Store(root); s != DmStatus::kOk) return s;
-  return Changed();
+  return Atomically(nullptr, [&]() -> DmStatus {
+    for (const std::string& k : store_.Keys(root_key + "/")) {
+      if (DmStatus s = FromStore(store_.Erase(k)); s != DmStatus::kOk) return s;
+    }
+    return Store(root);
+  });
 }
 
 Bytes MoTree::Digest() const {

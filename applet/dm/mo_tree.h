@@ -168,7 +168,12 @@ class MoTree {
 
  private:
   std::string KeyOf(std::string_view uri) const;
-  // Writes a node's record; `who` (null for unchecked writes) decides whether the reserve binds.
+  // Runs `writes` as one unit of the command's transaction: when they fail (a full card, or for
+  // the device and the user memory taken from the reserve; `who` null for unchecked writes)
+  // everything they wrote is undone through a savepoint and the failure is the answer. So no
+  // operation works out beforehand whether it will fit.
+  DmStatus Atomically(const Principal* who, const std::function<DmStatus()>& writes);
+  // Writes a node's record and moves the generation counter, atomically.
   DmStatus Store(const Node& node, const Principal* who = nullptr);
   DmStatus Changed();  // bumps the generation counter
   bool NearestAcl(std::string_view uri, std::string& acl) const;
