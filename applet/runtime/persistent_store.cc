@@ -493,17 +493,36 @@ void PersistentStore::Abort() {
 
 PersistentStore::SavepointId PersistentStore::Savepoint() {
   if (!in_transaction_) return savepoints_.size();
-  savepoints_.push_back(Snapshot{pending_, ops_, pending_delta_});
+  savepoints_.push_back(Snapshot{ops_.size(), {}});
   return savepoints_.size() - 1;
+}
+
+// Undo log: before a key's first write after a savepoint, its pending state then is kept (a
+// savepoint costs what is written after it, not a copy of the transaction).
+void PersistentStore::Remember(std::string_view key) {
+  for (Snapshot& s : savepoints_) {
+    if (s.before.find(key) != s.before.end()) continue;
+    auto it = pending_.find(key);
+    s.before.emplace(std::string(key), it == pending_.end() ? std::optional<Pending>()
+                                                            : std::optional<Pending>(it->second));
+  }
 }
 
 void PersistentStore::RollbackTo(SavepointId sp) {
   if (!in_transaction_ || sp >= savepoints_.size()) return;
+  // Every key written since `sp` is in its log (it was active); later savepoints go.
   savepoints_.resize(sp + 1);
-  const Snapshot& s = savepoints_.back();
-  pending_ = s.pending;
-  ops_ = s.ops;
-  pending_delta_ = s.pending_delta;
+  Snapshot& s = savepoints_.back();
+  for (auto& [key, before] : s.before) {
+    if (before) {
+      pending_[key] = std::move(*before);
+    } else if (auto it = pending_.find(key); it != pending_.end()) {
+      pending_.erase(it);
+    }
+  }
+  s.before.clear();
+  ops_.resize(s.ops);
+  pending_delta_ = PendingDelta(pending_);
 }
 
 int64_t PersistentStore::PendingDelta(const StringMap<Pending>& pending) const {
@@ -529,17 +548,17 @@ StoreStatus PersistentStore::PutDurable(std::string_view key, ByteView value) {
   }
   const Op op{OpKind::kPut, std::string(key), 0, Bytes(value.begin(), value.end())};
   if (StoreStatus s = WriteTransaction({op}); s != StoreStatus::kOk) return s;
-  // The record's earlier writes in the open transaction are superseded, in every savepoint too.
-  auto forget = [&key](StringMap<Pending>& pending, std::vector<Op>& ops) {
-    if (auto it = pending.find(key); it != pending.end()) pending.erase(it);
-    std::erase_if(ops, [&key](const Op& o) { return o.key == key; });
-  };
-  forget(pending_, ops_);
-  pending_delta_ = PendingDelta(pending_);
+  // The record's earlier writes in the open transaction are superseded, and no savepoint
+  // brings them back.
+  if (auto it = pending_.find(key); it != pending_.end()) pending_.erase(it);
   for (Snapshot& s : savepoints_) {
-    forget(s.pending, s.ops);
-    s.pending_delta = PendingDelta(s.pending);
+    if (auto it = s.before.find(key); it != s.before.end()) s.before.erase(it);
+    s.ops -= static_cast<size_t>(std::count_if(ops_.begin(),
+                                               ops_.begin() + static_cast<ptrdiff_t>(s.ops),
+                                               [&key](const Op& o) { return o.key == key; }));
   }
+  std::erase_if(ops_, [&key](const Op& o) { return o.key == key; });
+  pending_delta_ = PendingDelta(pending_);
   if (journal_bytes_ > options_.checkpoint_journal_bytes) return Checkpoint();
   return StoreStatus::kOk;
 }
@@ -567,6 +586,7 @@ StoreStatus PersistentStore::Put(std::string_view key, ByteView value) {
   if (key.empty() || key.size() > 0xFFFF) return StoreStatus::kOutOfRange;
   StoreStatus s = CheckRoom(key, value.size());
   if (s != StoreStatus::kOk) return s;
+  Remember(key);
   Pending& p = pending_[std::string(key)];
   p.erased = false;
   p.value.assign(value.begin(), value.end());
@@ -580,6 +600,7 @@ StoreStatus PersistentStore::Patch(std::string_view key, uint32_t offset, ByteVi
   const Bytes* current = Get(key);
   if (current == nullptr) return StoreStatus::kNotFound;
   if (size_t{offset} + data.size() > current->size()) return StoreStatus::kOutOfRange;
+  Remember(key);
   auto it = pending_.find(key);
   if (it == pending_.end()) it = pending_.emplace(std::string(key), Pending{false, *current}).first;
   std::copy(data.begin(), data.end(), it->second.value.begin() + offset);
@@ -593,6 +614,7 @@ StoreStatus PersistentStore::Erase(std::string_view key) {
   const Bytes* current = Get(key);
   if (current == nullptr) return StoreStatus::kNotFound;
   pending_delta_ -= RecordCost(key, current->size());
+  Remember(key);
   Pending& p = pending_[std::string(key)];
   p.erased = true;
   p.value.clear();

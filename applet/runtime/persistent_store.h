@@ -8,6 +8,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -157,10 +158,11 @@ class PersistentStore {
   std::vector<Op> ops_;
   int64_t pending_delta_ = 0;
   struct Snapshot {
-    StringMap<Pending> pending;
-    std::vector<Op> ops;
-    int64_t pending_delta;
+    size_t ops = 0;  // ops_.size() when it was taken
+    // Each key written since, with its pending state then (nullopt: none).
+    StringMap<std::optional<Pending>> before;
   };
+  void Remember(std::string_view key);
   std::vector<Snapshot> savepoints_;
 
   uint32_t journal_bytes_ = 0;

@@ -124,6 +124,28 @@ TEST(Runtime_DurableWrite, SupersedesTheRecordsEarlierWritesAtCommit) {
   EXPECT_EQ(s.PutDurable("seq", B("8")), StoreStatus::kNoTransaction);
 }
 
+// A durable write between a savepoint and its rollback: the rollback undoes the other writes
+// made since the savepoint, keeps the durable value, and the commit never replays the record's
+// earlier pending write (made before the savepoint) over it.
+TEST(Runtime_DurableWrite, RollbackAroundItKeepsItAndTheRestConsistent) {
+  PersistentStore s(std::make_shared<RamMedium>(), SmallOptions());
+  s.Begin();
+  ASSERT_EQ(s.Put("seq", B("old pending")), StoreStatus::kOk);
+  ASSERT_EQ(s.Put("keep", B("before")), StoreStatus::kOk);
+  const auto sp = s.Savepoint();
+  ASSERT_EQ(s.Put("gone", B("after")), StoreStatus::kOk);
+  ASSERT_EQ(s.Put("keep", B("changed")), StoreStatus::kOk);
+  ASSERT_EQ(s.PutDurable("seq", B("9")), StoreStatus::kOk);
+  s.RollbackTo(sp);
+  EXPECT_EQ(Value(s, "seq"), "9");
+  EXPECT_EQ(Value(s, "keep"), "before");
+  EXPECT_EQ(Value(s, "gone"), "<none>");
+  ASSERT_EQ(s.Commit(), StoreStatus::kOk);
+  EXPECT_EQ(Value(s, "seq"), "9");
+  EXPECT_EQ(Value(s, "keep"), "before");
+  EXPECT_EQ(s.Keys(""), (std::vector<std::string>{"keep", "seq"}));
+}
+
 TEST(Runtime_DurableWrite, RefusedWhenItWouldNotLeaveRoomForThePendingWrites) {
   PersistentStore s(std::make_shared<RamMedium>(), SmallOptions(256));
   s.Begin();
