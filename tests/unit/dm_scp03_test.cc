@@ -7,6 +7,7 @@
 #include <string>
 
 #include "cards/demo_card.h"
+#include "demo_card_apdus.h"
 #include "dm/dm_applet.h"
 #include "host_scp03.h"
 #include "test_applets.h"
@@ -14,18 +15,17 @@
 namespace dmcard {
 namespace {
 
+using testing::Ascii;
 using testing::DataOf;
+using testing::DmGet;
+using testing::DmReplace;
 using testing::H;
 using testing::HostScp03;
 using testing::HostScp03Keys;
 using testing::SwOf;
 
-Bytes Ascii(std::string_view s) { return Bytes(s.begin(), s.end()); }
-
-const HostScp03Keys kDemoDms = {Ascii("DMS-NOT-REAL-ENC"), Ascii("DMS-NOT-REAL-MAC"),
-                                Ascii("DMS-NOT-REAL-DEK")};
-const HostScp03Keys kDemoIssuer = {Ascii("ISS-NOT-REAL-ENC"), Ascii("ISS-NOT-REAL-MAC"),
-                                   Ascii("ISS-NOT-REAL-DEK")};
+const HostScp03Keys kDemoDms = testing::DemoDmsKeys();
+const HostScp03Keys kDemoIssuer = testing::DemoIssuerKeys();
 constexpr char kName[] = "./DMAcc/DMCardTest/Name";
 
 class Req_SEC1_DmOverScp03 : public ::testing::Test {
@@ -59,24 +59,8 @@ class Req_SEC1_DmOverScp03 : public ::testing::Test {
     return ToHex(a) == "9000" ? "" : "EXTERNAL AUTHENTICATE " + ToHex(a);
   }
 
-  static Bytes Replace(std::string_view uri, std::string_view value) {
-    Bytes tlv = {0x80, static_cast<uint8_t>(uri.size())};
-    Append(tlv, Ascii(uri));
-    tlv.push_back(0x81);
-    tlv.push_back(static_cast<uint8_t>(value.size()));
-    Append(tlv, Ascii(value));
-    Bytes c = {0x80, 0x34, 0x00, 0x00, static_cast<uint8_t>(tlv.size())};
-    Append(c, tlv);
-    return c;
-  }
-  static Bytes Get(std::string_view uri) {
-    Bytes c = {0x80, 0x30, 0x00, 0x00, static_cast<uint8_t>(uri.size())};
-    Append(c, Ascii(uri));
-    c.push_back(0x00);
-    return c;
-  }
   std::string PlainGet(std::string_view uri) {
-    const Bytes r = card_->Transmit(Get(uri));
+    const Bytes r = card_->Transmit(DmGet(uri));
     const Bytes data = DataOf(r);
     return SwOf(r) == 0x9000 ? std::string(data.begin(), data.end())
                              : "SW " + ToHex(ByteView(r).last(2));
@@ -87,16 +71,16 @@ class Req_SEC1_DmOverScp03 : public ::testing::Test {
 
 TEST_F(Req_SEC1_DmOverScp03, ServerSessionChangesTheAccountTheDeviceCannot) {
   const std::string before = PlainGet(kName);
-  EXPECT_EQ(ToHex(card_->Transmit(Replace(kName, "by the device"))), "6982");
+  EXPECT_EQ(ToHex(card_->Transmit(DmReplace(kName, "by the device"))), "6982");
   for (uint8_t level : {0x01, 0x03, 0x11, 0x13, 0x33}) {
     SCOPED_TRACE("level " + ToHex(Bytes{level}));
     HostScp03 host(kDemoDms);
     ASSERT_EQ(Open(host, 0x31, level), "");
     const std::string value = "by the DMS at " + ToHex(Bytes{level});
-    const Bytes r = card_->Transmit(host.Wrap(Replace(kName, value)));
+    const Bytes r = card_->Transmit(host.Wrap(DmReplace(kName, value)));
     EXPECT_EQ(SwOf(r), 0x9000) << ToHex(r);
     EXPECT_TRUE(host.Unwrap(DataOf(r), SwOf(r)).empty());
-    const Bytes g = card_->Transmit(host.Wrap(Get(kName)));
+    const Bytes g = card_->Transmit(host.Wrap(DmGet(kName)));
     ASSERT_EQ(SwOf(g), 0x9000);
     const Bytes plain = host.Unwrap(DataOf(g), 0x9000);
     EXPECT_EQ(std::string(plain.begin(), plain.end()), value);
@@ -108,21 +92,21 @@ TEST_F(Req_SEC1_DmOverScp03, TamperedReplayedOrReorderedCommandsChangeNothing) {
   HostScp03 host(kDemoDms);
   const std::string before = PlainGet(kName);
   ASSERT_EQ(Open(host, 0x31, 0x13), "");
-  Bytes tampered = host.Wrap(Replace(kName, "tampered"));
+  Bytes tampered = host.Wrap(DmReplace(kName, "tampered"));
   tampered[tampered.size() - 1] ^= 0x01;  // the C-MAC's last byte
   EXPECT_EQ(ToHex(card_->Transmit(tampered)), "6982");
-  EXPECT_EQ(ToHex(card_->Transmit(host.Wrap(Replace(kName, "after")))), "6882");  // no session
+  EXPECT_EQ(ToHex(card_->Transmit(host.Wrap(DmReplace(kName, "after")))), "6882");  // no session
   EXPECT_EQ(PlainGet(kName), before);
 
   ASSERT_EQ(Open(host, 0x31, 0x01), "");
-  const Bytes first = host.Wrap(Replace(kName, "first"));  // wrapped, never sent
-  const Bytes second = host.Wrap(Replace(kName, "second"));
+  const Bytes first = host.Wrap(DmReplace(kName, "first"));  // wrapped, never sent
+  const Bytes second = host.Wrap(DmReplace(kName, "second"));
   EXPECT_FALSE(first.empty());
   EXPECT_EQ(SwOf(card_->Transmit(second)), 0x6982);  // out of order
   EXPECT_EQ(PlainGet(kName), before);
 
   ASSERT_EQ(Open(host, 0x31, 0x01), "");
-  const Bytes once = host.Wrap(Replace(kName, "once"));
+  const Bytes once = host.Wrap(DmReplace(kName, "once"));
   ASSERT_EQ(SwOf(card_->Transmit(once)), 0x9000);
   EXPECT_EQ(SwOf(card_->Transmit(once)), 0x6982);  // replayed
 }
@@ -132,7 +116,7 @@ TEST_F(Req_SEC1_DmOverScp03, TamperedReplayedOrReorderedCommandsChangeNothing) {
 TEST_F(Req_SEC1_DmOverScp03, OnlyTheAccountsServerIsThatServer) {
   HostScp03 issuer(kDemoIssuer);
   ASSERT_EQ(Open(issuer, 0x30, 0x01), "");
-  EXPECT_EQ(SwOf(card_->Transmit(issuer.Wrap(Replace(kName, "issuer")))), 0x6982);
+  EXPECT_EQ(SwOf(card_->Transmit(issuer.Wrap(DmReplace(kName, "issuer")))), 0x6982);
   // A host without the server's keys cannot even confirm the card's cryptogram.
   HostScp03 wrong(kDemoIssuer);
   const Bytes r = card_->Transmit(wrong.InitializeUpdate(0x31, H("0102030405060708")));

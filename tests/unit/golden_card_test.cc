@@ -16,6 +16,7 @@
 #include <string>
 
 #include "cards/demo_card.h"
+#include "demo_card_apdus.h"
 #include "dm/dm_applet.h"
 #include "gp/security_domain.h"
 #include "host_scp03.h"
@@ -26,20 +27,20 @@ namespace {
 
 namespace fs = std::filesystem;
 using gp::SecurityDomain;
+using testing::Ascii;
 using testing::DataOf;
+using testing::DmGet;
+using testing::DmReplace;
 using testing::H;
 using testing::HostScp03;
 using testing::HostScp03Keys;
+using testing::SelectAid;
+using testing::Str;
 using testing::SwOf;
 
-Bytes Ascii(std::string_view s) { return Bytes(s.begin(), s.end()); }
-std::string Str(ByteView b) { return std::string(b.begin(), b.end()); }
-
 // The demo profile's obviously-test SCP03 keys, each the ASCII text it spells.
-const HostScp03Keys kDemoIssuer = {Ascii("ISS-NOT-REAL-ENC"), Ascii("ISS-NOT-REAL-MAC"),
-                                   Ascii("ISS-NOT-REAL-DEK")};
-const HostScp03Keys kDemoDms = {Ascii("DMS-NOT-REAL-ENC"), Ascii("DMS-NOT-REAL-MAC"),
-                                Ascii("DMS-NOT-REAL-DEK")};
+const HostScp03Keys kDemoIssuer = testing::DemoIssuerKeys();
+const HostScp03Keys kDemoDms = testing::DemoDmsKeys();
 constexpr uint8_t kIssuerKvn = 0x30;  // profile.json key_sets "issuer"
 constexpr uint8_t kDmsKvn = 0x31;     // profile.json key_sets "dm-server"
 
@@ -61,30 +62,6 @@ const char* const kGoldenFiles[] = {"card.img", "card.jnl", "card.lock"};
 
 // ---- APDUs, written from the specifications ----------------------------------------------------
 
-Bytes SelectAid(ByteView aid) {
-  Bytes c = {0x00, 0xA4, 0x04, 0x00, static_cast<uint8_t>(aid.size())};
-  Append(c, aid);
-  c.push_back(0x00);
-  return c;
-}
-// DM GET of a value: 80 30 00 00 Lc URI Le.
-Bytes DmGet(std::string_view uri) {
-  Bytes c = {0x80, 0x30, 0x00, 0x00, static_cast<uint8_t>(uri.size())};
-  Append(c, Ascii(uri));
-  c.push_back(0x00);
-  return c;
-}
-// DM REPLACE of a value: 80 34 00 00 Lc { 80 URI, 81 value }.
-Bytes DmReplace(std::string_view uri, std::string_view value) {
-  Bytes tlv = {0x80, static_cast<uint8_t>(uri.size())};
-  Append(tlv, Ascii(uri));
-  tlv.push_back(0x81);
-  tlv.push_back(static_cast<uint8_t>(value.size()));
-  Append(tlv, Ascii(value));
-  Bytes c = {0x80, 0x34, 0x00, 0x00, static_cast<uint8_t>(tlv.size())};
-  Append(c, tlv);
-  return c;
-}
 // ISO 7816-4 VERIFY of the user PIN (reference 01); without a value: the retry status.
 Bytes Verify(std::string_view pin) {
   Bytes c = {0x00, 0x20, 0x00, 0x01};

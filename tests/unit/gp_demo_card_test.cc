@@ -12,6 +12,7 @@
 #include <string>
 
 #include "cards/demo_card.h"
+#include "demo_card_apdus.h"
 #include "gp/security_domain.h"
 #include "host_scp03.h"
 #include "runtime/key_store.h"
@@ -22,18 +23,15 @@ namespace {
 
 namespace fs = std::filesystem;
 using gp::SecurityDomain;
+using testing::Ascii;
 using testing::DataOf;
 using testing::H;
 using testing::HostScp03;
 using testing::HostScp03Keys;
 using testing::SwOf;
 
-Bytes Ascii(std::string_view s) { return Bytes(s.begin(), s.end()); }
-
-const HostScp03Keys kDemoIssuer = {Ascii("ISS-NOT-REAL-ENC"), Ascii("ISS-NOT-REAL-MAC"),
-                                   Ascii("ISS-NOT-REAL-DEK")};
-const HostScp03Keys kDemoDms = {Ascii("DMS-NOT-REAL-ENC"), Ascii("DMS-NOT-REAL-MAC"),
-                                Ascii("DMS-NOT-REAL-DEK")};
+const HostScp03Keys kDemoIssuer = testing::DemoIssuerKeys();
+const HostScp03Keys kDemoDms = testing::DemoDmsKeys();
 
 std::unique_ptr<Card> DemoCard(std::shared_ptr<StorageMedium> medium) {
   std::string error;

@@ -24,6 +24,7 @@
 
 #include "cards/demo_card.h"
 #include "cards/profile.h"
+#include "demo_card_apdus.h"
 #include "dm/dm_applet.h"
 #include "gp/security_domain.h"
 #include "host_scp03.h"
@@ -34,14 +35,15 @@ namespace dmcard {
 namespace {
 
 using gp::SecurityDomain;
+using testing::Ascii;
 using testing::DataOf;
+using testing::DmReplace;
 using testing::H;
 using testing::HostScp03;
 using testing::HostScp03Keys;
+using testing::SelectAid;
+using testing::Str;
 using testing::SwOf;
-
-Bytes Ascii(std::string_view s) { return Bytes(s.begin(), s.end()); }
-std::string Str(ByteView b) { return std::string(b.begin(), b.end()); }
 
 // ---- the scanner ------------------------------------------------------------------------------
 
@@ -201,23 +203,10 @@ Bytes UriCommand(uint8_t ins, uint8_t p1, uint8_t p2, std::string_view uri, bool
   if (le) c.push_back(0x00);
   return c;
 }
-Bytes SelectAid(ByteView aid) {
-  Bytes c = {0x00, 0xA4, 0x04, 0x00, static_cast<uint8_t>(aid.size())};
-  Append(c, aid);
-  c.push_back(0x00);
-  return c;
-}
 Bytes Tlv(uint8_t tag, ByteView value) {
   Bytes t = {tag, static_cast<uint8_t>(value.size())};
   Append(t, value);
   return t;
-}
-Bytes DmReplace(std::string_view uri, ByteView value) {
-  Bytes tlv = Tlv(0x80, Ascii(uri));
-  Append(tlv, Tlv(0x81, value));
-  Bytes c = {0x80, 0x34, 0x00, 0x00, static_cast<uint8_t>(tlv.size())};
-  Append(c, tlv);
-  return c;
 }
 // ADD of a bin leaf whose value is secret (85 01).
 Bytes DmAddSecretLeaf(std::string_view uri, ByteView value) {
@@ -287,31 +276,32 @@ class Req_SEC1_NoResponseCarriesSecrets : public ::testing::Test {
 
   // Keys of the other usages, straight into the key store (installation's interface).
   void LoadOtherKeys(SeededBytes& random) {
-    struct Other {
-      KeySpec spec;
-      Bytes material;
-    };
     Bytes ec_scalar = random.Random(32);
     ec_scalar[0] &= 0x7F;  // below the P-256 group order
-    const Other others[] = {
-        {{KeyType::kHmacSecret, KeyUsage::kDmCredential, 0x01, 0x01, kDemoServer, 0},
-         random.Random(32)},
-        {{KeyType::kAes256, KeyUsage::kCardAuthentication, 0x02, 0x01, kIssuerPrincipal, 0},
-         random.Random(32)},
-        {{KeyType::kEcP256Private, KeyUsage::kCardAuthentication, 0x03, 0x01, kIssuerPrincipal, 0},
-         ec_scalar},
-        {{KeyType::kAes128, KeyUsage::kBootstrapVerification, 0x04, 0x01, kDemoServer, 0},
-         random.Random(16)},
-        {{KeyType::kHmacSecret, KeyUsage::kFumo, 0x05, 0x01, kIssuerPrincipal, 5},
-         random.Random(20)},
-    };
     PersistentStore& store = card_->store();
     store.Begin();
     KeyLoader loader(store);
-    for (const Other& o : others) {
-      EXPECT_EQ(loader.Load(o.spec, o.material), KeyStatus::kOk) << ToHex(Bytes{o.spec.kvn});
-      scanner_.Add("key " + ToHex(Bytes{o.spec.kvn, o.spec.id}), o.material);
-    }
+    // One key each (built field by field: g++ 12 -O3 misreads an aggregate array of them).
+    auto load = [&](KeyType type, KeyUsage usage, uint8_t kvn, const std::string& owner,
+                    uint32_t max_uses, const Bytes& material) {
+      KeySpec spec;
+      spec.type = type;
+      spec.usage = usage;
+      spec.kvn = kvn;
+      spec.id = 0x01;
+      spec.owner = owner;
+      spec.max_uses = max_uses;
+      EXPECT_EQ(loader.Load(spec, material), KeyStatus::kOk) << ToHex(Bytes{kvn});
+      scanner_.Add("key " + ToHex(Bytes{kvn, spec.id}), material);
+    };
+    load(KeyType::kHmacSecret, KeyUsage::kDmCredential, 0x01, kDemoServer, 0, random.Random(32));
+    load(KeyType::kAes256, KeyUsage::kCardAuthentication, 0x02, kIssuerPrincipal, 0,
+         random.Random(32));
+    load(KeyType::kEcP256Private, KeyUsage::kCardAuthentication, 0x03, kIssuerPrincipal, 0,
+         ec_scalar);
+    load(KeyType::kAes128, KeyUsage::kBootstrapVerification, 0x04, kDemoServer, 0,
+         random.Random(16));
+    load(KeyType::kHmacSecret, KeyUsage::kFumo, 0x05, kIssuerPrincipal, 5, random.Random(20));
     EXPECT_EQ(store.Commit(), StoreStatus::kOk);
   }
 
