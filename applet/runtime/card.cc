@@ -26,9 +26,10 @@ std::string Applet::store_namespace() const { return "app/" + ToHex(aid()) + "/"
 StoreView Card::ViewOf(size_t index) {
   const Storage& s = storage_.at(index);
   // The card's global reference data (runtime/pin.h): shared by every applet that serves it.
-  StoreView v =
-      StoreView(store_, s.own).WithWritable(kGlobalPinPrefix).WithWritable(kGlobalPukPrefix);
-  for (const std::string& g : s.grants) v = v.WithGrant(g);
+  StoreView v(store_, s.own);
+  v.AddWritable(kGlobalPinPrefix);
+  v.AddWritable(kGlobalPukPrefix);
+  for (const std::string& g : s.grants) v.AddGrant(g);
   return v;
 }
 

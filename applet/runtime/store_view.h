@@ -36,6 +36,9 @@ class StoreView {
   // grant). Beyond kMaxPrefixes the prefix is not added.
   StoreView WithWritable(std::string_view prefix) const;
   StoreView WithGrant(std::string_view prefix) const;
+  // The same, in place (what the card uses to build a view per call without copies).
+  void AddWritable(std::string_view prefix) { write_.Add(prefix); }
+  void AddGrant(std::string_view prefix) { read_.Add(prefix); }
   // This view without write access.
   StoreView ReadOnly() const;
 
