@@ -52,7 +52,7 @@ SecureSession* AppletContext::session() {
 }
 
 void AppletContext::StartSession(std::unique_ptr<SecureSession> session) {
-  if (security_ != nullptr) card_.channels_[channel_].session = std::move(session);
+  if (security_ != nullptr) card_.SetSession(card_.channels_[channel_], std::move(session));
 }
 
 void AppletContext::EndSession() {
@@ -147,7 +147,7 @@ void Card::DeselectOn(uint8_t channel) {
     ch.applet = -1;
     if (!SelectedElsewhere(idx, channel)) transient_.ClearOnDeselect(static_cast<uint16_t>(idx));
   }
-  ch.session.reset();  // a secure session ends with the selection it was opened under
+  SetSession(ch, nullptr);  // a secure session ends with the selection it was opened under
   ch.security.Clear();
 }
 
@@ -166,10 +166,7 @@ std::string Card::DescribeCommand(ByteView raw) const {
   if (parsed.error != Sw::kOk) return dmcard::DescribeCommand(raw, config_.extended_length);
   const CommandApdu& cmd = parsed.command;
   const int idx = selected_applet(cmd.cls.channel);
-  const bool runtime_own =
-      cmd.cls.interindustry && (cmd.ins == kInsManageChannel || cmd.ins == kInsGetResponse ||
-                                (cmd.ins == kInsSelect && cmd.p1 == 0x04));
-  if (idx >= 0 && !runtime_own && !cmd.cls.secure_messaging) {
+  if (idx >= 0 && !ServedByTheRuntime(cmd) && !cmd.cls.secure_messaging) {
     std::string name = registry_.at(static_cast<size_t>(idx)).DescribeCommand(cmd);
     if (!name.empty()) return name;
   }
@@ -226,24 +223,24 @@ bool Card::Transmit(ByteView raw, Bytes& out) {
     AppendSw(out, session.sw);
     return true;
   }
-  // The answer is wrapped by the session that unwrapped the command, if it still runs then.
-  const SecureSession* wrapper = session.unwrapped ? ch.session.get() : nullptr;
+  // The answer is wrapped by the session that unwrapped the command, if it still runs then: a
+  // session started or ended meanwhile moves the channel's epoch.
+  const std::optional<uint32_t> wrapper =
+      session.unwrapped ? std::optional<uint32_t>(ch.session_epoch) : std::nullopt;
   if (ch.session) ch.security.principal = ch.session->principal();
 
   // GET RESPONSE continues the channel's pending response; any other command on the channel
   // drops it. With the chaining bit it is not served but refused by the chain step (6884):
   // GET RESPONSE cannot be chained.
-  const bool runtime_class = cmd.cls.interindustry;
-  if (runtime_class && cmd.ins == kInsGetResponse && !cmd.cls.chaining && !ch.chain.active()) {
+  if (cmd.cls.interindustry && cmd.ins == kInsGetResponse && !cmd.cls.chaining &&
+      !ch.chain.active()) {
     ch.response.GetResponse(config_, cmd, out);
     return true;
   }
   ch.response.Drop();
 
   // Chain assembly: collect data until the last command of the chain arrives.
-  const bool runtime_command =
-      runtime_class && (cmd.ins == kInsManageChannel || (cmd.ins == kInsSelect && cmd.p1 == 0x04));
-  const bool chainable = !runtime_command && cmd.ins != kInsGetResponse;
+  const bool chainable = !ServedByTheRuntime(cmd) && cmd.ins != kInsGetResponse;
   Bytes chained;
   const ChainAssembler::Result step =
       ch.chain.Feed(cmd, chainable, config_.max_chained_data, chained);
@@ -266,10 +263,10 @@ bool Card::Transmit(ByteView raw, Bytes& out) {
 }
 
 // Session wrap (whole response), then response shaping (Le, 61xx).
-void Card::Answer(Channel& ch, const CommandApdu& cmd, const SecureSession* wrapper, Sw sw,
+void Card::Answer(Channel& ch, const CommandApdu& cmd, std::optional<uint32_t> wrap_epoch, Sw sw,
                   Bytes& data, Bytes& out) {
   if (!IsSuccessOrWarning(sw)) data.clear();
-  if (wrapper != nullptr && wrapper == ch.session.get()) ch.session->Wrap(data, sw);
+  if (wrap_epoch && *wrap_epoch == ch.session_epoch && ch.session) ch.session->Wrap(data, sw);
   ch.response.Answer(config_, cmd, sw, data, out);
 }
 
@@ -284,8 +281,13 @@ void Card::DropPendingOf(ByteView raw) {
   }
 }
 
+void Card::SetSession(Channel& ch, std::unique_ptr<SecureSession> session) {
+  ch.session = std::move(session);
+  ++ch.session_epoch;
+}
+
 void Card::EndSession(Channel& ch) {
-  ch.session.reset();
+  SetSession(ch, nullptr);
   ch.security.principal.clear();
 }
 

@@ -8,6 +8,7 @@
 #include <array>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -109,11 +110,14 @@ class Card {
     ResponseBuffer response;                 // data kept for GET RESPONSE (ISO 7816-4 §11.6.1)
     ChainAssembler chain;                    // command chaining in progress (ISO 7816-4 §5.1.1.1)
     std::unique_ptr<SecureSession> session;  // secure channel, if one is open or opening
+    uint32_t session_epoch = 0;  // moves whenever `session` is set or ended (SetSession)
   };
   friend class AppletContext;  // reaches its channel's session
 
-  void Answer(Channel& ch, const CommandApdu& cmd, const SecureSession* wrapper, Sw sw, Bytes& data,
-              Bytes& out);
+  // `wrap_epoch`: the channel's session epoch when the command was unwrapped (nullopt: plain).
+  void Answer(Channel& ch, const CommandApdu& cmd, std::optional<uint32_t> wrap_epoch, Sw sw,
+              Bytes& data, Bytes& out);
+  void SetSession(Channel& ch, std::unique_ptr<SecureSession> session);
   void DropPendingOf(ByteView raw);
   void EndSession(Channel& ch);
   Sw Dispatch(const CommandApdu& cmd, Bytes& data);

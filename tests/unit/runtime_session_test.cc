@@ -178,7 +178,7 @@ class SessionApplet final : public testing::ScratchApplet {
  public:
   using ScratchApplet::ScratchApplet;
   Sw Process(AppletContext& ctx, const CommandApdu& cmd, Bytes& out) override {
-    if (!ctx.selecting() && !cmd.cls.interindustry && cmd.ins == 0x90) {
+    if (!ctx.selecting() && !cmd.cls.interindustry && (cmd.ins == 0x90 || cmd.ins == 0x92)) {
       ctx.StartSession(
           std::make_unique<ChecksumSession>(std::string(cmd.data.begin(), cmd.data.end())));
       return Sw::kOk;
@@ -329,6 +329,16 @@ TEST_F(Runtime_Session, PrincipalBelongsToTheSessionsChannelOnly) {
             WrappedHex(Bytes{'d', 'm', 's', '.', 'e', 'x', 'a', 'm', 'p', 'l', 'e', '.', 't', 'e',
                              's', 't'},
                        0));
+}
+
+// A command that replaces the channel's session (80 92 under the old one): its answer belongs to
+// neither — the old session is gone and the new one unwrapped nothing — so it goes out plain,
+// and the new session starts with both counters at 0.
+TEST_F(Runtime_Session, AnswerIsNotWrappedByASessionStartedDuringTheCommand) {
+  Open();
+  EXPECT_EQ(Hex(Protect(0x84, 0x92, 0, 0, Bytes{'N'}, 0)), "9000");
+  EXPECT_EQ(Hex(Protect(0x84, 0x10, 0, 0, H("AB"), 0)), WrappedHex(H("AB"), 0));
+  EXPECT_EQ(Hex(Protect(0x84, 0x62, 0, 0, {}, 1)), WrappedHex(Bytes{'N'}, 1));
 }
 
 // Card::DescribeCommand: the selected applet names its own commands (for dmcard-vicc -v).
