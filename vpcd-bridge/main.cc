@@ -59,7 +59,8 @@ Options:
   --record FILE    write every exchange as a trace (docs/trace-format.md), readable by you only
                    (0600); with several cards card i > 0 writes FILE.i. PIN data (VERIFY, CHANGE
                    REFERENCE DATA, RESET RETRY COUNTER) is written as ** per byte
-  --record-secrets with --record: write PIN data in clear (the trace then holds your PINs)
+  --record-secrets with --record: write secret data in clear — PINs, STORE DATA documents, values
+                   of secret leaves (the trace then holds them)
   -h, --help       this text;  --version  the version
 
 Environment:
