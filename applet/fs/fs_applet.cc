@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <set>
 
+#include "gp/scp03_handshake.h"
+
 namespace dmcard::fs {
 
 namespace {
@@ -93,6 +95,7 @@ void FileSystemApplet::Deselect(AppletContext& ctx) {
 }
 
 Sw FileSystemApplet::Process(AppletContext& ctx, const CommandApdu& cmd, Bytes& response) {
+  if (std::optional<Sw> sw = gp::Scp03Handshake(aid()).Process(ctx, cmd, response)) return *sw;
   if (!cmd.cls.interindustry) return Sw::kClaNotSupported;
   if (ctx.selecting()) return AnswerAppletSelection(ctx, cmd, response);
   if (std::optional<Sw> sw = pin_commands_.Process(ctx, cmd)) return *sw;
@@ -110,6 +113,10 @@ Sw FileSystemApplet::Process(AppletContext& ctx, const CommandApdu& cmd, Bytes& 
     default:
       return Sw::kInsNotSupported;
   }
+}
+
+std::string FileSystemApplet::DescribeCommand(const CommandApdu& cmd) const {
+  return gp::Scp03Handshake::Describe(cmd);
 }
 
 void FileSystemApplet::MakeCurrent(AppletContext& ctx, FileSystem::Id id) {

@@ -3,8 +3,14 @@
 // COUNTER for its PINs.
 //
 // Behaviour (beyond what ISO 7816-4 fixes):
-//  - Any proprietary CLA (b8 = 1) → 6E00; unknown INS → 6D00. (SM bits set without a secure
-//    session never reach the applet: the runtime answers 6882.)
+//  - Any proprietary CLA (b8 = 1) → 6E00, except INITIALIZE UPDATE (80 50) and EXTERNAL
+//    AUTHENTICATE (84 82); unknown INS → 6D00. (SM bits set without a secure session never
+//    reach the applet: the runtime answers 6882.)
+//  - GlobalPlatform SCP03: the applet serves the handshake itself (gp::Scp03Handshake, with this
+//    applet's AID), as the DM applet does, so that a principal reaches the files as itself: the
+//    issuer (EF.DIR, AccessCondition::Principal(kIssuerPrincipal)) or a DM server (the PKCS#15
+//    view, filtered by the channel's principal). The session lives while the applet stays
+//    selected on the channel; every command then comes wrapped.
 //  - Selecting the applet by AID selects the MF on that channel and answers its FCI/FCP (P2),
 //    with the AID as DF name (84) when the MF has no name of its own.
 //  - SELECT: P1 00 (no data or 3F00 → MF; else FileSystem::FindByFid), 01 child DF, 02 EF of the
@@ -72,6 +78,8 @@ class FileSystemApplet final : public Applet {
   bool Select(AppletContext& ctx) override;
   void Deselect(AppletContext& ctx) override;
   Sw Process(AppletContext& ctx, const CommandApdu& cmd, Bytes& response) override;
+  // The SCP03 handshake commands by name; the runtime names the rest.
+  std::string DescribeCommand(const CommandApdu& cmd) const override;
 
   const FileSystem& file_system() const { return fs_; }
   // Prefix of this instance's records in the persistent store ("fs/<AID hex>/").

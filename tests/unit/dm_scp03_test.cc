@@ -10,6 +10,7 @@
 #include "demo_card_apdus.h"
 #include "dm/dm_applet.h"
 #include "host_scp03.h"
+#include "scp03_test_client.h"
 #include "test_applets.h"
 
 namespace dmcard {
@@ -45,18 +46,10 @@ class Req_SEC1_DmOverScp03 : public ::testing::Test {
     ASSERT_EQ(SwOf(card_->Transmit(select)), 0x9000);
   }
 
-  // INITIALIZE UPDATE + EXTERNAL AUTHENTICATE to the DM applet; "" on success.
+  // INITIALIZE UPDATE + EXTERNAL AUTHENTICATE to the DM applet; "" on success. The card
+  // challenge is derived with the DM applet's AID: the applet serves the handshake.
   std::string Open(HostScp03& host, uint8_t kvn, uint8_t level) {
-    const Bytes r = card_->Transmit(host.InitializeUpdate(kvn, H("0102030405060708")));
-    if (SwOf(r) != 0x9000) return "INITIALIZE UPDATE " + ToHex(r);
-    try {
-      // The card challenge is derived with the DM applet's AID: the applet serves the handshake.
-      host.ReadInitializeUpdateResponse(DataOf(r), dm::DmApplet::DefaultAid());
-    } catch (const testing::HostScp03Error& e) {
-      return e.what();
-    }
-    const Bytes a = card_->Transmit(host.ExternalAuthenticate(level));
-    return ToHex(a) == "9000" ? "" : "EXTERNAL AUTHENTICATE " + ToHex(a);
+    return testing::OpenScp03(*card_, host, kvn, dm::DmApplet::DefaultAid(), level);
   }
 
   std::string PlainGet(std::string_view uri) {
