@@ -127,10 +127,6 @@ int Card::selected_applet(uint8_t channel) const {
   return channel < kMaxChannels && channels_[channel].open ? channels_[channel].applet : -1;
 }
 
-void Card::SetPrincipal(uint8_t channel, std::string principal) {
-  if (channel_open(channel)) channels_[channel].security.principal = std::move(principal);
-}
-
 bool Card::SelectedElsewhere(int applet_index, uint8_t channel) const {
   for (uint8_t c = 0; c < kMaxChannels; ++c) {
     if (c != channel && channels_[c].open && channels_[c].applet == applet_index) return true;

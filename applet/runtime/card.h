@@ -80,9 +80,6 @@ class Card {
   // (Applet::CommandCarriesSecrets). Changes nothing.
   bool CommandCarriesSecrets(ByteView raw);
 
-  // Session layer: the principal authenticated on `channel` (management authorities; part 2
-  // sets it after EXTERNAL AUTHENTICATE). Cleared with the channel's security state.
-  void SetPrincipal(uint8_t channel, std::string principal);
   bool channel_open(uint8_t channel) const {
     return channel < kMaxChannels && channels_[channel].open;
   }

@@ -11,8 +11,10 @@
 
 #include "cards/demo_card.h"
 #include "cards/profile.h"
+#include "demo_card_apdus.h"
 #include "runtime/pin.h"
 #include "runtime/tlv.h"
+#include "scp03_test_client.h"
 #include "test_applets.h"
 
 namespace dmcard {
@@ -20,10 +22,11 @@ namespace {
 
 using testing::DataOf;
 using testing::H;
+using testing::Scp03TestClient;
 using testing::SwOf;
+using testing::TestKeySet;
 
 constexpr char kRestrictiveServer[] = "restricted.example.test";
-constexpr char kDemoServer[] = "dmcard.example.test";
 constexpr char kDmAidHex[] = "F0444D434152442D444D";
 constexpr char kFsAidHex[] = "F0444D434152444653";
 
@@ -38,6 +41,22 @@ Profile RestrictiveProfile() {
 std::string Str(const Bytes& b) { return std::string(b.begin(), b.end()); }
 
 Bytes Ascii(std::string_view s) { return Bytes(s.begin(), s.end()); }
+
+// 80 32 ADD of a chr leaf of `value_size` bytes, extended Lc when the data needs it.
+Bytes AddLeafApdu(std::string_view uri, size_t value_size) {
+  Bytes tlv = {0x80, static_cast<uint8_t>(uri.size())};
+  Append(tlv, Ascii(uri));
+  Append(tlv, H("8203 636872"));
+  AppendTlv(tlv, 0x81, Bytes(value_size, 'v'));
+  Bytes c = {0x80, 0x32, 0x00, 0x00};
+  if (tlv.size() <= 255) {
+    c.push_back(static_cast<uint8_t>(tlv.size()));
+  } else {
+    Append(c, Bytes{0x00, static_cast<uint8_t>(tlv.size() >> 8), static_cast<uint8_t>(tlv.size())});
+  }
+  Append(c, tlv);
+  return c;
+}
 
 // One card over a RAM medium that outlives it (so a test can rebuild the card on it).
 class ProfileCard {
@@ -80,35 +99,25 @@ class ProfileCard {
     return Sw(c);
   }
 
-  // EF(DM_Bootstrap) as this channel reads it: SELECT 3F00/5015/4402 by path (FCP), then READ
-  // BINARY with extended Le. The FCP's size must match what is read.
-  std::string ReadBootstrap() {
-    const Bytes r = Send("00A4080404 50154402 00");
+  // EF(DM_Bootstrap) as the basic channel reads it (plain, or through the SCP03 session `as`):
+  // SELECT 3F00/5015/4402 by path (FCP), then READ BINARY with extended Le. The FCP's size must
+  // match what is read.
+  std::string ReadBootstrap(Scp03TestClient* as = nullptr) {
+    auto send = [&](std::string_view hex) { return as ? as->Transmit(hex) : Send(hex); };
+    const Bytes r = send("00A4080404 50154402 00");
     EXPECT_EQ(SwOf(r), 0x9000);
     const Bytes fcp = DataOf(r);
     size_t size = 0;
     if (fcp.size() >= 6 && fcp[2] == 0x80 && fcp[3] == 0x02) size = size_t{fcp[4]} << 8 | fcp[5];
-    const Bytes data = Send("00B00000 000000");  // extended Le 0000: up to 65536 bytes
+    const Bytes data = send("00B00000 000000");  // extended Le 0000: up to 65536 bytes
     EXPECT_EQ(SwOf(data), 0x6282);               // end of file before Ne
     EXPECT_EQ(DataOf(data).size(), size) << "FCP size and content disagree";
     return Str(DataOf(data));
   }
 
-  // 80 32 ADD of a chr leaf, extended Lc when the data needs it.
+  // 80 32 ADD of a chr leaf (AddLeafApdu).
   uint16_t AddLeaf(std::string_view uri, size_t value_size) {
-    Bytes tlv = {0x80, static_cast<uint8_t>(uri.size())};
-    Append(tlv, Ascii(uri));
-    Append(tlv, H("8203 636872"));
-    AppendTlv(tlv, 0x81, Bytes(value_size, 'v'));
-    Bytes c = {0x80, 0x32, 0x00, 0x00};
-    if (tlv.size() <= 255) {
-      c.push_back(static_cast<uint8_t>(tlv.size()));
-    } else {
-      Append(c,
-             Bytes{0x00, static_cast<uint8_t>(tlv.size() >> 8), static_cast<uint8_t>(tlv.size())});
-    }
-    Append(c, tlv);
-    return Sw(c);
+    return Sw(AddLeafApdu(uri, value_size));
   }
   // 80 30 00 00 GET of a value (extended length), as text or "SW xxxx".
   std::string Get(std::string_view uri) {
@@ -134,6 +143,9 @@ bool Has(const std::string& text, std::string_view part) {
 
 TEST(Req_SEC1_Pkcs15View, BootstrapFileHoldsOnlyWhatTheReaderMayGet) {
   ProfileCard c(RestrictiveProfile());
+  // The profile names no key sets: the card gets one for its DM server and one for another.
+  const TestKeySet server_keys = testing::AddKeySetFor(c.card(), kRestrictiveServer);
+  const TestKeySet other_keys = testing::AddKeySetFor(c.card(), "other.example.test");
   // The device (nobody authenticated): the DM applet refuses the account, and so does the file.
   ASSERT_EQ(c.SelectAid(kDmAidHex), 0x9000);
   EXPECT_EQ(c.Get("./DMAcc/Restricted/AppAddr/A1/Addr"), "SW 6982");
@@ -153,11 +165,12 @@ TEST(Req_SEC1_Pkcs15View, BootstrapFileHoldsOnlyWhatTheReaderMayGet) {
   EXPECT_FALSE(Has(user, "dms.restricted.example.test")) << user;
   EXPECT_FALSE(Has(user, "apn.named-by-the-account")) << user;
 
-  // The DM server the account belongs to: the account, and the connectivity its PrefConRef
-  // names (readable to everyone, but only found through the account); not the user's ./Con,
-  // and never the secret.
-  c.card().SetPrincipal(0, kRestrictiveServer);
-  const std::string server = c.ReadBootstrap();
+  // The DM server the account belongs to, authenticated to the file-system applet over SCP03:
+  // the account, and the connectivity its PrefConRef names (readable to everyone, but only
+  // found through the account); not the user's ./Con, and never the secret.
+  Scp03TestClient as_server(c.card(), server_keys);
+  ASSERT_EQ(as_server.Open(H(kFsAidHex)), "");
+  const std::string server = c.ReadBootstrap(&as_server);
   EXPECT_TRUE(Has(server, "dms.restricted.example.test")) << server;
   EXPECT_TRUE(Has(server, "restricted-client")) << server;
   EXPECT_TRUE(Has(server, "apn.named-by-the-account.example.test")) << server;
@@ -165,21 +178,25 @@ TEST(Req_SEC1_Pkcs15View, BootstrapFileHoldsOnlyWhatTheReaderMayGet) {
   EXPECT_FALSE(Has(server, "not-a-real-secret")) << server;
 
   // Another server sees what the device sees.
-  c.card().SetPrincipal(0, "other.example.test");
-  EXPECT_FALSE(Has(c.ReadBootstrap(), "dms.restricted.example.test"));
+  Scp03TestClient as_other(c.card(), other_keys);
+  ASSERT_EQ(as_other.Open(H(kFsAidHex)), "");
+  const std::string other = c.ReadBootstrap(&as_other);
+  EXPECT_TRUE(Has(other, "<MgmtTree")) << other;
+  EXPECT_FALSE(Has(other, "dms.restricted.example.test")) << other;
 }
 
 TEST(Req_SEC1_Pkcs15View, EachChannelReadsAsItsOwnPrincipal) {
   ProfileCard c(RestrictiveProfile());
   // Channel 1 authenticated as the server, channel 0 not: no cross-talk through the cache.
-  ASSERT_EQ(SwOf(c.Send("0070000001")), 0x9000);
-  c.card().SetPrincipal(1, kRestrictiveServer);
-  ASSERT_EQ(c.Sw("01A4080C04 50154402"), 0x9000);
-  const Bytes on1 = c.Send("01B00000 000000");
-  EXPECT_TRUE(Has(Str(DataOf(on1)), "dms.restricted.example.test"));
+  Scp03TestClient on1(c.card(), testing::AddKeySetFor(c.card(), kRestrictiveServer), 1);
+  ASSERT_EQ(SwOf(c.Send("0070000001")), 0x9000);  // the file system, the default applet
+  ASSERT_EQ(on1.Open(H(kFsAidHex)), "");
+  ASSERT_EQ(SwOf(on1.Transmit("01A4080C04 50154402")), 0x9000);
+  const Bytes read1 = on1.Transmit("01B00000 000000");
+  EXPECT_TRUE(Has(Str(DataOf(read1)), "dms.restricted.example.test"));
   EXPECT_FALSE(Has(c.ReadBootstrap(), "dms.restricted.example.test"));
-  const Bytes again1 = c.Send("01B00000 000000");
-  EXPECT_EQ(DataOf(again1), DataOf(on1));
+  const Bytes again1 = on1.Transmit("01B00000 000000");
+  EXPECT_EQ(DataOf(again1), DataOf(read1));
 }
 
 // --- Item 2: one user PIN, the profile's, with one counter ------------------------------------
@@ -232,11 +249,12 @@ TEST(Req_SEC1_OneUserPin, EfDirAndPkcs15FilesAreTheIssuersAlone) {
     ASSERT_EQ(c.Sw(std::string("00A4080C04 5015") + ef), 0x9000) << ef;
     EXPECT_EQ(c.Sw("00D6000001 00"), 0x6981) << ef;
   }
-  // The issuer (what issuer authentication sets on the channel) may.
+  // The issuer, authenticated to the file-system applet with its key set (30), may.
   ASSERT_EQ(c.Sw("00A4000C02 3F00"), 0x9000);
-  c.card().SetPrincipal(0, kIssuerPrincipal);
-  EXPECT_EQ(c.Sw("00DC01F420" + blank), 0x9000);
-  EXPECT_EQ(ToHex(DataOf(c.Send("00B201F420"))), blank);
+  Scp03TestClient issuer(c.card(), {0x30, testing::DemoIssuerKeys()});
+  ASSERT_EQ(issuer.Open(H(kFsAidHex)), "");
+  EXPECT_EQ(SwOf(issuer.Transmit("00DC01F420" + blank)), 0x9000);
+  EXPECT_EQ(ToHex(DataOf(issuer.Transmit("00B201F420"))), blank);
 }
 
 // A card made before the user PIN became global kept it in the DM applet (value and counter)
@@ -268,13 +286,16 @@ TEST(Req_SEC1_CardNotExhausted, DemoRootLetsOnlyItsServerAdd) {
   EXPECT_EQ(c.AddLeaf("./Junk", 4), 0x6982);  // the device
   ASSERT_EQ(c.Verify(0x01, "1234"), 0x9000);
   EXPECT_EQ(c.AddLeaf("./Junk", 4), 0x6982);  // the user
-  c.card().SetPrincipal(0, kDemoServer);
-  EXPECT_EQ(c.AddLeaf("./Junk", 4), 0x9000);  // the DM server the profile names
+  // The DM server the profile names (dmcard.example.test, key set 31), over SCP03.
+  Scp03TestClient server(c.card(), {0x31, testing::DemoDmsKeys()});
+  ASSERT_EQ(server.Open(H(kDmAidHex)), "");
+  EXPECT_EQ(SwOf(server.Transmit(AddLeafApdu("./Junk", 4))), 0x9000);
 }
 
 TEST(Req_SEC1_CardNotExhausted, FullCardStillAcceptsIssuerAndAuthorityWrites) {
   const Profile profile = RestrictiveProfile();  // 16384 bytes, reserve 2048
   ProfileCard c(profile);
+  const TestKeySet server_keys = testing::AddKeySetFor(c.card(), kRestrictiveServer);
   ASSERT_EQ(c.SelectAid(kDmAidHex), 0x9000);
   ASSERT_EQ(c.Verify(0x01, "2468"), 0x9000);
   // The user fills ./UserPrefs until the card refuses, in 600-byte then 1-byte steps.
@@ -293,10 +314,11 @@ TEST(Req_SEC1_CardNotExhausted, FullCardStillAcceptsIssuerAndAuthorityWrites) {
   EXPECT_LT(full.capacity - full.used, *profile.reserve + 100);  // one more small leaf's worth
   EXPECT_EQ(c.Get("./UserPrefs/P0").size(), 600u);
 
-  // The DM server that manages the account still writes.
-  c.card().SetPrincipal(0, kRestrictiveServer);
-  EXPECT_EQ(c.AddLeaf("./DMAcc/Restricted/Note", 200), 0x9000);
-  c.card().SetPrincipal(0, "");
+  // The DM server that manages the account still writes, over SCP03.
+  Scp03TestClient server(c.card(), server_keys);
+  ASSERT_EQ(server.Open(H(kDmAidHex)), "");
+  EXPECT_EQ(SwOf(server.Transmit(AddLeafApdu("./DMAcc/Restricted/Note", 200))), 0x9000);
+  ASSERT_EQ(c.SelectAid(kDmAidHex), 0x9000);  // ends the session: nobody authenticated
   // So does the issuer (development personalization path: PIN 8F, STORE DATA merge).
   ASSERT_EQ(c.Verify(0x8F, "DEV-ONLY"), 0x9000);
   const std::string tnds =
@@ -353,11 +375,12 @@ TEST(Req_SEC1_TraceSecrets, CardSaysWhichCommandsCarrySecrets) {
   // The file system's own commands carry none.
   EXPECT_FALSE(card.CommandCarriesSecrets(H("00D6000002ABCD")));
   ASSERT_EQ(c.SelectAid(kDmAidHex), 0x9000);
-  c.card().SetPrincipal(0, kDemoServer);
+  Scp03TestClient server(c.card(), {0x31, testing::DemoDmsKeys()});
+  ASSERT_EQ(server.Open(H(kDmAidHex)), "");
   const std::string leaf = "./Vendor/dmcard/FUMOPolicy/Hidden";
-  ASSERT_EQ(c.Sw(AddApdu(leaf, "v1", /*secret_flag=*/true)), 0x9000);  // a secret by flag
-  EXPECT_TRUE(card.CommandCarriesSecrets(AddApdu("./X/AAuthSecret", "s", false)));  // by name
-  EXPECT_TRUE(card.CommandCarriesSecrets(AddApdu("./X/Y", "s", true)));             // by flag
+  ASSERT_EQ(SwOf(server.Transmit(AddApdu(leaf, "v1", /*secret_flag=*/true))), 0x9000);  // flagged
+  EXPECT_TRUE(card.CommandCarriesSecrets(AddApdu("./X/AAuthSecret", "s", false)));      // by name
+  EXPECT_TRUE(card.CommandCarriesSecrets(AddApdu("./X/Y", "s", true)));                 // by flag
   EXPECT_FALSE(card.CommandCarriesSecrets(AddApdu("./X/Y", "plain", false)));
   EXPECT_TRUE(card.CommandCarriesSecrets(AddApdu("./X/Y", "plain", false, /*chained=*/true)));
   EXPECT_TRUE(card.CommandCarriesSecrets(ReplaceApdu(leaf, "v2")));  // the node is secret

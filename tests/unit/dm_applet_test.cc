@@ -1,12 +1,17 @@
 // The DM applet through APDUs, on an in-process card: descriptor and detection (SC7, DEV1,
 // USA1, USA3), tree operations (SC1, SC5, DMS1, DMS2), ACLs against the channel's principal
 // (SEC1) including the APDU-level ACL table, secrets (SC2), large values, personalization path.
+// A management authority speaks over GlobalPlatform SCP03 with a key set the card is given for
+// its ServerID (scp03_test_client.h), as a real DM server would.
 #include <gtest/gtest.h>
+
+#include <optional>
 
 #include "data_table.h"
 #include "dm/dm_applet.h"
 #include "dm/mo_tree.h"
 #include "runtime/tlv.h"
+#include "scp03_test_client.h"
 #include "test_applets.h"
 
 namespace dmcard::dm {
@@ -14,7 +19,9 @@ namespace {
 
 using testing::DataOf;
 using testing::H;
+using testing::Scp03TestClient;
 using testing::SwOf;
+using testing::TestKeySet;
 
 int64_t fake_now = 1700000000;
 
@@ -96,8 +103,13 @@ Bytes TlvData(std::initializer_list<std::pair<uint8_t, std::string>> items) {
   return out;
 }
 
-Bytes GetValue(Card& c, std::string_view uri) { return c.Transmit(Cmd(0x30, 0, 0, Str(uri))); }
-Bytes Add(Card& c, std::string uri, std::string format, std::string value = "",
+// The tree commands, sent plain (`c` a Card) or under an SCP03 session (an Scp03TestClient).
+template <typename Link>
+Bytes GetValue(Link& c, std::string_view uri) {
+  return c.Transmit(Cmd(0x30, 0, 0, Str(uri)));
+}
+template <typename Link>
+Bytes Add(Link& c, std::string uri, std::string format, std::string value = "",
           std::string acl = "") {
   if (format == "node")
     return c.Transmit(Cmd(0x32, 0, 0, TlvData({{0x80, uri}, {0x82, format}}), false));
@@ -107,10 +119,14 @@ Bytes Add(Card& c, std::string uri, std::string format, std::string value = "",
                             : TlvData({{0x80, uri}, {0x82, format}, {0x81, value}, {0x84, acl}}),
                         false));
 }
-Bytes Replace(Card& c, std::string uri, std::string value) {
+template <typename Link>
+Bytes Replace(Link& c, std::string uri, std::string value) {
   return c.Transmit(Cmd(0x34, 0, 0, TlvData({{0x80, uri}, {0x81, value}}), false));
 }
-Bytes Delete(Card& c, std::string uri) { return c.Transmit(Cmd(0x36, 0, 0, Str(uri), false)); }
+template <typename Link>
+Bytes Delete(Link& c, std::string uri) {
+  return c.Transmit(Cmd(0x36, 0, 0, Str(uri), false));
+}
 
 std::string AsText(const Bytes& r) {
   Bytes d = DataOf(r);
@@ -163,11 +179,13 @@ Descriptor SelectDescriptor(Card& c, uint8_t channel = 0) {
 
 TEST(Req_SC7_EfficientDetection, SelectAnswersDescriptorThatTracksChanges) {
   auto card = BuildCard(std::make_shared<RamMedium>(), true);
+  const TestKeySet srv1_keys = testing::AddKeySetFor(*card, "srv1");
   Descriptor d1 = SelectDescriptor(*card);
   EXPECT_EQ(ToHex(d1.version), "0100");
   EXPECT_EQ(d1.digest.size(), 32u);
-  card->SetPrincipal(0, "srv1");
-  ASSERT_EQ(SwOf(Replace(*card, "./DMAcc/Srv/ServerID", "srv1b")), 0x9000);
+  Scp03TestClient srv1(*card, srv1_keys);
+  ASSERT_EQ(srv1.Open(DmApplet::DefaultAid()), "");
+  ASSERT_EQ(SwOf(Replace(srv1, "./DMAcc/Srv/ServerID", "srv1b")), 0x9000);
   Descriptor d2 = SelectDescriptor(*card);
   EXPECT_NE(d2.generation, d1.generation);
   EXPECT_NE(d2.digest, d1.digest);
@@ -204,14 +222,15 @@ TEST(Req_SC1_StoresManagementObjects, ReadsValuesPropertiesAndChildren) {
   EXPECT_EQ(AsText(children), "AAuthSecret/ServerID");
   Bytes format = card->Transmit(Cmd(0x30, 0x01, 0x02, Str("./Ops/Level")));
   EXPECT_EQ(SwOf(format), 0x6982) << "./Ops is readable by srv1 and srv2 only";
-  card->SetPrincipal(0, "srv2");
-  format = card->Transmit(Cmd(0x30, 0x01, 0x02, Str("./Ops/Level")));
+  Scp03TestClient srv2(*card, testing::AddKeySetFor(*card, "srv2"));
+  ASSERT_EQ(srv2.Open(DmApplet::DefaultAid()), "");
+  format = srv2.Transmit(Cmd(0x30, 0x01, 0x02, Str("./Ops/Level")));
   EXPECT_EQ(AsText(format), "int");
-  Bytes size = card->Transmit(Cmd(0x30, 0x01, 0x05, Str("./DMAcc/Srv/ServerID")));
+  Bytes size = srv2.Transmit(Cmd(0x30, 0x01, 0x05, Str("./DMAcc/Srv/ServerID")));
   EXPECT_EQ(AsText(size), "4");
-  Bytes name = card->Transmit(Cmd(0x30, 0x01, 0x04, Str("./DMAcc/Srv/ServerID")));
+  Bytes name = srv2.Transmit(Cmd(0x30, 0x01, 0x04, Str("./DMAcc/Srv/ServerID")));
   EXPECT_EQ(AsText(name), "ServerID");
-  Bytes all = card->Transmit(Cmd(0x30, 0x03, 0x00, Str("./DMAcc")));
+  Bytes all = srv2.Transmit(Cmd(0x30, 0x03, 0x00, Str("./DMAcc")));
   ASSERT_EQ(SwOf(all), 0x9000);
   const Bytes all_data = DataOf(all);
   auto props = ParseTlvs(all_data);
@@ -221,22 +240,23 @@ TEST(Req_SC1_StoresManagementObjects, ReadsValuesPropertiesAndChildren) {
   EXPECT_EQ(std::string(acl->value.begin(), acl->value.end()),
             "Get=*&Add=srv1&Replace=srv1&Delete=srv1")
       << "stored as given";
-  EXPECT_EQ(SwOf(GetValue(*card, "./Nope")), 0x6A82);
-  EXPECT_EQ(SwOf(GetValue(*card, "./DMAcc//x")), 0x6A80) << "malformed URI";
+  EXPECT_EQ(SwOf(GetValue(srv2, "./Nope")), 0x6A82);
+  EXPECT_EQ(SwOf(GetValue(srv2, "./DMAcc//x")), 0x6A80) << "malformed URI";
 }
 
 TEST(Req_SC2_SecureAuthenticationParameters, LeavesMarkedSecretOnAddAreNeverReadable) {
   auto card = BuildCard(std::make_shared<RamMedium>(), true);
-  card->SetPrincipal(0, "srv1");
+  Scp03TestClient srv1(*card, testing::AddKeySetFor(*card, "srv1"));
+  ASSERT_EQ(srv1.Open(DmApplet::DefaultAid()), "");
   Bytes data = TlvData({{0x80, "./DMAcc/Srv/Pin"}, {0x82, "chr"}, {0x81, "9999"}});
   Bytes marked = data;
   marked.insert(marked.end(), {0x85, 0x01, 0x01});
-  EXPECT_EQ(SwOf(card->Transmit(Cmd(0x32, 0, 0, marked, false))), 0x9000);
-  EXPECT_EQ(SwOf(GetValue(*card, "./DMAcc/Srv/Pin")), 0x6982) << "even for its owner";
-  EXPECT_EQ(AsText(card->Transmit(Cmd(0x30, 0x01, 0x05, Str("./DMAcc/Srv/Pin")))), "4");
+  EXPECT_EQ(SwOf(srv1.Transmit(Cmd(0x32, 0, 0, marked, false))), 0x9000);
+  EXPECT_EQ(SwOf(GetValue(srv1, "./DMAcc/Srv/Pin")), 0x6982) << "even for its owner";
+  EXPECT_EQ(AsText(srv1.Transmit(Cmd(0x30, 0x01, 0x05, Str("./DMAcc/Srv/Pin")))), "4");
   Bytes bad = data;
   bad.insert(bad.end(), {0x85, 0x01, 0x02});
-  EXPECT_EQ(SwOf(card->Transmit(Cmd(0x32, 0, 0, bad, false))), 0x6A80);
+  EXPECT_EQ(SwOf(srv1.Transmit(Cmd(0x32, 0, 0, bad, false))), 0x6A80);
 }
 
 TEST(Req_SC2_SecureAuthenticationParameters, SecretLeavesAreNeverReadable) {
@@ -244,13 +264,15 @@ TEST(Req_SC2_SecureAuthenticationParameters, SecretLeavesAreNeverReadable) {
   EXPECT_EQ(SwOf(GetValue(*card, "./DMAcc/Srv/AAuthSecret")), 0x6982);
   EXPECT_EQ(SwOf(card->Transmit(H("002000010431323334"))), 0x9000);  // the user
   EXPECT_EQ(SwOf(GetValue(*card, "./DMAcc/Srv/AAuthSecret")), 0x6982);
-  card->SetPrincipal(0, "srv1");  // the management authority that owns DMAcc
-  EXPECT_EQ(SwOf(GetValue(*card, "./DMAcc/Srv/AAuthSecret")), 0x6982);
+  // The management authority that owns DMAcc.
+  Scp03TestClient srv1(*card, testing::AddKeySetFor(*card, "srv1"));
+  ASSERT_EQ(srv1.Open(DmApplet::DefaultAid()), "");
+  EXPECT_EQ(SwOf(GetValue(srv1, "./DMAcc/Srv/AAuthSecret")), 0x6982);
   // Exports leave the value out.
   Bytes x =
-      card->Transmit(H("803A0000000007"
-                       "2E2F444D416363"
-                       "0000"));  // extended Le
+      srv1.Transmit(H("803A0000000007"
+                      "2E2F444D416363"
+                      "0000"));  // extended Le
   ASSERT_EQ(SwOf(x), 0x9000);
   EXPECT_EQ(AsText(x).find("s3cret"), std::string::npos);
   EXPECT_NE(AsText(x).find("AAuthSecret"), std::string::npos);
@@ -258,27 +280,29 @@ TEST(Req_SC2_SecureAuthenticationParameters, SecretLeavesAreNeverReadable) {
 
 TEST(Req_DMS2_ManagementAuthorityEditsTree, AddReplaceDeleteAsServer) {
   auto card = BuildCard(std::make_shared<RamMedium>(), true);
-  card->SetPrincipal(0, "srv1");
-  EXPECT_EQ(SwOf(Add(*card, "./DMAcc/Srv2", "node")), 0x9000);
-  EXPECT_EQ(SwOf(Add(*card, "./DMAcc/Srv2/Name", "chr", "Second")), 0x9000);
-  EXPECT_EQ(SwOf(Add(*card, "./DMAcc/Srv2/Name", "chr", "Again")), 0x6A89) << "already exists";
-  EXPECT_EQ(SwOf(Add(*card, "./DMAcc/Nowhere/x", "chr", "v")), 0x6A82) << "no parent";
-  EXPECT_EQ(SwOf(Add(*card, "./DMAcc/Srv2/Name/x", "chr", "v")), 0x6986) << "child of a leaf";
-  EXPECT_EQ(SwOf(Add(*card, "./DMAcc/Srv2/Port", "int", "abc")), 0x6A80) << "not an int";
-  EXPECT_EQ(SwOf(Replace(*card, "./DMAcc/Srv2/Name", "Renamed")), 0x9000);
-  EXPECT_EQ(AsText(GetValue(*card, "./DMAcc/Srv2/Name")), "Renamed");
-  EXPECT_EQ(SwOf(Replace(*card, "./DMAcc/Srv2", "x")), 0x6986) << "interior has no value";
-  EXPECT_EQ(SwOf(Delete(*card, "./DMAcc/Srv2")), 0x9000);
-  EXPECT_EQ(SwOf(GetValue(*card, "./DMAcc/Srv2/Name")), 0x6A82) << "subtree gone";
-  EXPECT_EQ(SwOf(Delete(*card, ".")), 0x6986) << "root stays";
+  Scp03TestClient srv1(*card, testing::AddKeySetFor(*card, "srv1"));
+  ASSERT_EQ(srv1.Open(DmApplet::DefaultAid()), "");
+  EXPECT_EQ(SwOf(Add(srv1, "./DMAcc/Srv2", "node")), 0x9000);
+  EXPECT_EQ(SwOf(Add(srv1, "./DMAcc/Srv2/Name", "chr", "Second")), 0x9000);
+  EXPECT_EQ(SwOf(Add(srv1, "./DMAcc/Srv2/Name", "chr", "Again")), 0x6A89) << "already exists";
+  EXPECT_EQ(SwOf(Add(srv1, "./DMAcc/Nowhere/x", "chr", "v")), 0x6A82) << "no parent";
+  EXPECT_EQ(SwOf(Add(srv1, "./DMAcc/Srv2/Name/x", "chr", "v")), 0x6986) << "child of a leaf";
+  EXPECT_EQ(SwOf(Add(srv1, "./DMAcc/Srv2/Port", "int", "abc")), 0x6A80) << "not an int";
+  EXPECT_EQ(SwOf(Replace(srv1, "./DMAcc/Srv2/Name", "Renamed")), 0x9000);
+  EXPECT_EQ(AsText(GetValue(srv1, "./DMAcc/Srv2/Name")), "Renamed");
+  EXPECT_EQ(SwOf(Replace(srv1, "./DMAcc/Srv2", "x")), 0x6986) << "interior has no value";
+  EXPECT_EQ(SwOf(Delete(srv1, "./DMAcc/Srv2")), 0x9000);
+  EXPECT_EQ(SwOf(GetValue(srv1, "./DMAcc/Srv2/Name")), 0x6A82) << "subtree gone";
+  EXPECT_EQ(SwOf(Delete(srv1, ".")), 0x6986) << "root stays";
 }
 
 TEST(Req_SC5_ModifiableTree, LargeValuesThroughChainingAndExtendedLength) {
   auto card = BuildCard(std::make_shared<RamMedium>(), true);
-  card->SetPrincipal(0, "srv1");
+  Scp03TestClient srv1(*card, testing::AddKeySetFor(*card, "srv1"));
+  ASSERT_EQ(srv1.Open(DmApplet::DefaultAid()), "");
   const std::string big(1500, 'x');
   Bytes data = TlvData({{0x80, "./DMAcc/Srv/Blob"}, {0x82, "bin"}, {0x81, big}});
-  // Command chaining in 200-byte pieces.
+  // Command chaining in 200-byte pieces, each wrapped on its own.
   for (size_t off = 0; off < data.size(); off += 200) {
     const size_t n = std::min<size_t>(200, data.size() - off);
     const bool last = off + n == data.size();
@@ -290,26 +314,29 @@ TEST(Req_SC5_ModifiableTree, LargeValuesThroughChainingAndExtendedLength) {
     c.push_back(0x00);
     c.push_back(static_cast<uint8_t>(n));
     Append(c, ByteView(data).subspan(off, n));
-    EXPECT_EQ(SwOf(card->Transmit(c)), 0x9000);
+    EXPECT_EQ(SwOf(srv1.Transmit(c)), 0x9000);
   }
   // Read back with extended Le in one APDU.
   Bytes get = {0x80, 0x30, 0x00, 0x00, 0x00, 0x00, 0x10};
   Append(get, Str("./DMAcc/Srv/Blob"));
   get.insert(get.end(), {0x00, 0x00});
-  Bytes r = card->Transmit(get);
+  Bytes r = srv1.Transmit(get);
   EXPECT_EQ(SwOf(r), 0x9000);
   EXPECT_EQ(AsText(r), big);
-  // And with a short Le: 256 bytes + 61xx, GET RESPONSE for the rest.
-  Bytes first = GetValue(*card, "./DMAcc/Srv/Blob");
+  // And with a short Le: 256 bytes + 61xx, GET RESPONSE for the rest (as the card sends it,
+  // before the client joins and unwraps it).
+  Bytes first = card->Transmit(srv1.host().Wrap(Cmd(0x30, 0, 0, Str("./DMAcc/Srv/Blob"))));
   EXPECT_EQ(SwOf(first), 0x6100);
+  EXPECT_EQ(DataOf(first).size(), 256u);
 }
 
 TEST(Req_SC5_ModifiableTree, TreeSurvivesPowerCycleAndRebuild) {
   auto medium = std::make_shared<RamMedium>();
   {
     auto card = BuildCard(medium, true);
-    card->SetPrincipal(0, "srv1");
-    ASSERT_EQ(SwOf(Add(*card, "./DMAcc/Kept", "chr", "yes")), 0x9000);
+    Scp03TestClient srv1(*card, testing::AddKeySetFor(*card, "srv1"));
+    ASSERT_EQ(srv1.Open(DmApplet::DefaultAid()), "");
+    ASSERT_EQ(SwOf(Add(srv1, "./DMAcc/Kept", "chr", "yes")), 0x9000);
   }
   auto card = BuildCard(medium, false);
   EXPECT_EQ(AsText(GetValue(*card, "./DMAcc/Kept")), "yes");
@@ -330,8 +357,9 @@ TEST(Req_SEC1_Acl, ExecNeedsPermissionAndAHandler) {
   auto card = BuildCard(std::make_shared<RamMedium>(), true);
   Bytes exec = Cmd(0x38, 0, 0, TlvData({{0x80, "./Ops/Level"}, {0x81, "go"}}), false);
   EXPECT_EQ(SwOf(card->Transmit(exec)), 0x6982);
-  card->SetPrincipal(0, "srv1");
-  EXPECT_EQ(SwOf(card->Transmit(exec)), 0x6986) << "allowed, but nothing to execute";
+  Scp03TestClient srv1(*card, testing::AddKeySetFor(*card, "srv1"));
+  ASSERT_EQ(srv1.Open(DmApplet::DefaultAid()), "");
+  EXPECT_EQ(SwOf(srv1.Transmit(exec)), 0x6986) << "allowed, but nothing to execute";
 }
 
 TEST(Req_SEC1_Acl, MalformedCommandsGetTheirStatus) {
@@ -357,16 +385,22 @@ TEST(Req_SEC1_Acl, ApduTable) {
     auto medium = std::make_shared<RamMedium>();
     auto card = BuildCard(medium, true);
     const std::string& who = row.fields[1];
-    ASSERT_TRUE(who == "user" || who == "device" || who.rfind("server:", 0) == 0) << who;
+    const bool server = who.rfind("server:", 0) == 0;
+    ASSERT_TRUE(who == "user" || who == "device" || server) << who;
+    // A management authority: a key set for its ServerID, and a session with it after the
+    // SELECT (which ends any session).
+    std::optional<Scp03TestClient> session;
+    if (server) session.emplace(*card, testing::AddKeySetFor(*card, who.substr(7)));
     const uint32_t gen_before = SelectDescriptor(*card).generation;
-    // SELECT dropped the channel's security state: establish the principal again.
-    if (who.rfind("server:", 0) == 0) card->SetPrincipal(0, who.substr(7));
+    if (session) {
+      ASSERT_EQ(session->Open(DmApplet::DefaultAid()), "");
+    }
     if (who == "user") {
       ASSERT_EQ(SwOf(card->Transmit(H("002000010431323334"))), 0x9000);
     }
     // Snapshot the persistent state (the whole tree lives in it) right before the command.
     const Bytes before = card->store().SerializeImage();
-    Bytes r = card->Transmit(H(row.fields[2]));
+    Bytes r = session ? session->Transmit(H(row.fields[2])) : card->Transmit(H(row.fields[2]));
     EXPECT_EQ(ToHex(ByteView(r).last(2)), row.fields[3]);
     if (row.fields[3] == "6982") {
       EXPECT_EQ(card->store().SerializeImage(), before) << "a refused command changed state";

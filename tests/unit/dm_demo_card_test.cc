@@ -3,11 +3,15 @@
 #include <gtest/gtest.h>
 
 #include "cards/demo_card.h"
+#include "demo_card_apdus.h"
+#include "dm/dm_applet.h"
+#include "scp03_test_client.h"
 #include "test_applets.h"
 
 namespace dmcard {
 namespace {
 
+using dm::DmApplet;
 using testing::DataOf;
 using testing::H;
 using testing::SwOf;
@@ -80,9 +84,11 @@ TEST(Req_SEC1_DemoCard, DeviceReadsButCannotChangeTheAccount) {
   EXPECT_EQ(SwOf(card->Transmit(replace)), 0x6982);
   EXPECT_EQ(SwOf(card->Transmit(H("002000010431323334"))), 0x9000);
   EXPECT_EQ(SwOf(card->Transmit(replace)), 0x6982) << "the user is no management authority";
-  card->SetPrincipal(0, "dmcard.example.test");
-  EXPECT_EQ(SwOf(card->Transmit(replace)), 0x9000) << "the account's own server may";
-  EXPECT_EQ(Get(*card, 0, uri), "evil");
+  // The account's own server (dmcard.example.test, the demo profile's key set 31) over SCP03.
+  testing::Scp03TestClient server(*card, {0x31, testing::DemoDmsKeys()});
+  ASSERT_EQ(server.Open(DmApplet::DefaultAid()), "");
+  EXPECT_EQ(SwOf(server.Transmit(replace)), 0x9000) << "the account's own server may";
+  EXPECT_EQ(testing::Str(DataOf(server.Transmit(testing::DmGet(uri)))), "evil");
 }
 
 }  // namespace

@@ -16,11 +16,13 @@
 
 #include "cards/demo_card.h"
 #include "data_table.h"
+#include "demo_card_apdus.h"
 #include "dm/dm_applet.h"
 #include "dm/node_value.h"
 #include "dm/tnds.h"
 #include "dm/wbxml_scan.h"
 #include "runtime/tlv.h"
+#include "scp03_test_client.h"
 #include "test_applets.h"
 
 namespace dmcard::dm {
@@ -70,12 +72,15 @@ class DemoDmCard {
     Append(select, DmApplet::DefaultAid());
     select.push_back(0x00);
     EXPECT_EQ(SwOf(card_->Transmit(select)), 0x9000);
-    // Speak as the demo profile's DM server, whom its root ACL lets add top-level nodes.
-    card_->SetPrincipal(0, "dmcard.example.test");
+    // Speak as the demo profile's DM server, whom its root ACL lets add top-level nodes: over
+    // SCP03 with its key set (31), every command below wrapped.
+    server_ = std::make_unique<testing::Scp03TestClient>(
+        *card_, testing::TestKeySet{0x31, testing::DemoDmsKeys()});
+    EXPECT_EQ(server_->Open(DmApplet::DefaultAid()), "");
   }
   bool ok() const { return card_ != nullptr; }
 
-  Bytes Transmit(const Bytes& apdu) { return card_->Transmit(apdu); }
+  Bytes Transmit(const Bytes& apdu) { return server_->Transmit(apdu); }
   // VERIFY of the development issuer PIN (demo profile: "DEV-ONLY"), opening STORE DATA.
   void OpenPersonalization() {
     Bytes verify = H("00 20 00 8F 08");
@@ -115,6 +120,7 @@ class DemoDmCard {
 
  private:
   std::unique_ptr<Card> card_;
+  std::unique_ptr<testing::Scp03TestClient> server_;
 };
 
 std::string DataFile(const std::string& name) {

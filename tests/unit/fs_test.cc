@@ -13,6 +13,7 @@
 #include "fs/fs_applet.h"
 #include "runtime/card.h"
 #include "runtime/storage_medium.h"
+#include "scp03_test_client.h"
 
 namespace dmcard::fs {
 namespace {
@@ -508,11 +509,17 @@ TEST_F(Runtime_FileSystem, PinProtectedUpdate) {
   EXPECT_EQ(SwOfSend("0020000104 31323334"), 0x9000);
   EXPECT_EQ(SwOfSend("00DC020420" + rec), 0x6982);
   EXPECT_EQ(Hex("00B2020420"), X(std::string(64, '0') + "9000"));
-  card_->SetPrincipal(0, "issuer");  // a name that is not the issuer's
-  EXPECT_EQ(SwOfSend("00DC020420" + rec), 0x6982);
-  card_->SetPrincipal(0, kIssuerPrincipal);  // what issuer authentication sets
-  EXPECT_EQ(SwOfSend("00DC020420" + rec), 0x9000);
-  EXPECT_EQ(Hex("00B2020420"), X(rec + "9000"));
+  // Authenticated over SCP03 as "issuer", a name that is not the issuer's: refused (and the
+  // session still runs: the record reads back unchanged through it).
+  testing::Scp03TestClient not_issuer(*card_, testing::AddKeySetFor(*card_, "issuer"));
+  ASSERT_EQ(not_issuer.Open(demo::Aid()), "");
+  EXPECT_EQ(SwOf(not_issuer.Transmit("00DC020420" + rec)), 0x6982);
+  EXPECT_EQ(ToHex(not_issuer.Transmit("00B2020420")), X(std::string(64, '0') + "9000"));
+  // Authenticated with a key set the issuer owns: what issuer authentication is.
+  testing::Scp03TestClient issuer(*card_, testing::AddKeySetFor(*card_, kIssuerPrincipal));
+  ASSERT_EQ(issuer.Open(demo::Aid()), "");
+  EXPECT_EQ(SwOf(issuer.Transmit("00DC020420" + rec)), 0x9000);
+  EXPECT_EQ(ToHex(issuer.Transmit("00B2020420")), X(rec + "9000"));
 }
 
 TEST_F(Runtime_FileSystem, NeverRules) {
@@ -539,15 +546,21 @@ TEST_F(Runtime_FileSystem, PrincipalRules) {
             Sw::kOk);
   ASSERT_EQ(SwOfSend("00A4000C02 0101"), 0x9000);
   EXPECT_EQ(SwOfSend("00D6000001 FF"), 0x6982);  // nobody authenticated
-  card_->SetPrincipal(0, "dm-server-2");
-  EXPECT_EQ(SwOfSend("00D6000001 FF"), 0x6982);  // someone else
-  EXPECT_EQ(Hex("00B0000004"), X("0A0B0C0D 9000"));
-  card_->SetPrincipal(0, "dm-server-1");
-  EXPECT_EQ(SwOfSend("00D6000001 FF"), 0x9000);
-  EXPECT_EQ(Hex("00B0000004"), X("FF0B0C0D 9000"));
+  // Someone else, authenticated over SCP03.
+  testing::Scp03TestClient server2(*card_, testing::AddKeySetFor(*card_, "dm-server-2"));
+  ASSERT_EQ(server2.Open(demo::Aid()), "");
+  EXPECT_EQ(SwOf(server2.Transmit("00D6000001 FF")), 0x6982);
+  EXPECT_EQ(ToHex(server2.Transmit("00B0000004")), X("0A0B0C0D 9000"));
+  // The principal the file names.
+  testing::Scp03TestClient server1(*card_, testing::AddKeySetFor(*card_, "dm-server-1"));
+  ASSERT_EQ(server1.Open(demo::Aid()), "");
+  EXPECT_EQ(SwOf(server1.Transmit("00D6000001 FF")), 0x9000);
+  EXPECT_EQ(ToHex(server1.Transmit("00B0000004")), X("FF0B0C0D 9000"));
+  ASSERT_EQ(SwOf(server1.Transmit("00A4000C02 0102")), 0x9000);
+  EXPECT_EQ(ToHex(server1.Transmit("00B0000004")), X("01020304 9000"));
+  // Selecting the applet again ends the session: nobody is authenticated.
+  ASSERT_EQ(SwOfSend(std::string("00A4040C09") + kDemoAidHex), 0x9000);
   ASSERT_EQ(SwOfSend("00A4000C02 0102"), 0x9000);
-  EXPECT_EQ(Hex("00B0000004"), X("01020304 9000"));
-  card_->SetPrincipal(0, "");
   EXPECT_EQ(SwOfSend("00B0000004"), 0x6982);
 }
 

@@ -2,6 +2,8 @@
 // logical channels (MANAGE CHANNEL, both CLA encodings, per-channel selection and security).
 #include <gtest/gtest.h>
 
+#include "gp/scp03_handshake.h"
+#include "scp03_test_client.h"
 #include "test_applets.h"
 
 namespace dmcard {
@@ -18,6 +20,17 @@ using testing::Send;
 using testing::SwOf;
 
 constexpr int kA = 0, kA2 = 1, kB = 2;
+
+// A scratch applet that serves the GlobalPlatform SCP03 handshake before its own commands (so
+// 80 50 is INITIALIZE UPDATE here, not FILL): its channels get a principal from a real session.
+class Scp03ScratchApplet final : public testing::ScratchApplet {
+ public:
+  using ScratchApplet::ScratchApplet;
+  Sw Process(AppletContext& ctx, const CommandApdu& cmd, Bytes& out) override {
+    if (std::optional<Sw> sw = gp::Scp03Handshake(aid()).Process(ctx, cmd, out)) return *sw;
+    return ScratchApplet::Process(ctx, cmd, out);
+  }
+};
 
 TEST(Runtime_Select, DefaultAppletSelectedAfterReset) {
   auto card = MakeTestCard();
@@ -166,20 +179,28 @@ TEST(Runtime_Channels, NonMultiselectableAppletOnOneChannelOnly) {
 }
 
 TEST(Runtime_Channels, SecurityStatePerChannel) {
-  auto card = MakeTestCard();
-  EXPECT_EQ(ToHex(Send(*card, "0070000001")), "019000");
-  EXPECT_EQ(SwOf(Send(*card, "002000010431323334")), 0x9000);  // VERIFY on channel 0
-  EXPECT_EQ(SwOf(Send(*card, "80600000")), 0x9000);
-  EXPECT_EQ(SwOf(Send(*card, "81600000")), 0x6982) << "channel 1 has not verified";
-  card->SetPrincipal(1, "com.example.dms");
+  CardConfig config;
+  config.default_applet = kAidA;
+  const uint8_t seed[16] = {1, 2, 3};
+  Card card(config, Platform{std::make_shared<RamMedium>(), crypto::Drbg::FromSeed(seed)});
+  ASSERT_EQ(card.Install(std::make_unique<Scp03ScratchApplet>(kAidA, true, "a")), Sw::kOk);
+  card.PowerOn();
+  const testing::TestKeySet dms = testing::AddKeySetFor(card, "com.example.dms");
+  EXPECT_EQ(ToHex(Send(card, "0070000001")), "019000");
+  EXPECT_EQ(SwOf(Send(card, "002000010431323334")), 0x9000);  // VERIFY on channel 0
+  EXPECT_EQ(SwOf(Send(card, "80600000")), 0x9000);
+  EXPECT_EQ(SwOf(Send(card, "81600000")), 0x6982) << "channel 1 has not verified";
+  // Channel 1 authenticates as com.example.dms (SCP03 with the key set it owns).
+  testing::Scp03TestClient on1(card, dms, 1);
+  ASSERT_EQ(on1.Open(kAidA), "");
   EXPECT_EQ(
-      ToHex(DataOf(Send(*card, "8162000000"))),
+      ToHex(DataOf(on1.Transmit("8162000000"))),
       ToHex(Bytes{'c', 'o', 'm', '.', 'e', 'x', 'a', 'm', 'p', 'l', 'e', '.', 'd', 'm', 's'}));
-  EXPECT_EQ(ToHex(Send(*card, "8062000000")), "9000") << "principal is per channel";
+  EXPECT_EQ(ToHex(Send(card, "8062000000")), "9000") << "principal is per channel";
   // Closing channel 1 drops its state; reopening starts clean.
-  EXPECT_EQ(SwOf(Send(*card, "00708001")), 0x9000);
-  EXPECT_EQ(ToHex(Send(*card, "0070000001")), "019000");
-  EXPECT_EQ(ToHex(Send(*card, "8162000000")), "9000");
+  EXPECT_EQ(SwOf(Send(card, "00708001")), 0x9000);
+  EXPECT_EQ(ToHex(Send(card, "0070000001")), "019000");
+  EXPECT_EQ(ToHex(Send(card, "8162000000")), "9000");
 }
 
 TEST(Runtime_Power, ResetDeselectsAndDropsSecurityState) {

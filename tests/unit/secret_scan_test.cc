@@ -8,7 +8,7 @@
 //   DM applet  SELECT (descriptor), GET DATA A5, GET of every node with P1 00, 01 (P2 01-08), 02
 //              and 03, EXPORT XML and WBXML of every subtree including ".", INITIALIZE UPDATE;
 //   file system  SELECT (FCI, FCP, FMD, none) and READ BINARY / READ RECORD of every file, the
-//              PKCS#15 EFs included;
+//              PKCS#15 EFs included, plain and over SCP03 sessions per key set;
 //   ISD        SELECT, GET DATA E0, INITIALIZE UPDATE of every key version, sessions per key set;
 // and asserts that no response's data (all of it, joined across 61xx / GET RESPONSE, and under
 // SCP03 both as sent and unwrapped) holds any 6-byte window of any secret, nor its hex or base64
@@ -441,8 +441,9 @@ class Req_SEC1_NoResponseCarriesSecrets : public ::testing::Test {
   }
 
   // Every file of the file-system applet (fs/demo_fs.h, dm/pkcs15_view.h): SELECT with each P2
-  // and the whole content read.
-  void AllFileCommands(const std::string& who) {
+  // and the whole content read, each command sent with `send(label, apdu)` (plain or wrapped).
+  template <typename Send>
+  void AllFileCommands(const std::string& who, Send send) {
     struct File {
       const char* path;  // from the MF, for SELECT P1 08 (empty: the MF)
       enum { kDf, kTransparent, kRecords } kind;
@@ -474,39 +475,34 @@ class Req_SEC1_NoResponseCarriesSecrets : public ::testing::Test {
           Append(select, path);
         }
         if (p2 != 0x0C) select.push_back(0x00);
-        const Exchange e = Run(name + " SELECT P2 " + ToHex(Bytes{p2}), select);
+        const Exchange e = send(name + " SELECT P2 " + ToHex(Bytes{p2}), select);
         EXPECT_EQ(e.sw, 0x9000) << name;
       }
       if (f.kind == File::kTransparent) {
         // In pieces of at most 256 bytes by offset, then all at once with an extended Le.
         uint32_t offset = 0;
         for (int i = 0; i < 300; ++i) {
-          const Exchange e = Run(name + " READ BINARY at " + std::to_string(offset),
-                                 Bytes{0x00, 0xB0, static_cast<uint8_t>(offset >> 8),
-                                       static_cast<uint8_t>(offset), 0x00});
+          const Exchange e = send(name + " READ BINARY at " + std::to_string(offset),
+                                  Bytes{0x00, 0xB0, static_cast<uint8_t>(offset >> 8),
+                                        static_cast<uint8_t>(offset), 0x00});
           offset += static_cast<uint32_t>(e.data.size());
           if (e.sw != 0x9000 || e.data.empty()) break;
         }
-        Run(name + " READ BINARY whole", H("00B00000 000000"));
+        send(name + " READ BINARY whole", H("00B00000 000000"));
         ++files_read_;
       } else if (f.kind == File::kRecords) {
         for (int rec = 1; rec <= 254; ++rec) {
-          const Exchange e = Run(name + " READ RECORD " + std::to_string(rec),
-                                 Bytes{0x00, 0xB2, static_cast<uint8_t>(rec), 0x04, 0x00});
+          const Exchange e = send(name + " READ RECORD " + std::to_string(rec),
+                                  Bytes{0x00, 0xB2, static_cast<uint8_t>(rec), 0x04, 0x00});
           if (e.sw != 0x9000) break;
         }
         ++files_read_;
       }
     }
     // The DFs by name (ISO 7816-4 SELECT P1 04), answered by the runtime or the applet.
-    Run(who + " SELECT DF.DEMO by name", H("00A404000B F0444D4341524444454D4F 00"));
-    Run(who + " SELECT DF.PKCS15 by name", H("00A404000C A000000063504B43532D3135 00"));
+    send(who + " SELECT DF.DEMO by name", H("00A404000B F0444D4341524444454D4F 00"));
+    send(who + " SELECT DF.PKCS15 by name", H("00A404000C A000000063504B43532D3135 00"));
   }
-
-  // The file-system applet as `principal` on channel 0. The card's test hook: a management
-  // authority cannot authenticate to the file-system applet itself (it serves no SCP03
-  // handshake), so this is the only way to read the PKCS#15 view as a DM server today.
-  void ActAs(const std::string& principal) { card_->SetPrincipal(0, principal); }
 
   std::unique_ptr<Card> card_;
   std::vector<KeySet> sets_;
@@ -603,25 +599,35 @@ TEST_F(Req_SEC1_NoResponseCarriesSecrets, DmAppletAsEveryCaller) {
 
 TEST_F(Req_SEC1_NoResponseCarriesSecrets, FileSystemAndPkcs15AsEveryCaller) {
   const Bytes fs_aid = H(kFsAidHex);
+  auto plain = [this](const std::string& label, const Bytes& apdu) { return Run(label, apdu); };
   ASSERT_EQ(Run("SELECT FS", SelectAid(fs_aid)).sw, 0x9000);
-  AllFileCommands("device");
+  AllFileCommands("device", plain);
 
   card_->Reset();
   ASSERT_EQ(Run("SELECT FS", SelectAid(fs_aid)).sw, 0x9000);
   ASSERT_EQ(Run("VERIFY user", VerifyPin(0x01, user_pin_)).sw, 0x9000);
-  AllFileCommands("user");
+  AllFileCommands("user", plain);
   ASSERT_EQ(Run("select EF.SECRET", H("00A4080C04 50005003")).sw, 0x9000);
   EXPECT_EQ(Run("read EF.SECRET", H("00B0000000")).sw, 0x6982);  // read: never
 
-  for (const std::string principal : {kDemoServer, kSecondServer, kIssuerPrincipal}) {
+  // The issuer and the management authorities over SCP03 on the file-system applet, at levels
+  // with and without R-ENCRYPTION.
+  const uint8_t levels[] = {0x33, 0x13, 0x01};  // per key set: issuer, DM server, second server
+  for (size_t set = 0; set < sets_.size(); ++set) {
+    const std::string& principal = sets_[set].owner;
+    SCOPED_TRACE(principal);
     card_->Reset();
     ASSERT_EQ(Run("SELECT FS", SelectAid(fs_aid)).sw, 0x9000);
-    ActAs(principal);
-    AllFileCommands(principal);
+    HostScp03 host(sets_[set].keys);
+    ASSERT_EQ(OpenSession(host, sets_[set].kvn, fs_aid, levels[set]), "");
+    auto wrapped = [&](const std::string& label, const Bytes& apdu) {
+      return RunWrapped(label, host, apdu);
+    };
+    AllFileCommands(principal, wrapped);
     if (principal == kDemoServer) {
       // The DM server's bootstrap view holds the account (so the scan above saw real content).
-      ASSERT_EQ(Run("bootstrap", H("00A4080C04 50154402")).sw, 0x9000);
-      const Exchange e = Run("bootstrap", H("00B00000 000000"));
+      ASSERT_EQ(wrapped("bootstrap", H("00A4080C04 50154402")).sw, 0x9000);
+      const Exchange e = wrapped("bootstrap", H("00B00000 000000"));
       EXPECT_NE(Str(e.data).find("dms.example.test"), std::string::npos);
       EXPECT_NE(Str(e.data).find("SrvCred"), std::string::npos);
     }
