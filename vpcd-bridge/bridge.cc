@@ -54,7 +54,7 @@ ByteView Framable(ByteView payload) {
 }
 
 // A C-APDU as a trace line: hex bytes, with the data shown as ** per byte when `withhold` (the
-// card says it carries secrets: PINs, PUKs, the development issuer PIN, keys, secret leaves,
+// card says it carries secrets: PINs, PUKs, personalization (keys, PINs), secret leaves,
 // VirtualCard::CarriesSecrets; --record-secrets turns it off). A malformed command is masked
 // after its 4-byte header: its length bytes may be wrong, its data still secret.
 std::string TraceCommand(ByteView command, bool withhold) {

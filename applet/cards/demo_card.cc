@@ -5,6 +5,7 @@
 
 #include "cards/state_dir.h"
 #include "dm/dm_applet.h"
+#include "dm/imsi.h"
 #include "dm/pin_policy.h"
 #include "dm/pkcs15_view.h"
 #include "fs/demo_fs.h"
@@ -38,8 +39,9 @@ fs::FileSpec FileSystemWithPkcs15(Card& card) {
 // The card's one user PIN (global reference 01) as the file-system applet serves it: the
 // profile's value under the DM applet's policies, so whichever applet installs first creates
 // the same PIN.
+// The user PIN 01 is served by the file system even when the profile has none (yet): issuer
+// personalization may load it, and both applets serve the one global PIN.
 std::vector<fs::PinSpec> UserPinFor(const Profile& profile) {
-  if (profile.user_pin.empty()) return {};
   fs::PinSpec pin;
   pin.reference = dm::DmApplet::kUserPinRef;
   pin.initial_value = Ascii(profile.user_pin);
@@ -89,7 +91,7 @@ std::unique_ptr<Card> MakeCard(const Profile& profile, const CardConfig& config,
   dm.flags = {profile.user_confirmation, profile.autoconnect};
   dm.user_pin = Ascii(profile.user_pin);
   dm.user_puk = Ascii(profile.user_puk);
-  dm.dev_issuer_pin = Ascii(profile.dev_issuer_pin);
+  if (!profile.imsi.empty()) dm.imsi = dm::EfImsiFromDigits(profile.imsi).value_or(Bytes{});
   if (!profile.root_acl.empty()) dm.root_acl = profile.root_acl;
   // Default reserve: the applet's, but never more than 1/16 of a small card.
   dm.reserve =

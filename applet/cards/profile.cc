@@ -12,6 +12,7 @@
 #include <nlohmann/json.hpp>
 
 #include "dm/acl.h"
+#include "dm/imsi.h"
 #include "dm/pin_policy.h"
 #include "dm/tnds.h"
 #include "runtime/atr.h"
@@ -106,9 +107,14 @@ class ProfileParser {
     if (!j.is_object()) return Fail({}, "the profile must be a JSON object");
 
     static const std::set<std::string, std::less<>> kFields = {
-        "profile",  "description", "capacity",       "protocol", "atr",     "bootstrap", "user_pin",
-        "user_puk", "tree",        "dev_issuer_pin", "root_acl", "reserve", "key_sets"};
+        "profile",  "description", "capacity", "protocol", "atr",     "bootstrap", "user_pin",
+        "user_puk", "tree",        "imsi",     "root_acl", "reserve", "key_sets"};
     for (const auto& [key, value] : j.items()) {
+      if (key == "dev_issuer_pin") {
+        return Fail(key,
+                    "is no longer supported: the issuer personalizes the card over SCP03 with "
+                    "the issuer key set of \"key_sets\" (STORE DATA); remove the field");
+      }
       if (!kFields.contains(key)) return Fail(key, "unknown field");
     }
 
@@ -183,12 +189,10 @@ class ProfileParser {
     if (!p.user_puk.empty() && p.user_pin.empty()) {
       return Fail("user_puk", "a PUK needs a user_pin to unblock");
     }
-    if (!String(j, "dev_issuer_pin", false, p.dev_issuer_pin)) return false;
-    if (j.contains("dev_issuer_pin")) {
-      if (std::string why = dm::CheckPinValue(dm::kDevIssuerPinPolicy, p.dev_issuer_pin);
-          !why.empty()) {
-        return Fail("dev_issuer_pin", why);
-      }
+    if (!String(j, "imsi", false, p.imsi)) return false;
+    if (j.contains("imsi") && !dm::EfImsiFromDigits(p.imsi)) {
+      return Fail("imsi",
+                  "must be 6 to 15 decimal digits (MCC, MNC, MSIN), got \"" + p.imsi + "\"");
     }
 
     if (!String(j, "root_acl", false, p.root_acl)) return false;

@@ -35,9 +35,8 @@ struct Profile {
   bool autoconnect = false;
   // "user_pin": 4 to 8 digits, "user_puk": 8 digits (dm/pin_policy.h); empty = none.
   std::string user_pin, user_puk;
-  // "dev_issuer_pin": DEVELOPMENT ONLY. Opens the DM applet's STORE DATA / PUT DATA
-  // personalization path (PIN reference 8F) until issuer authentication exists. Empty = closed.
-  std::string dev_issuer_pin;
+  // "imsi": 6 to 15 digits, held in EF_IMSI form (dm/imsi.h); empty = none.
+  std::string imsi;
   // "root_acl": ACL of the management tree's root (OMA DM ACL syntax); empty = OMA's default
   // "Add=*&Get=*" (dm/mo_tree.h), which lets anyone, the device included, add top-level nodes.
   std::string root_acl;

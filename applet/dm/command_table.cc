@@ -43,7 +43,7 @@ constexpr Command Row(CommandClass cls, uint8_t ins, const char* name, const cha
 
 constexpr CommandClass kInterindustry = CommandClass::kInterindustry;
 constexpr CommandClass kProprietary = CommandClass::kProprietary;
-constexpr Access kDevelopmentIssuer = Access::kDevelopmentIssuer;
+constexpr Access kIssuer = Access::kIssuer;
 
 }  // namespace
 
@@ -62,12 +62,8 @@ std::span<const Command> CommandTable() {
       Row<ParseDelete, &DmApplet::Delete>(kProprietary, 0x36, "DELETE (tree)", "DM DELETE"),
       Row<ParseExec, &DmApplet::Exec>(kProprietary, 0x38, "EXEC (tree)", "DM EXEC"),
       Row<ParseExport, &DmApplet::Export>(kProprietary, 0x3A, "EXPORT (TNDS)", "DM EXPORT"),
-      Row<ParseStoreData, &DmApplet::StoreData>(kProprietary, 0xE2,
-                                                "STORE DATA (personalization, DEVELOPMENT PATH)",
-                                                "DM STORE DATA", kDevelopmentIssuer),
-      Row<ParsePutData, &DmApplet::PutData>(kProprietary, 0xDA,
-                                            "PUT DATA (bootstrap flags, DEVELOPMENT PATH)",
-                                            "DM PUT DATA", kDevelopmentIssuer),
+      Row<ParseStoreData, &DmApplet::StoreData>(
+          kProprietary, 0xE2, "STORE DATA (issuer personalization)", "DM STORE DATA", kIssuer),
       // GlobalPlatform SCP03 (Card Specification 2.3 Amendment D), served by gp::Scp03Handshake.
       Row<ParseSecureChannel, &DmApplet::SecureChannel>(
           kProprietary, 0x50, "INITIALIZE UPDATE (SCP03)", "GP INITIALIZE UPDATE"),
@@ -95,7 +91,7 @@ const Command* FindCommand(const CommandApdu& cmd, bool selecting) {
 Sw DmApplet::Process(AppletContext& ctx, const CommandApdu& cmd, Bytes& out) {
   const Command* command = FindCommand(cmd, ctx.selecting());
   if (command == nullptr) return Sw::kInsNotSupported;
-  if (command->access == Access::kDevelopmentIssuer && !DevelopmentIssuerVerified(ctx)) {
+  if (command->access == Access::kIssuer && ctx.security()->principal != kIssuerPrincipal) {
     return Sw::kSecurityStatusNotSatisfied;
   }
   return command->run(*this, ctx, cmd, out);

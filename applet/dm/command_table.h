@@ -28,9 +28,9 @@ enum class CommandClass : uint8_t { kInterindustry, kProprietary };
 // Who may send a command, checked before it is parsed.
 enum class Access : uint8_t {
   kAnyone,  // nothing checked before parsing (tree commands then apply the tree's ACLs)
-  // DEVELOPMENT PATH: the development issuer PIN (8F) verified on the channel, else 6982 (also
-  // when the profile has no such PIN). Issuer personalization over SCP03 replaces it.
-  kDevelopmentIssuer,
+  // The channel's principal is the issuer (kIssuerPrincipal: a secure session opened with the
+  // issuer's key set), else 6982.
+  kIssuer,
 };
 
 // One row of the table.

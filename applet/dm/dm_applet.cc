@@ -15,7 +15,7 @@ constexpr uint8_t kCapExtendedLength = 0x01;
 constexpr uint8_t kCapChaining = 0x02;
 constexpr uint8_t kCapTndsXml = 0x04;
 constexpr uint8_t kCapTndsWbxml = 0x08;
-constexpr uint8_t kCapDevPersonalization = 0x40;
+constexpr uint8_t kCapIssuerPersonalization = 0x40;  // STORE DATA of DGIs (dm/personalization.h)
 }  // namespace
 
 Bytes DmApplet::DefaultAid() { return Bytes{0xF0, 'D', 'M', 'C', 'A', 'R', 'D', '-', 'D', 'M'}; }
@@ -24,12 +24,10 @@ DmApplet::DmApplet(DmAppletConfig config)
     : Applet(config.aid.empty() ? DefaultAid() : config.aid),
       config_(std::move(config)),
       user_pin_(GlobalPinKey(kUserPinRef), kUserPinRef, kUserPinPolicy.limits),
-      user_puk_(GlobalPukKey(kUserPinRef), kUserPukRef, kUserPukPolicy.limits),
-      dev_pin_("dm/pin/dev-issuer", kDevIssuerPinRef, kDevIssuerPinPolicy.limits) {
-  if (!config_.user_pin.empty()) {
-    pins_.Add(&user_pin_, config_.user_puk.empty() ? nullptr : &user_puk_);
-  }
-  if (!config_.dev_issuer_pin.empty()) pins_.Add(&dev_pin_, nullptr);
+      user_puk_(GlobalPukKey(kUserPinRef), kUserPukRef, kUserPukPolicy.limits) {
+  // Served whether or not the card holds them yet (personalization may load them later): a
+  // missing record answers 6A88.
+  pins_.Add(&user_pin_, &user_puk_);
 }
 
 MoTree DmApplet::Tree(AppletContext& ctx) const {
@@ -64,14 +62,18 @@ Sw DmApplet::Install(AppletContext& ctx) {
       if (Sw sw = user_puk_.Create(store, config_.user_puk); sw != Sw::kOk) return sw;
     }
   }
-  if (!config_.dev_issuer_pin.empty()) {
-    if (Sw sw = dev_pin_.Create(store, config_.dev_issuer_pin); sw != Sw::kOk) return sw;
+  if (store.Contains(kOldDevIssuerPinKey)) {
+    if (Sw sw = SwFromStore(store.Erase(kOldDevIssuerPinKey)); sw != Sw::kOk) return sw;
   }
   // The initial tree is needed once, at the first install; don't keep a copy per card.
   const std::string initial_tnds = std::move(config_.initial_tnds);
   config_.initial_tnds.clear();
   config_.initial_tnds.shrink_to_fit();
   if (store.Contains(kFlagsKey)) return Sw::kOk;  // installed before: keep the card's tree
+
+  if (!config_.imsi.empty()) {
+    if (Sw sw = SwFromStore(store.Put(kImsiKey, config_.imsi)); sw != Sw::kOk) return sw;
+  }
 
   MoTree tree = Tree(ctx);
   if (DmStatus s = tree.Init(config_.root_acl); s != DmStatus::kOk) return SwFromDmStatus(s);
@@ -99,9 +101,8 @@ Bytes DmApplet::Descriptor(AppletContext& ctx) const {
   }
   uint8_t flags = StoredFlags(ctx.store());
   if (cache_.provisioned) flags |= kFlagProvisioned;
-  uint8_t caps = kCapChaining | kCapTndsXml | kCapTndsWbxml;
+  uint8_t caps = kCapChaining | kCapTndsXml | kCapTndsWbxml | kCapIssuerPersonalization;
   if (ctx.config().extended_length) caps |= kCapExtendedLength;
-  if (!config_.dev_issuer_pin.empty()) caps |= kCapDevPersonalization;
 
   Bytes body;
   AppendTlv(body, 0x80, ByteView(kAppletVersion, 2));
@@ -115,9 +116,7 @@ Bytes DmApplet::Descriptor(AppletContext& ctx) const {
   return Template(0xA5, body);
 }
 
-bool DmApplet::DevelopmentIssuerVerified(AppletContext& ctx) const {
-  return !config_.dev_issuer_pin.empty() && ctx.security()->pin_verified(kDevIssuerPinRef);
-}
+void DmApplet::Deselect(AppletContext& ctx) { sequences_[ctx.channel()].Clear(); }
 
 // SELECT answers the FCI: 6F { 84 AID, A5 descriptor }.
 Sw DmApplet::AnswerSelect(AppletContext& ctx, const SelectRequest& /*req*/, Bytes& out) const {
@@ -136,7 +135,7 @@ Sw DmApplet::GetDescriptor(AppletContext& ctx, const DescriptorRequest& /*req*/,
 
 // VERIFY, CHANGE REFERENCE DATA, RESET RETRY COUNTER of the user PIN (01, the card's global PIN
 // shared with the file-system applet; a verified user PIN makes the user the channel's
-// principal) and of the development issuer PIN (8F).
+// principal) and of its PUK (81).
 Sw DmApplet::PinCommand(AppletContext& ctx, const PinRequest& req, Bytes& /*out*/) const {
   return pins_.Process(ctx, req.apdu).value_or(Sw::kInsNotSupported);
 }
@@ -144,6 +143,7 @@ Sw DmApplet::PinCommand(AppletContext& ctx, const PinRequest& req, Bytes& /*out*
 // INITIALIZE UPDATE / EXTERNAL AUTHENTICATE: a secure channel to this applet, with the card's
 // SCP03 key sets (gp/scp03_handshake.h); the card challenge is derived with this applet's AID.
 Sw DmApplet::SecureChannel(AppletContext& ctx, const SecureChannelRequest& req, Bytes& out) const {
+  sequences_[ctx.channel()].Clear();  // a new session: an unfinished sequence is not its own
   return gp::Scp03Handshake(aid()).Process(ctx, req.apdu, out).value_or(Sw::kInsNotSupported);
 }
 

@@ -1,6 +1,6 @@
 // The OMA DM applet: the management-object tree on the card behind APDUs, with its DM
 // descriptor for efficient detection (SC7, DEV1), ACLs enforced against the channel's principal
-// (SEC1), the user PIN, and a development-only personalization path.
+// (SEC1), the user PIN, and issuer personalization over a secure session.
 //
 // Its commands are the rows of one table, dm/command_table.cc: class and INS, the name in
 // apdu-specs/dm.json (the full reference, with status words and examples, which a unit test holds
@@ -13,19 +13,23 @@
 //   dm/requests.{h,cc}     a request struct per command, its parse (P1/P2, Lc, data), its log text
 //   dm/dm_applet.cc        install, the descriptor; SELECT, GET DATA, the PIN commands
 //   dm/tree_commands.cc    GET, ADD, REPLACE, DELETE, EXEC, EXPORT
-//   dm/personalization.cc  STORE DATA, PUT DATA: the development path (Access::kDevelopmentIssuer)
+//   dm/personalization.cc  STORE DATA: issuer personalization (dm/personalization.h)
 // Values longer than one short APDU travel with command chaining or extended length; long
 // answers with 61xx/GET RESPONSE or extended Le — all handled by the runtime.
 #pragma once
 
+#include <array>
 #include <memory>
 #include <span>
 #include <string>
 
 #include "dm/command_table.h"
 #include "dm/mo_tree.h"
+#include "dm/personalization.h"
+#include "dm/records.h"
 #include "dm/requests.h"
 #include "runtime/applet.h"
+#include "runtime/card.h"
 #include "runtime/pin.h"
 
 namespace dmcard::dm {
@@ -46,11 +50,9 @@ struct DmAppletConfig {
   // Persistent memory (bytes) only the issuer and management authorities may fill (see
   // MoTree::SetReserve): the device and the user get 6A84 before they reach it.
   uint32_t reserve = kDefaultReserve;
-  Bytes user_pin;  // PIN 01; empty = no user PIN
+  Bytes user_pin;  // PIN 01; empty = none until personalization sets one
   Bytes user_puk;  // its PUK; empty = none
-  // DEVELOPMENT ONLY: PIN 8F that opens STORE DATA / PUT DATA until issuer authentication
-  // (part 2) exists. Empty disables the path entirely.
-  Bytes dev_issuer_pin;
+  Bytes imsi;      // EF_IMSI form (dm/imsi.h); empty = none until personalization sets one
 };
 
 class DmApplet final : public Applet {
@@ -58,9 +60,8 @@ class DmApplet final : public Applet {
   // F0 "DMCARD-DM" (proprietary category F AID).
   static Bytes DefaultAid();
   static constexpr uint8_t kUserPinRef = 0x01;
-  static constexpr uint8_t kUserPukRef = 0x81;  // policies of all three PINs: dm/pin_policy.h
-  static constexpr uint8_t kDevIssuerPinRef = 0x8F;
-  static constexpr const char* kKeyPrefix = "dm/";
+  static constexpr uint8_t kUserPukRef = 0x81;  // policies of both: dm/pin_policy.h
+  static constexpr const char* kKeyPrefix = records::kNamespace.data();
   static constexpr uint8_t kAppletVersion[2] = {0x01, 0x00};
   static constexpr uint8_t kFormatVersion = 0x01;
 
@@ -70,6 +71,8 @@ class DmApplet final : public Applet {
   bool multiselectable() const override { return true; }
 
   Sw Install(AppletContext& ctx) override;
+  // Drops the channel's unfinished STORE DATA sequence.
+  void Deselect(AppletContext& ctx) override;
   // Looks `cmd` up in the command table, checks its access, parses it and executes it.
   Sw Process(AppletContext& ctx, const CommandApdu& cmd, Bytes& response) override;
   // From the command table: the row's label and what its request names, e.g. "DM GET value
@@ -89,12 +92,14 @@ class DmApplet final : public Applet {
   static Principal PrincipalOf(const SecurityState* security);
 
  private:
-  // Persisted bootstrap flags: one byte of the descriptor's flag bits (tag 84). Written last at
-  // install, so its presence also marks the applet as installed on this card.
-  static constexpr const char* kFlagsKey = "dm/flags";
-  // Where cards made before global PINs kept the user PIN and PUK (moved at install).
-  static constexpr const char* kOldUserPinKey = "dm/pin/user";
-  static constexpr const char* kOldUserPukKey = "dm/pin/puk";
+  // Record names (dm/records.h). The flags are written last at install, so their presence also
+  // marks the applet as installed on this card; the old PIN records are moved to the global PIN
+  // (user PIN, PUK) or erased (development issuer PIN) at install.
+  static constexpr std::string_view kFlagsKey = records::kFlags.name;
+  static constexpr std::string_view kImsiKey = records::kImsi.name;
+  static constexpr std::string_view kOldUserPinKey = records::kOldUserPin.name;
+  static constexpr std::string_view kOldUserPukKey = records::kOldUserPuk.name;
+  static constexpr std::string_view kOldDevIssuerPinKey = records::kOldDevIssuerPin.name;
   // Descriptor flag bit derived from the tree: ./DMAcc holds an account. The stored bits:
   // kStoredFlags (dm/requests.h).
   static constexpr uint8_t kFlagProvisioned = 0x01;
@@ -104,9 +109,8 @@ class DmApplet final : public Applet {
 
   // The table names the execute functions below.
   friend std::span<const Command> CommandTable();
-  // Access::kDevelopmentIssuer: the profile has a development issuer PIN and it is verified on
-  // the channel.
-  bool DevelopmentIssuerVerified(AppletContext& ctx) const;
+  // Applies the DGIs of a complete STORE DATA sequence (personalization.cc).
+  Sw Personalize(AppletContext& ctx, const std::vector<Dgi>& dgis) const;
 
   // Execute functions, one per command, each given its command's already-validated request
   // (dm_applet.cc, tree_commands.cc, personalization.cc).
@@ -119,7 +123,6 @@ class DmApplet final : public Applet {
   Sw Exec(AppletContext& ctx, const ExecRequest& req, Bytes& out) const;
   Sw Export(AppletContext& ctx, const ExportRequest& req, Bytes& out) const;
   Sw StoreData(AppletContext& ctx, const StoreDataRequest& req, Bytes& out) const;
-  Sw PutData(AppletContext& ctx, const PutDataRequest& req, Bytes& out) const;
   Sw PinCommand(AppletContext& ctx, const PinRequest& req, Bytes& out) const;
   Sw SecureChannel(AppletContext& ctx, const SecureChannelRequest& req, Bytes& out) const;
 
@@ -132,11 +135,12 @@ class DmApplet final : public Applet {
     bool provisioned = false;
   };
   mutable DescriptorCache cache_;
+  // Each channel's STORE DATA sequence until its last block (RAM, not card state).
+  mutable std::array<StoreDataSequence, Card::kMaxChannels> sequences_;
 
   DmAppletConfig config_;
   Pin user_pin_;
   Pin user_puk_;
-  Pin dev_pin_;
   PinCommands pins_;
 };
 

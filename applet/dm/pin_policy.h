@@ -23,9 +23,6 @@ inline constexpr DmPinPolicy kUserPinPolicy{"user PIN", PinPolicy{3, 4, 8}, true
 // Its PUK (reference 81): exactly 8 digits, 10 tries, as the UNBLOCK PIN of a UICC (ETSI TS
 // 102 221). RESET RETRY COUNTER carries it as an 8-byte block before the new PIN.
 inline constexpr DmPinPolicy kUserPukPolicy{"user PUK", PinPolicy{10, 8, 8}, true};
-// DEVELOPMENT ONLY issuer PIN (reference 8F): 4 to 16 characters, 15 tries.
-inline constexpr DmPinPolicy kDevIssuerPinPolicy{"development issuer PIN", PinPolicy{15, 4, 16},
-                                                 false};
 
 // "" when `value` satisfies `policy`, else what it must be, e.g. "must be 4 to 8 digits",
 // "must be 8 digits", "must be 4 to 16 characters".

@@ -156,31 +156,19 @@ Parsed<ExportRequest> ParseExport(const CommandApdu& cmd) {
 }
 
 Parsed<StoreDataRequest> ParseStoreData(const CommandApdu& cmd) {
-  if (cmd.p1 > 0x01 || cmd.p2 != 0x00) return Sw::kIncorrectP1P2;
-  if (cmd.data.empty()) return Sw::kWrongLength;
-  std::string xml;
-  if (cmd.data[0] == '<') {
-    xml = Text(cmd.data);
-  } else {
-    // WBXML is untrusted input: TndsWbxmlToXml scans it before libwbxml2 sees it.
-    std::string error;
-    std::optional<std::string> converted = TndsWbxmlToXml(cmd.data, error);
-    if (!converted) return Sw::kWrongData;
-    xml = std::move(*converted);
+  constexpr uint8_t kLast = 0x80, kEncryptionBits = 0x60, kStructureBits = 0x18, kDgiFormat = 0x08;
+  const uint8_t encryption = cmd.p1 & kEncryptionBits;
+  if ((cmd.p1 & ~(kLast | kEncryptionBits | kStructureBits)) != 0 ||
+      (cmd.p1 & kStructureBits) != kDgiFormat || (encryption != 0x00 && encryption != 0x60)) {
+    return Sw::kIncorrectP1P2;
   }
-  TndsDocument doc = ParseTndsXml(xml);
-  if (!doc.error.empty()) return Sw::kWrongData;
+  if (cmd.data.empty()) return Sw::kWrongLength;
   StoreDataRequest r;
-  r.replace_tree = cmd.p1 == 0x00;
-  r.nodes = std::move(doc.nodes);
+  r.last_block = (cmd.p1 & kLast) != 0;
+  r.encrypted = encryption != 0;
+  r.block = cmd.p2;
+  r.data = cmd.data;
   return r;
-}
-
-Parsed<PutDataRequest> ParsePutData(const CommandApdu& cmd) {
-  if (cmd.p1p2() != 0x0084) return Sw::kReferenceDataNotFound;
-  if (cmd.data.size() != 1) return Sw::kWrongLength;
-  if ((cmd.data[0] & ~kStoredFlags) != 0) return Sw::kWrongData;
-  return PutDataRequest{cmd.data[0]};
 }
 
 Parsed<PinRequest> ParsePin(const CommandApdu& cmd) { return PinRequest{cmd.p2, cmd}; }
@@ -220,10 +208,11 @@ std::string Describe(const ExportRequest& r) {
 }
 
 std::string Describe(const StoreDataRequest& r) {
-  return r.replace_tree ? "replace tree" : "merge into tree";
+  char buf[40];
+  std::snprintf(buf, sizeof buf, "block %02X%s%s", r.block, r.encrypted ? ", encrypted" : "",
+                r.last_block ? ", last" : "");
+  return buf;
 }
-
-std::string Describe(const PutDataRequest& /*r*/) { return "bootstrap flags"; }
 
 std::string Describe(const PinRequest& r) {
   char buf[8];

@@ -99,20 +99,17 @@ struct ExportRequest {
 };
 Parsed<ExportRequest> ParseExport(const CommandApdu& cmd);
 
-// 80 E2 P1 00 TNDS (XML starting with '<', else WBXML): STORE DATA. P1 00 replaces the tree,
-// 01 merges into it. The document is decoded and checked completely here (dm/tnds.h), so a
-// document with any error is refused (6A80) before the tree changes.
+// 80 E2 P1 P2 data: STORE DATA (GlobalPlatform Card Specification 2.3 §11.11), one block of an
+// issuer personalization sequence of DGIs (dm/personalization.h). P1: b8 (80) last block;
+// b7-b6 (60) 00 plain or 11 the block carries DEK-encrypted data; b5-b4 (18) 01, DGI format;
+// other bits 0 (else 6A86). P2: the block number, 00 to FF. Data: 1 byte or more (else 6700).
 struct StoreDataRequest {
-  bool replace_tree = false;
-  std::vector<Node> nodes;  // parents before children, absolute URIs
+  bool last_block = false;
+  bool encrypted = false;
+  uint8_t block = 0;
+  ByteView data;  // a piece of the DGI sequence (the command's data)
 };
 Parsed<StoreDataRequest> ParseStoreData(const CommandApdu& cmd);
-
-// 80 DA 00 84 01 flags: PUT DATA of the stored bootstrap flags (kStoredFlags bits only).
-struct PutDataRequest {
-  uint8_t flags = 0;
-};
-Parsed<PutDataRequest> ParsePutData(const CommandApdu& cmd);
 
 // 00 20 / 24 / 2C .. P2: VERIFY, CHANGE REFERENCE DATA, RESET RETRY COUNTER. The runtime's
 // PinCommands (runtime/pin.h), shared with the file-system applet, validates and serves them; the
@@ -145,7 +142,6 @@ std::string Describe(const DeleteRequest& r);
 std::string Describe(const ExecRequest& r);
 std::string Describe(const ExportRequest& r);
 std::string Describe(const StoreDataRequest& r);
-std::string Describe(const PutDataRequest& r);
 std::string Describe(const PinRequest& r);
 std::string Describe(const SecureChannelRequest& r);
 

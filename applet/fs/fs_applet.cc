@@ -29,12 +29,10 @@ FileSystemApplet::FileSystemApplet(Bytes aid, FileSpec mf, std::vector<PinSpec> 
   for (const PinSpec& p : pin_specs_) {
     pins_.push_back(std::make_unique<Pin>(PinKey(p.reference), p.reference, p.policy));
     const Pin* pin = pins_.back().get();
-    const Pin* puk = nullptr;
-    if (!p.puk_value.empty()) {
-      pins_.push_back(std::make_unique<Pin>(PukKey(p.reference), p.reference, p.puk_policy));
-      puk = pins_.back().get();
-    }
-    pin_commands_.Add(pin, puk);
+    // The PUK is served whether or not the card holds one: without its record RESET RETRY
+    // COUNTER answers 6A81 (runtime/pin.cc), and personalization may load one later.
+    pins_.push_back(std::make_unique<Pin>(PukKey(p.reference), p.reference, p.puk_policy));
+    pin_commands_.Add(pin, pins_.back().get());
   }
 }
 
@@ -72,11 +70,10 @@ Sw FileSystemApplet::Install(AppletContext& ctx) {
   }
   size_t i = 0;
   for (const PinSpec& p : pin_specs_) {
-    sw = pins_[i++]->Create(ctx.store(), p.initial_value);
-    if (sw != Sw::kOk) return sw;
-    if (!p.puk_value.empty()) {
-      sw = pins_[i++]->Create(ctx.store(), p.puk_value);
-      if (sw != Sw::kOk) return sw;
+    for (const Bytes* value : {&p.initial_value, &p.puk_value}) {
+      const Pin& pin = *pins_[i++];
+      if (value->empty()) continue;  // none until personalization loads one
+      if (sw = pin.Create(ctx.store(), *value); sw != Sw::kOk) return sw;
     }
   }
   return Sw::kOk;

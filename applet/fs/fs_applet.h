@@ -54,9 +54,9 @@ namespace dmcard::fs {
 // applets must be given the same spec. A specific reference (81..FF) is this applet's own.
 struct PinSpec {
   uint8_t reference = 0x01;
-  Bytes initial_value;
+  Bytes initial_value;  // empty: none until personalization loads one (VERIFY answers 6A88)
   PinPolicy policy;
-  Bytes puk_value;  // empty: no PUK (RESET RETRY COUNTER answers 6A81)
+  Bytes puk_value;  // empty: no PUK until one is loaded (RESET RETRY COUNTER answers 6A81)
   PinPolicy puk_policy{5, 8, 8};
 };
 

@@ -92,6 +92,11 @@ std::string_view ToString(Scp03Status status);
 // (P1), 6985 wrong state, 6982 for every secure messaging failure, 6F00 otherwise; 9000 for kOk.
 uint16_t StatusWordFor(Scp03Status status);
 
+// Key identifiers of an SCP03 key set's members (Amendment D §6.1; runtime/key_store.h loads them).
+inline constexpr uint8_t kKeyIdEnc = 0x01;
+inline constexpr uint8_t kKeyIdMac = 0x02;
+inline constexpr uint8_t kKeyIdDek = 0x03;
+
 // Security level bits, EXTERNAL AUTHENTICATE P1 (Amendment D, EXTERNAL AUTHENTICATE command).
 inline constexpr uint8_t kLevelCMac = 0x01;
 inline constexpr uint8_t kLevelCDecryption = 0x02;

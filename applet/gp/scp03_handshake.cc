@@ -9,9 +9,6 @@ namespace dmcard::gp {
 
 namespace {
 
-constexpr uint8_t kKeyIdEnc = 0x01;
-constexpr uint8_t kKeyIdMac = 0x02;
-
 // An SCP03 key set of the key store: K-ENC and K-MAC of one KVN, one owner.
 struct KeySet {
   uint8_t kvn;

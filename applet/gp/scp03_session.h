@@ -35,6 +35,9 @@ class Scp03Session final : public SecureSession {
   void Wrap(Bytes& data, Sw sw) override;
   uint8_t security_level() const override { return channel_.security_level(); }
   const std::string& principal() const override { return principal_; }
+  // Amendment D §7.2 (as for PUT KEY): AES-CBC with a zero ICV under the static K-DEK (key id 03)
+  // of the session's key set. Only once the session is authenticated.
+  KeyStatus DecryptSensitiveData(KeyStore& keys, ByteView in, Bytes& out) override;
 
   // For the handshake that opened it.
   uint8_t kvn() const { return kvn_; }

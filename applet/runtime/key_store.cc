@@ -474,6 +474,11 @@ bool RefAcceptable(uint8_t v) { return v >= 0x01 && v <= 0x7F; }
 
 }  // namespace
 
+std::optional<KeyLoader> KeyStore::LoaderFor(std::string_view principal) {
+  if (principal != kIssuerPrincipal) return std::nullopt;
+  return KeyLoader(store_);
+}
+
 bool KeyOwnerAcceptable(std::string_view owner) {
   if (owner.empty() || owner.size() > kMaxOwner) return false;
   if (!std::all_of(owner.begin(), owner.end(), [](char c) { return c > 0x20 && c < 0x7F; })) {

@@ -111,6 +111,8 @@ struct KeySetState {
 
 enum class CipherMode : uint8_t { kEcb, kCbc };
 
+class KeyLoader;
+
 class KeyStore {
  public:
   static constexpr uint32_t kMaxSequenceCounter = 0xFFFFFF;  // 3 bytes (GP SCP03)
@@ -162,6 +164,12 @@ class KeyStore {
   // transaction). kBlocked when the set is already blocked (nothing counted).
   KeyStatus CountAuthenticationAttempt(uint8_t kvn);
   KeyStatus ClearFailedAuthentications(uint8_t kvn);
+
+  // ---- loading ----
+  // A loader over this store for a caller acting as `principal` (the channel's): only the
+  // issuer (kIssuerPrincipal, authenticated with the issuer's key set) loads keys after
+  // installation; nullopt for anyone else.
+  std::optional<KeyLoader> LoaderFor(std::string_view principal);
 
  private:
   struct Loaded;

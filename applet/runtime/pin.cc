@@ -174,7 +174,8 @@ Sw PinCommands::Change(AppletContext& ctx, const CommandApdu& cmd, const Entry& 
 // PIN's block length); P1 = 01: data = PUK, the PIN keeps its value.
 Sw PinCommands::ResetRetryCounter(AppletContext& ctx, const CommandApdu& cmd,
                                   const Entry& e) const {
-  if (e.puk == nullptr) return Sw::kFunctionNotSupported;
+  // No PUK, or one the card does not hold (yet): nothing can reset the counter.
+  if (e.puk == nullptr || !e.puk->TriesLeft(ctx.store())) return Sw::kFunctionNotSupported;
   const size_t block = e.puk->policy().max_length;
   if (cmd.p1 != 0x00 && cmd.p1 != 0x01) return Sw::kIncorrectP1P2;
   const size_t expected = cmd.p1 == 0x00 ? block + e.pin->policy().max_length : block;

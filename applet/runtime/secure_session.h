@@ -31,6 +31,7 @@
 
 #include "runtime/apdu.h"
 #include "runtime/bytes.h"
+#include "runtime/key_store.h"
 #include "runtime/sw.h"
 
 namespace dmcard {
@@ -57,6 +58,12 @@ class SecureSession {
   // The principal the session authenticated (an OMA DM ServerID, kIssuerPrincipal); empty while
   // it is being opened. It becomes the channel's principal.
   virtual const std::string& principal() const = 0;
+  // Decrypts sensitive data that the session's authority encrypted for the card (keys, PINs in
+  // issuer personalization) with the session's data-encryption key, by handle in `keys`: `in`
+  // whole 16-byte blocks. kUsageRefused for a session without such a key (the default).
+  virtual KeyStatus DecryptSensitiveData(KeyStore& /*keys*/, ByteView /*in*/, Bytes& /*out*/) {
+    return KeyStatus::kUsageRefused;
+  }
 };
 
 // Plain commands the runtime serves itself, which no session judges: GET RESPONSE (transport),

@@ -10,6 +10,9 @@
 #include <string>
 #include <string_view>
 
+#include <filesystem>
+
+#include "host_personalization.h"
 #include "host_scp03.h"
 #include "pcsc_fixture.h"
 
@@ -27,6 +30,9 @@ Bytes Ascii(std::string_view s) { return Bytes(s.begin(), s.end()); }
 const HostScp03Keys kDemoDms = {Ascii("DMS-NOT-REAL-ENC"), Ascii("DMS-NOT-REAL-MAC"),
                                 Ascii("DMS-NOT-REAL-DEK")};
 constexpr uint8_t kDmsKvn = 0x31;
+const HostScp03Keys kDemoIssuer = {Ascii("ISS-NOT-REAL-ENC"), Ascii("ISS-NOT-REAL-MAC"),
+                                   Ascii("ISS-NOT-REAL-DEK")};
+constexpr uint8_t kIssuerKvn = 0x30;
 // F0 "DMCARD-DM": the DM applet serves the handshake, so the card challenge is derived with it.
 const Bytes kDmAid = Hex("F0444D434152442D444D");
 constexpr const char* kName = "./DMAcc/DMCardTest/Name";
@@ -76,10 +82,12 @@ std::string PlainGet(CardHandle& card, std::string_view uri, uint8_t channel = 0
   return Sw(r) == 0x9000 ? Text(Data(r)) : "SW " + SwHex(r);
 }
 
-// INITIALIZE UPDATE with KVN 31 + EXTERNAL AUTHENTICATE at `level` on `channel`, the host checking
-// the card cryptogram and the pseudo-random card challenge; "" once the session is open.
-std::string Open(CardHandle& card, HostScp03& host, uint8_t level, uint8_t channel = 0) {
-  const Bytes r = card.Transmit(host.InitializeUpdate(kDmsKvn, Hex("0102030405060708"), channel));
+// INITIALIZE UPDATE with KVN 31 (or `kvn`) + EXTERNAL AUTHENTICATE at `level` on `channel`, the
+// host checking the card cryptogram and the pseudo-random card challenge; "" once the session is
+// open.
+std::string Open(CardHandle& card, HostScp03& host, uint8_t level, uint8_t channel = 0,
+                 uint8_t kvn = kDmsKvn) {
+  const Bytes r = card.Transmit(host.InitializeUpdate(kvn, Hex("0102030405060708"), channel));
   if (Sw(r) != 0x9000) return "INITIALIZE UPDATE answered " + ToHex(r);
   try {
     host.ReadInitializeUpdateResponse(Data(r), kDmAid);
@@ -246,6 +254,50 @@ TEST_F(Pcsc_Scp03, Req_SEC1_SessionStaysOnItsLogicalChannelThroughPcsc) {
   EXPECT_EQ(ToHex(server.Transmit(Bytes{0x00, 0x70, 0x80, n})), "9000");
   EXPECT_EQ(ToHex(device.Transmit(Replace(kName, "by the device"))), "6982");
   EXPECT_EQ(PlainGet(device, kName), value);
+}
+
+// Issue 9 item 5 (SC2): the issuer loads the demo profile into a blank card (the issuer's key set
+// only) through pcscd + vpcd, over SCP03 with STORE DATA of DGIs, the host reading the profile
+// file itself (tests/unit/host_personalization). The card then holds the profile's tree, flags,
+// PIN and DM server key set; a DM server cannot personalize.
+TEST_F(Pcsc_Scp03, Req_SC2_PersonalizeABlankCardThroughPcsc) {
+  const std::filesystem::path root = std::filesystem::path(__FILE__).parent_path().parent_path();
+  StartVicc({"--profile", (root / "data/dm/profiles/blank/profile.json").string()});
+  Context ctx;
+  CardHandle card(ctx, ReaderName(0), SCARD_PROTOCOL_T1);
+  ASSERT_EQ(Sw(card.Transmit(SelectDm())), 0x9000);
+  EXPECT_EQ(PlainGet(card, kName), "SW 6A82");                         // an empty tree
+  EXPECT_EQ(ToHex(card.Transmit(Hex("002000010431323334"))), "6A88");  // no PIN yet
+
+  const std::vector<Bytes> commands =
+      dmcard::testing::StoreDataCommands(dmcard::testing::PersonalizationDgis(
+          dmcard::testing::ReadHostProfile(root.parent_path() / "profiles/demo/profile.json"),
+          kDemoIssuer.dek));
+  HostScp03 issuer(kDemoIssuer);
+  ASSERT_EQ(Open(card, issuer, 0x33, 0, kIssuerKvn), "");
+  for (const Bytes& c : commands) {
+    const Bytes wrapped = issuer.Wrap(c);
+    const Bytes r = card.Transmit(wrapped);
+    ASSERT_EQ(Sw(r), 0x9000) << "block " << ToHex(Bytes{c[3]}) << ": " << ToHex(r);
+    EXPECT_TRUE(issuer.Unwrap(Data(r), Sw(r)).empty());
+  }
+
+  // A new SELECT ends the session: the device sees the demo card (its account name, flags 07:
+  // provisioned, user confirmation, autoconnect) and has its PIN.
+  const Bytes fci = card.Transmit(SelectDm());
+  ASSERT_EQ(Sw(fci), 0x9000);
+  EXPECT_NE(ToHex(fci).find("840107"), std::string::npos) << ToHex(fci);
+  EXPECT_EQ(PlainGet(card, kName), "dmcard demo DM server (test)");  // profiles/demo/tree.xml
+  EXPECT_EQ(ToHex(card.Transmit(Hex("002000010431323334"))), "9000");
+  // The DM server's key set was loaded: its session changes its account.
+  HostScp03 dms(kDemoDms);
+  ASSERT_EQ(Open(card, dms, 0x13), "");
+  const Bytes r = card.Transmit(dms.Wrap(Replace(kName, "by the DMS")));
+  ASSERT_EQ(Sw(r), 0x9000) << ToHex(r);
+  // ... but cannot personalize.
+  EXPECT_EQ(ToHex(card.Transmit(dms.Wrap(Hex("80E288000401010100")))), "6982");
+  ASSERT_EQ(Sw(card.Transmit(SelectDm())), 0x9000);
+  EXPECT_EQ(PlainGet(card, kName), "by the DMS");
 }
 
 }  // namespace

@@ -8,6 +8,8 @@
 #include <string>
 #include <vector>
 
+#include "host_personalization.h"
+#include "host_scp03.h"
 #include "pcsc_fixture.h"
 
 namespace dmcard::pcsctest {
@@ -16,6 +18,10 @@ namespace {
 using Pcsc_Security = PcscTest;
 
 constexpr const char* kSelectDm = "00A404000AF0444D434152442D444D00";
+// The restrictive profile's issuer key set: the demo profile's obviously-test keys.
+constexpr uint8_t kIssuerEnc[] = "ISS-NOT-REAL-ENC";
+constexpr uint8_t kIssuerMac[] = "ISS-NOT-REAL-MAC";
+constexpr uint8_t kIssuerDek[] = "ISS-NOT-REAL-DEK";
 
 std::string RestrictiveProfile() {
   return (std::filesystem::path(__FILE__).parent_path().parent_path() / "data" / "dm" / "profiles" /
@@ -153,13 +159,26 @@ TEST_F(Pcsc_Security, Req_SEC1_FullCardStillAcceptsTheIssuer) {
   }
   EXPECT_EQ(last, "6A84");
   ASSERT_GT(added, 10);
-  // The issuer still writes (development personalization path: PIN 8F, STORE DATA merge).
-  ASSERT_EQ(ToHex(card.Transmit(Verify(0x8F, "DEV-ONLY"))), "9000");
+  // The issuer still writes: an SCP03 session with the profile's issuer key set (KVN 30,
+  // obviously-test keys), STORE DATA of a tree merged (DGI 0202).
+  const dmcard::testing::HostScp03Keys issuer_keys = {Bytes(kIssuerEnc, kIssuerEnc + 16),
+                                                      Bytes(kIssuerMac, kIssuerMac + 16),
+                                                      Bytes(kIssuerDek, kIssuerDek + 16)};
+  dmcard::testing::HostScp03 issuer(issuer_keys);
+  const Bytes init = card.Transmit(issuer.InitializeUpdate(0x30, Hex("0102030405060708")));
+  ASSERT_EQ(Sw(init), 0x9000) << ToHex(init);
+  issuer.ReadInitializeUpdateResponse(Data(init), Hex("F0444D434152442D444D"));
+  ASSERT_EQ(ToHex(card.Transmit(issuer.ExternalAuthenticate(0x33))), "9000");
   const std::string tnds =
       "<MgmtTree><VerDTD>1.2</VerDTD><Node><NodeName>DevInfo</NodeName><Node>"
       "<NodeName>Lang</NodeName><RTProperties><Format><chr/></Format></RTProperties>"
       "<Value>en-issuer</Value></Node></Node></MgmtTree>";
-  EXPECT_EQ(ToHex(card.Transmit("80E20100" + LenHex(tnds.size()) + TextHex(tnds))), "9000");
+  for (const Bytes& c :
+       dmcard::testing::StoreDataCommands({{0x0202, Bytes(tnds.begin(), tnds.end())}})) {
+    const Bytes r = card.Transmit(issuer.Wrap(c));
+    ASSERT_EQ(Sw(r), 0x9000) << ToHex(r);
+  }
+  ASSERT_EQ(Sw(card.Transmit(kSelectDm)), 0x9000);  // ends the session
   const std::string lang = "./DevInfo/Lang";
   EXPECT_EQ(ToHex(card.Transmit("80300000" + LenHex(lang.size()) + TextHex(lang) + "00")),
             TextHex("en-issuer") + "9000");

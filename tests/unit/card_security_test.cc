@@ -12,6 +12,7 @@
 #include "cards/demo_card.h"
 #include "cards/profile.h"
 #include "demo_card_apdus.h"
+#include "host_personalization.h"
 #include "runtime/pin.h"
 #include "runtime/tlv.h"
 #include "scp03_test_client.h"
@@ -319,15 +320,18 @@ TEST(Req_SEC1_CardNotExhausted, FullCardStillAcceptsIssuerAndAuthorityWrites) {
   ASSERT_EQ(server.Open(H(kDmAidHex)), "");
   EXPECT_EQ(SwOf(server.Transmit(AddLeafApdu("./DMAcc/Restricted/Note", 200))), 0x9000);
   ASSERT_EQ(c.SelectAid(kDmAidHex), 0x9000);  // ends the session: nobody authenticated
-  // So does the issuer (development personalization path: PIN 8F, STORE DATA merge).
-  ASSERT_EQ(c.Verify(0x8F, "DEV-ONLY"), 0x9000);
+  // So does the issuer: personalization over SCP03 with the profile's issuer key set (KVN 30),
+  // STORE DATA of a tree merged (DGI 0202).
   const std::string tnds =
       "<MgmtTree><VerDTD>1.2</VerDTD><Node><NodeName>DevInfo</NodeName><Node>"
       "<NodeName>Lang</NodeName><RTProperties><Format><chr/></Format></RTProperties>"
       "<Value>en-issuer</Value></Node></Node></MgmtTree>";
-  Bytes store_data = {0x80, 0xE2, 0x01, 0x00, static_cast<uint8_t>(tnds.size())};
-  Append(store_data, Ascii(tnds));
-  EXPECT_EQ(c.Sw(store_data), 0x9000);
+  Scp03TestClient issuer(c.card(), {0x30, testing::DemoIssuerKeys()});
+  ASSERT_EQ(issuer.Open(H(kDmAidHex)), "");
+  for (const Bytes& block : testing::StoreDataCommands({{0x0202, Ascii(tnds)}})) {
+    EXPECT_EQ(SwOf(issuer.Transmit(block)), 0x9000);
+  }
+  ASSERT_EQ(c.SelectAid(kDmAidHex), 0x9000);  // ends the session
   EXPECT_EQ(c.Get("./DevInfo/Lang"), "en-issuer");
   // And the user, back on a fresh channel state, is still refused past the reserve.
   ASSERT_EQ(c.SelectAid(kDmAidHex), 0x9000);
@@ -385,7 +389,7 @@ TEST(Req_SEC1_TraceSecrets, CardSaysWhichCommandsCarrySecrets) {
   EXPECT_TRUE(card.CommandCarriesSecrets(AddApdu("./X/Y", "plain", false, /*chained=*/true)));
   EXPECT_TRUE(card.CommandCarriesSecrets(ReplaceApdu(leaf, "v2")));  // the node is secret
   EXPECT_FALSE(card.CommandCarriesSecrets(ReplaceApdu("./DevInfo/Man", "x")));
-  EXPECT_TRUE(card.CommandCarriesSecrets(H("80E2010003 3C613E")));  // STORE DATA, always
+  EXPECT_TRUE(card.CommandCarriesSecrets(H("80E2880004 01010100")));  // STORE DATA, always
   EXPECT_FALSE(card.CommandCarriesSecrets(H("80300000 0D 2E2F446576496E666F2F4D616E 00")));
   EXPECT_TRUE(card.CommandCarriesSecrets(H("80320000 03 800100")));  // cannot be judged
 }

@@ -10,6 +10,7 @@
 #include "data_table.h"
 #include "dm/dm_applet.h"
 #include "dm/mo_tree.h"
+#include "host_personalization.h"
 #include "runtime/tlv.h"
 #include "scp03_test_client.h"
 #include "test_applets.h"
@@ -80,7 +81,6 @@ std::unique_ptr<Card> BuildCard(std::shared_ptr<StorageMedium> medium, bool seed
   dm.flags = flags;
   dm.user_pin = Bytes{'1', '2', '3', '4'};
   dm.user_puk = Bytes{'1', '2', '3', '4', '5', '6', '7', '8'};
-  dm.dev_issuer_pin = Bytes{'D', 'E', 'V', '-', 'O', 'N', 'L', 'Y'};
   EXPECT_EQ(card->Install(std::make_unique<DmApplet>(dm)), Sw::kOk);
   if (seed) Seed(*card);
   card->PowerOn();
@@ -409,31 +409,45 @@ TEST(Req_SEC1_Acl, ApduTable) {
   }
 }
 
-TEST(DmPersonalization, StoreDataNeedsTheDevelopmentIssuerPin) {
+// Issue 9 item 5: STORE DATA is the issuer's, over a session opened with the issuer's key set
+// (dm_personalization_test.cc has the whole of it; this is the applet on its own).
+TEST(DmPersonalization, StoreDataNeedsTheIssuersSession) {
   auto card = BuildCard(std::make_shared<RamMedium>(), true);
+  const testing::TestKeySet issuer_set = testing::AddKeySetFor(*card, kIssuerPrincipal);
   const std::string doc =
       "<MgmtTree><VerDTD>1.2</VerDTD><Node><NodeName>Fresh</NodeName><RTProperties><Format>"
       "<node/></Format><ACL>Get=*</ACL></RTProperties></Node></MgmtTree>";
-  Bytes store = Cmd(0xE2, 0x00, 0x00, Str(doc), false);
-  EXPECT_EQ(SwOf(card->Transmit(store)), 0x6982);
-  EXPECT_EQ(SwOf(card->Transmit(H("0020008F08 4445562D4F4E4C59"))), 0x9000);
-  EXPECT_EQ(SwOf(card->Transmit(store)), 0x9000);
-  EXPECT_EQ(SwOf(card->Transmit(Cmd(0x30, 0x02, 0x00, Str("./Fresh")))), 0x9000);
-  EXPECT_EQ(SwOf(GetValue(*card, "./DMAcc/Srv/ServerID")), 0x6A82) << "P1 00 replaced the tree";
-  EXPECT_EQ(SwOf(card->Transmit(H("80DA0084 01 04"))), 0x9000);
+  // DGI 0201 (the tree replaced), 0101 (flags: autoconnect only).
+  const std::vector<Bytes> store =
+      testing::StoreDataCommands({{0x0201, Bytes(doc.begin(), doc.end())}, {0x0101, Bytes{0x04}}});
+  ASSERT_EQ(store.size(), 1u);
+  EXPECT_EQ(SwOf(card->Transmit(store[0])), 0x6982);
+  EXPECT_EQ(SwOf(card->Transmit(H("0020000104 31323334"))), 0x9000);
+  EXPECT_EQ(SwOf(card->Transmit(store[0])), 0x6982) << "the user is not the issuer";
+
+  testing::Scp03TestClient issuer(*card, issuer_set);
+  ASSERT_EQ(issuer.Open(DmApplet::DefaultAid()), "");
+  EXPECT_EQ(SwOf(issuer.Transmit(store[0])), 0x9000);
+  EXPECT_EQ(SwOf(issuer.Transmit(Cmd(0x30, 0x02, 0x00, Str("./Fresh")))), 0x9000);
+  EXPECT_EQ(SwOf(issuer.Transmit(Cmd(0x30, 0x00, 0x00, Str("./DMAcc/Srv/ServerID")))), 0x6A82)
+      << "DGI 0201 replaced the tree";
   EXPECT_EQ(SelectDescriptor(*card).flags & 0x06, 0x04);
-  EXPECT_EQ(SwOf(card->Transmit(H("80E2000003 3C783E"))), 0x6982) << "SELECT dropped the PIN";
+  EXPECT_EQ(SwOf(card->Transmit(store[0])), 0x6982) << "SELECT ended the session";
 }
 
-TEST(DmPersonalization, NoDevelopmentPinNoPath) {
-  CardConfig config;
-  config.default_applet = DmApplet::DefaultAid();
-  auto card = std::make_unique<Card>(
-      config, Platform{std::make_shared<RamMedium>(), nullptr, [] { return fake_now; }});
-  ASSERT_EQ(card->Install(std::make_unique<DmApplet>(DmAppletConfig{})), Sw::kOk);
-  card->PowerOn();
+// The development issuer PIN (reference 8F) is gone: nothing answers to it, and a card image that
+// still holds its record loses it at start-up.
+TEST(DmPersonalization, TheDevelopmentIssuerPinIsGone) {
+  auto medium = std::make_shared<RamMedium>();
+  {
+    PersistentStore store(medium, {});
+    store.Begin();
+    ASSERT_EQ(store.Put("dm/pin/dev-issuer", H("010F0F084445562D4F4E4C59")), StoreStatus::kOk);
+    ASSERT_EQ(store.Commit(), StoreStatus::kOk);
+  }
+  auto card = BuildCard(medium, false);
+  EXPECT_FALSE(card->store().Contains("dm/pin/dev-issuer"));
   EXPECT_EQ(SwOf(card->Transmit(H("0020008F08 4445562D4F4E4C59"))), 0x6A88);
-  EXPECT_EQ(SwOf(card->Transmit(H("80E2000003 3C783E"))), 0x6982);
 }
 
 }  // namespace

@@ -10,10 +10,12 @@
 #include <tuple>
 
 #include "cards/demo_card.h"
+#include "demo_card_apdus.h"
 #include "dm/command_table.h"
 #include "dm/dm_applet.h"
 #include "dm/requests.h"
 #include "runtime/tlv.h"
+#include "scp03_test_client.h"
 #include "test_applets.h"
 
 namespace dmcard::dm {
@@ -93,14 +95,14 @@ TEST(DmCommandTable, FindsRowsByClassAndIns) {
   EXPECT_STREQ(select->name, "SELECT (DM applet)");
 }
 
-// The development path's guard is the row's Access, checked once before parsing: both commands
-// carry it, and a malformed command without the PIN answers 6982, not its format error.
-TEST(DmCommandTable, DevelopmentPathGuardPrecedesParsing) {
+// The issuer's guard is the row's Access, checked once before parsing: STORE DATA carries it,
+// and a malformed command from anyone but the issuer answers 6982, not its format error.
+TEST(DmCommandTable, IssuerGuardPrecedesParsing) {
   std::set<std::string> guarded;
   for (const Command& c : CommandTable()) {
-    if (c.access == Access::kDevelopmentIssuer) guarded.insert(c.label);
+    if (c.access == Access::kIssuer) guarded.insert(c.label);
   }
-  EXPECT_EQ(guarded, (std::set<std::string>{"DM STORE DATA", "DM PUT DATA"}));
+  EXPECT_EQ(guarded, (std::set<std::string>{"DM STORE DATA"}));
 
   std::string error;
   const uint8_t seed[16] = {3};
@@ -110,12 +112,12 @@ TEST(DmCommandTable, DevelopmentPathGuardPrecedesParsing) {
   ASSERT_TRUE(card) << error;
   card->PowerOn();
   ASSERT_EQ(SwOf(card->Transmit(H("00A404000AF0444D434152442D444D00"))), 0x9000);
-  EXPECT_EQ(SwOf(card->Transmit(H("80E2050000"))), 0x6982) << "bad P1, no data, no PIN";
-  EXPECT_EQ(SwOf(card->Transmit(H("80DA0000020102"))), 0x6982) << "bad P1P2 and Lc, no PIN";
-  ASSERT_EQ(SwOf(card->Transmit(H("0020008F084445562D4F4E4C59"))), 0x9000);
-  EXPECT_EQ(SwOf(card->Transmit(H("80E2050000"))), 0x6A86) << "with the PIN: the parse speaks";
-  EXPECT_EQ(SwOf(card->Transmit(H("80DA0000020102"))), 0x6A88);
-  EXPECT_EQ(SwOf(card->Transmit(H("80DA008401F0"))), 0x6A80) << "unknown flag bits";
+  EXPECT_EQ(SwOf(card->Transmit(H("80E2050000"))), 0x6982) << "bad P1, no data, no session";
+  EXPECT_EQ(SwOf(card->Transmit(H("80E2880000"))), 0x6982) << "no data, no session";
+  testing::Scp03TestClient issuer(*card, {0x30, testing::DemoIssuerKeys()});
+  ASSERT_EQ(issuer.Open(dm::DmApplet::DefaultAid()), "");
+  EXPECT_EQ(SwOf(issuer.Transmit(H("80E2050000"))), 0x6A86) << "the issuer: the parse speaks";
+  EXPECT_EQ(SwOf(issuer.Transmit(H("80E2880000"))), 0x6700);
 }
 
 TEST(DmRequests, ParsesIntoTypedRequests) {
@@ -145,14 +147,18 @@ TEST(DmRequests, ParsesIntoTypedRequests) {
   ASSERT_TRUE(r.request);
   EXPECT_EQ(r.request->property, Property::kTitle);
 
-  Parsed<StoreDataRequest> s = ParseStoreData(Parse(
-      Dm(0xE2, 0x01, 0x00,
-         Str("<MgmtTree><VerDTD>1.2</VerDTD><Node><NodeName>N</NodeName><RTProperties><Format>"
-             "<node/></Format></RTProperties></Node></MgmtTree>"))));
+  // STORE DATA: P1 b8 last block, b7-b6 11 encrypted, b5-b4 01 DGI format; P2 block number.
+  const Bytes store = Dm(0xE2, 0xE8, 0x05, Str("0101"));  // the request's data points into it
+  Parsed<StoreDataRequest> s = ParseStoreData(Parse(store));
   ASSERT_TRUE(s.request);
-  EXPECT_FALSE(s.request->replace_tree);
-  ASSERT_EQ(s.request->nodes.size(), 1u);
-  EXPECT_EQ(s.request->nodes[0].uri, "./N");
+  EXPECT_TRUE(s.request->last_block);
+  EXPECT_TRUE(s.request->encrypted);
+  EXPECT_EQ(s.request->block, 0x05);
+  EXPECT_EQ(std::string(s.request->data.begin(), s.request->data.end()), "0101");
+  s = ParseStoreData(Parse(Dm(0xE2, 0x08, 0x00, Str("x"))));
+  ASSERT_TRUE(s.request);
+  EXPECT_FALSE(s.request->last_block);
+  EXPECT_FALSE(s.request->encrypted);
 
   // Malformed commands: the status words of apdu-specs/dm.json.
   EXPECT_EQ(ParseGet(Parse(H("8030040000"))).sw, Sw::kIncorrectP1P2);
@@ -168,7 +174,11 @@ TEST(DmRequests, ParsesIntoTypedRequests) {
             Sw::kIncorrectP1P2)
       << "only ACL and Title are replaceable";
   EXPECT_EQ(ParseExport(Parse(H("803A0200022E00"))).sw, Sw::kIncorrectP1P2);
-  EXPECT_EQ(ParseStoreData(Parse(H("80E20000033C783E"))).sw, Sw::kWrongData);
+  EXPECT_EQ(ParseStoreData(Parse(H("80E20000033C783E"))).sw, Sw::kIncorrectP1P2)
+      << "not the DGI format";
+  EXPECT_EQ(ParseStoreData(Parse(H("80E2A800033C783E"))).sw, Sw::kIncorrectP1P2)
+      << "application-dependent encryption";
+  EXPECT_EQ(ParseStoreData(Parse(H("80E2880000"))).sw, Sw::kWrongLength);
   EXPECT_EQ(ParseGetData(Parse(H("80CA00B000"))).sw, Sw::kReferenceDataNotFound);
 }
 
@@ -216,11 +226,11 @@ TEST(DmDescribeCommand, NeverShowsValuesPinsOrDocuments) {
       "<MgmtTree><VerDTD>1.2</VerDTD><Node><NodeName>K</NodeName><RTProperties><Format><chr/>"
       "</Format></RTProperties><Value>" +
       secret + "</Value></Node></MgmtTree>";
-  EXPECT_EQ(DescribeSecretBearing(Dm(0xE2, 0x00, 0x00, Str(doc))), "DM STORE DATA replace tree");
-  EXPECT_EQ(DescribeSecretBearing(Dm(0xE2, 0x01, 0x00, Str(doc))), "DM STORE DATA merge into tree");
+  EXPECT_EQ(DescribeSecretBearing(Dm(0xE2, 0x08, 0x00, Str(doc))), "DM STORE DATA block 00");
+  EXPECT_EQ(DescribeSecretBearing(Dm(0xE2, 0xE8, 0x03, Str(secret))),
+            "DM STORE DATA block 03, encrypted, last");
   EXPECT_EQ(DescribeSecretBearing(Dm(0xE2, 0x00, 0x00, Str(secret))), "DM STORE DATA")
-      << "not a document";
-  EXPECT_EQ(Describe(H("80DA00840104")), "DM PUT DATA bootstrap flags");
+      << "not the DGI format";
   EXPECT_EQ(DescribeSecretBearing(Apdu(0x00, 0x20, 0x00, 0x01, Str(secret))), "VERIFY PIN 01");
   EXPECT_EQ(DescribeSecretBearing(Apdu(0x00, 0x20, 0x00, 0x8F, Str(secret))), "VERIFY PIN 8F");
   EXPECT_EQ(DescribeSecretBearing(Apdu(0x00, 0x24, 0x00, 0x01, Str(secret + secret))),

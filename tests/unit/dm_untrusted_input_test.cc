@@ -21,6 +21,7 @@
 #include "dm/node_value.h"
 #include "dm/tnds.h"
 #include "dm/wbxml_scan.h"
+#include "host_personalization.h"
 #include "runtime/tlv.h"
 #include "scp03_test_client.h"
 #include "test_applets.h"
@@ -81,14 +82,21 @@ class DemoDmCard {
   bool ok() const { return card_ != nullptr; }
 
   Bytes Transmit(const Bytes& apdu) { return server_->Transmit(apdu); }
-  // VERIFY of the development issuer PIN (demo profile: "DEV-ONLY"), opening STORE DATA.
+  // From here on, speak as the issuer (the demo profile's key set 30), who may STORE DATA.
   void OpenPersonalization() {
-    Bytes verify = H("00 20 00 8F 08");
-    Append(verify, Str("DEV-ONLY"));
-    ASSERT_EQ(SwOf(Transmit(verify)), 0x9000);
+    server_ = std::make_unique<testing::Scp03TestClient>(
+        *card_, testing::TestKeySet{0x30, testing::DemoIssuerKeys()});
+    ASSERT_EQ(server_->Open(DmApplet::DefaultAid()), "");
   }
-  uint16_t StoreData(uint8_t p1, ByteView doc) {
-    return SwOf(Transmit(Cmd(0xE2, p1, 0, doc, false)));
+  // STORE DATA of one TNDS document: DGI 0201 (replacing the tree) or 0202 (merged into it).
+  uint16_t StoreData(bool replace, ByteView doc) {
+    uint16_t sw = 0;
+    for (const Bytes& block : testing::StoreDataCommands(
+             {{replace ? uint16_t{0x0201} : uint16_t{0x0202}, Bytes(doc.begin(), doc.end())}})) {
+      sw = SwOf(Transmit(block));
+      if (sw != 0x9000) break;
+    }
+    return sw;
   }
   uint16_t AddLeaf(const std::string& uri, const std::string& format, ByteView value) {
     Bytes data;
@@ -151,7 +159,7 @@ TEST(DmUntrustedWbxml, MalformedDocumentsAreRefusedBeforeLibwbxml) {
     ASSERT_TRUE(card.ok());
     card.OpenPersonalization();
     const uint16_t expected = static_cast<uint16_t>(std::stoul(row.fields[2], nullptr, 16));
-    EXPECT_EQ(card.StoreData(0x01, doc), expected);
+    EXPECT_EQ(card.StoreData(/*replace=*/false, doc), expected);
     EXPECT_EQ(SwOf(card.Get("./DevInfo/Man")), 0x9000) << "the card still answers";
   }
 }
@@ -305,7 +313,7 @@ TEST(DmTndsText, AcceptedValuesRoundTripRefusedOnesAreRefusedAtAddAndReplace) {
     card.OpenPersonalization();
     for (const Bytes& doc : {Bytes(xml.begin(), xml.end()), DataOf(wbxml_r)}) {
       ASSERT_EQ(SwOf(card.Transmit(Cmd(0x36, 0, 0, Str("./Scratch"), false))), 0x9000);
-      EXPECT_EQ(card.StoreData(0x01, doc), 0x9000);
+      EXPECT_EQ(card.StoreData(/*replace=*/false, doc), 0x9000);
       EXPECT_EQ(DataOf(card.Get("./Scratch/V")), value);
       EXPECT_EQ(DataOf(card.Get("./Scratch", 0x01, 0x06)), value) << "Title";
     }
@@ -379,9 +387,9 @@ TEST(DmIntGrammar, ATreeTheCardHoldsLoadsBackThroughStoreData) {
   const Bytes wbxml = card.Export(".", 0x01);
   ASSERT_EQ(SwOf(wbxml), 0x9000);
   card.OpenPersonalization();
-  EXPECT_EQ(card.StoreData(0x00, DataOf(xml)), 0x9000);
+  EXPECT_EQ(card.StoreData(/*replace=*/true, DataOf(xml)), 0x9000);
   EXPECT_EQ(Text(DataOf(card.Get("./Counter"))), "00000000001");
-  EXPECT_EQ(card.StoreData(0x00, DataOf(wbxml)), 0x9000);
+  EXPECT_EQ(card.StoreData(/*replace=*/true, DataOf(wbxml)), 0x9000);
   EXPECT_EQ(Text(DataOf(card.Get("./Counter"))), "00000000001");
 }
 

@@ -144,6 +144,11 @@ HostScp03::HostScp03(HostScp03Keys keys, size_t s) : keys_(std::move(keys)), s_(
   if (s_ != 8 && s_ != 16) throw HostScp03Error("SCP03: S8 or S16 only");
 }
 
+Bytes HostScp03::EncryptSensitiveData(ByteView dek, ByteView plain) {
+  static constexpr uint8_t kZeroIcv[kBlock] = {};
+  return AesRaw("CBC", true, dek, kZeroIcv, Pad(plain));
+}
+
 Bytes HostScp03::AesCmac(ByteView key, ByteView data) {
   const std::string cipher = AesName(key.size(), "CBC");
   Bytes out(kBlock);

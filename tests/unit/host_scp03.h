@@ -36,6 +36,10 @@ class HostScp03 {
   // SCP03 KDF (Amendment D §4.1.5) with OpenSSL's AES-CMAC.
   static Bytes Kdf(ByteView key, uint8_t constant, size_t bits, ByteView context);
   static Bytes AesCmac(ByteView key, ByteView data);
+  // Sensitive data for the card (keys, PINs: GP Card Specification 2.3 §11.11 STORE DATA, as
+  // Amendment D encrypts PUT KEY data): ISO/IEC 9797-1 method 2 padding to whole blocks, then
+  // AES-CBC with a zero ICV under the static K-DEK.
+  static Bytes EncryptSensitiveData(ByteView dek, ByteView plain);
 
   // ---- opening the channel ----
   // INITIALIZE UPDATE (CLA '80' on `channel` 0-19, P1 = `kvn`, data = host challenge, Le '00').

@@ -100,7 +100,7 @@ TEST(Profile, BuiltInDemoProfileEqualsTheFiles) {
   EXPECT_EQ(built_in.autoconnect, file->autoconnect);
   EXPECT_EQ(built_in.user_pin, file->user_pin);
   EXPECT_EQ(built_in.user_puk, file->user_puk);
-  EXPECT_EQ(built_in.dev_issuer_pin, file->dev_issuer_pin);
+  EXPECT_EQ(built_in.imsi, file->imsi);
   EXPECT_EQ(built_in.tree_xml, file->tree_xml);
 }
 
@@ -113,7 +113,7 @@ TEST(Profile, DemoProfileFields) {
   EXPECT_FALSE(p.atr);
   EXPECT_EQ(p.user_pin, "1234");
   EXPECT_EQ(p.user_puk, "12345678");
-  EXPECT_EQ(p.dev_issuer_pin, "DEV-ONLY");
+  EXPECT_EQ(p.imsi, "001010123456789");  // the ITU-T test network (MCC 001, MNC 01)
   EXPECT_TRUE(Contains(p.tree_xml, "<MgmtTree"));
 }
 
@@ -366,7 +366,8 @@ TEST_F(ProfileFiles, MinimalProfileLoads) {
   EXPECT_FALSE(loaded_->protocol);
   EXPECT_FALSE(loaded_->user_confirmation);
   EXPECT_TRUE(loaded_->user_pin.empty());
-  EXPECT_TRUE(loaded_->dev_issuer_pin.empty());  // the development path stays closed
+  EXPECT_TRUE(loaded_->imsi.empty());
+  EXPECT_TRUE(loaded_->key_sets.empty());
   // Comments are allowed; the ATR must offer the protocol.
   EXPECT_EQ(Load(R"({ // a card speaking T=0
                       "profile": "p", "protocol": "T=0", "atr": "3B 00", "tree": "tree.xml"})"),
@@ -431,9 +432,18 @@ TEST_F(ProfileFiles, ErrorsNameTheFileAndTheProblem) {
       {"PUK without PIN",
        R"({"profile": "p", "user_puk": "12345678", "tree": "tree.xml"})",
        {"field 'user_puk'", "needs a user_pin"}},
-      {"dev issuer PIN too short",
-       R"({"profile": "p", "dev_issuer_pin": "123", "tree": "tree.xml"})",
-       {"field 'dev_issuer_pin' must be 4 to 16 characters"}},
+      {"the development issuer PIN is gone",
+       R"({"profile": "p", "dev_issuer_pin": "DEV-ONLY", "tree": "tree.xml"})",
+       {"field 'dev_issuer_pin'", "no longer supported", "SCP03", "remove the field"}},
+      {"IMSI too short",
+       R"({"profile": "p", "imsi": "00101", "tree": "tree.xml"})",
+       {"field 'imsi' must be 6 to 15 decimal digits", "\"00101\""}},
+      {"IMSI not digits",
+       R"({"profile": "p", "imsi": "00101O123456789", "tree": "tree.xml"})",
+       {"field 'imsi' must be 6 to 15 decimal digits"}},
+      {"IMSI not a string",
+       R"({"profile": "p", "imsi": 1010123456789, "tree": "tree.xml"})",
+       {"field 'imsi'"}},
       {"PUK shorter than the applet's 8 digits",
        R"({"profile": "p", "user_pin": "1234", "user_puk": "1234", "tree": "tree.xml"})",
        {"field 'user_puk' must be 8 digits"}},
@@ -475,8 +485,8 @@ TEST_F(ProfileFiles, ProfileTheValidatorAcceptsInstalls) {
   const std::vector<std::string> accepted = {
       R"({"profile": "p", "user_pin": "1234", "user_puk": "12345678", "tree": "tree.xml"})",
       R"({"profile": "p", "user_pin": "12345678", "user_puk": "00000000",
-          "dev_issuer_pin": "DEV!", "tree": "tree.xml"})",
-      R"({"profile": "p", "user_pin": "0000", "dev_issuer_pin": "0123456789 ~ABCD",
+          "imsi": "001010", "tree": "tree.xml"})",
+      R"({"profile": "p", "user_pin": "0000", "imsi": "999999999999999",
           "tree": "tree.xml"})",
       R"({"profile": "p", "root_acl": "Get=*", "reserve": 0, "tree": "tree.xml"})",
       R"({"profile": "p", "capacity": 8192, "reserve": 4095, "tree": "tree.xml"})",

@@ -27,6 +27,7 @@
 #include "demo_card_apdus.h"
 #include "dm/dm_applet.h"
 #include "gp/security_domain.h"
+#include "host_personalization.h"
 #include "host_scp03.h"
 #include "runtime/key_store.h"
 #include "test_applets.h"
@@ -239,7 +240,6 @@ class Req_SEC1_NoResponseCarriesSecrets : public ::testing::Test {
     Profile profile = DemoProfile();
     profile.user_pin = random.Digits(8);
     profile.user_puk = random.Digits(8);
-    profile.dev_issuer_pin = random.Alnum(16);
     sets_ = {{0x30, kIssuerPrincipal, {random.Random(16), random.Random(16), random.Random(16)}},
              {0x31, kDemoServer, {random.Random(32), random.Random(32), random.Random(32)}},
              {0x32, kSecondServer, {random.Random(24), random.Random(24), random.Random(24)}}};
@@ -253,10 +253,8 @@ class Req_SEC1_NoResponseCarriesSecrets : public ::testing::Test {
       scanner_.Add(set + " K-DEK", s.keys.dek);
     }
     user_pin_ = profile.user_pin;
-    dev_pin_ = profile.dev_issuer_pin;
     scanner_.Add("user PIN", Ascii(profile.user_pin));
     scanner_.Add("user PUK", Ascii(profile.user_puk));
-    scanner_.Add("development issuer PIN", Ascii(profile.dev_issuer_pin));
 
     std::string error;
     const uint8_t seed[16] = {0x5E, 0xC2};
@@ -269,7 +267,7 @@ class Req_SEC1_NoResponseCarriesSecrets : public ::testing::Test {
 
     LoadOtherKeys(random);
     ASSERT_NO_FATAL_FAILURE(LoadDmSecrets(random));
-    ASSERT_NO_FATAL_FAILURE(LoadThroughDevelopmentPath(random));
+    ASSERT_NO_FATAL_FAILURE(LoadThroughPersonalization(random));
     ASSERT_NO_FATAL_FAILURE(LoadFileSecret(random));
     card_->Reset();
   }
@@ -333,10 +331,13 @@ class Req_SEC1_NoResponseCarriesSecrets : public ::testing::Test {
     card_->Reset();
   }
 
-  // The development issuer PIN opens STORE DATA, which merges a secret-by-name leaf.
-  void LoadThroughDevelopmentPath(SeededBytes& random) {
+  // The issuer personalizes over SCP03 (its random key set 30) with STORE DATA: a tree with a
+  // secret-by-name leaf (DGI 8202, encrypted), a new user PIN and PUK, a new DM server key set
+  // (33) and a bootstrap-verification key; the secret DGIs encrypted under its K-DEK.
+  void LoadThroughPersonalization(SeededBytes& random) {
     ASSERT_EQ(Transceive(*card_, SelectAid(dm::DmApplet::DefaultAid())).sw, 0x9000);
-    ASSERT_EQ(Transceive(*card_, VerifyPin(0x8F, dev_pin_)).sw, 0x9000);
+    HostScp03 host(sets_[0].keys);
+    ASSERT_EQ(OpenSession(host, sets_[0].kvn, dm::DmApplet::DefaultAid(), 0x01), "");
     const std::string value = random.Alnum(24);
     const std::string tnds =
         "<MgmtTree><VerDTD>1.2</VerDTD><Node><NodeName>IssuerCred</NodeName>"
@@ -344,11 +345,35 @@ class Req_SEC1_NoResponseCarriesSecrets : public ::testing::Test {
         "<Node><NodeName>AAuthSecret</NodeName><RTProperties><Format><chr/></Format>"
         "</RTProperties><Value>" +
         value + "</Value></Node></Node></MgmtTree>";
-    Bytes c = {0x80, 0xE2, 0x01, 0x00, 0x00};  // extended Lc
-    AppendU16(c, static_cast<uint16_t>(tnds.size()));
-    Append(c, Ascii(tnds));
-    ASSERT_EQ(Transceive(*card_, c).sw, 0x9000);
     scanner_.Add(kStoredSecret, Ascii(value));
+    const std::string pin = random.Digits(6), puk = random.Digits(8);
+    scanner_.Add("user PIN (personalized)", Ascii(pin));
+    scanner_.Add("user PUK (personalized)", Ascii(puk));
+    const Bytes third_enc = random.Random(16), third_mac = random.Random(16),
+                third_dek = random.Random(16), hmac = random.Random(32);
+    scanner_.Add("SCP03 key set 33 K-ENC", third_enc);
+    scanner_.Add("SCP03 key set 33 K-MAC", third_mac);
+    scanner_.Add("SCP03 key set 33 K-DEK", third_dek);
+    scanner_.Add("key 06 01 (personalized)", hmac);
+    // 8401: KVN, tries, key length, ENC, MAC, DEK, owner; 8402: KVN, id, type 04 (HMAC secret),
+    // usage 04 (bootstrap verification), no use limit, owner length, owner, the secret.
+    Bytes key_set = {0x33, 0x05, 0x10};
+    for (const Bytes* k : {&third_enc, &third_mac, &third_dek}) Append(key_set, *k);
+    Append(key_set, Ascii("third.example.test"));
+    const std::string owner = kDemoServer;
+    Bytes key = {0x06, 0x01, 0x04, 0x04, 0, 0, 0, 0, static_cast<uint8_t>(owner.size())};
+    Append(key, Ascii(owner));
+    Append(key, hmac);
+    const Bytes& dek = sets_[0].keys.dek;
+    auto secret = [&dek](uint16_t tag, const Bytes& plain) {
+      return testing::HostDgi{tag, HostScp03::EncryptSensitiveData(dek, plain)};
+    };
+    for (const Bytes& block : testing::StoreDataCommands(
+             {secret(0x8202, Ascii(tnds)), secret(0x8301, Ascii(pin)), secret(0x8302, Ascii(puk)),
+              secret(0x8401, key_set), secret(0x8402, key)})) {
+      ASSERT_EQ(RunWrapped("STORE DATA", host, block).sw, 0x9000);
+    }
+    user_pin_ = pin;
     card_->Reset();
   }
 
@@ -506,7 +531,7 @@ class Req_SEC1_NoResponseCarriesSecrets : public ::testing::Test {
 
   std::unique_ptr<Card> card_;
   std::vector<KeySet> sets_;
-  std::string user_pin_, dev_pin_;
+  std::string user_pin_;
   SecretScanner scanner_;
   std::vector<std::string> leaks_;
   size_t scanned_ = 0;
@@ -539,17 +564,13 @@ TEST_F(Req_SEC1_NoResponseCarriesSecrets, DmAppletAsEveryCaller) {
   }
   EXPECT_GT(uris.size(), 60u);
 
-  // The device, the user, the development issuer: plain commands.
+  // The device and the user: plain commands.
   card_->Reset();
   Run("SELECT DM", SelectAid(dm_aid));
   AllDmCommands(uris, plain);
   card_->Reset();
   Run("SELECT DM", SelectAid(dm_aid));
   ASSERT_EQ(Run("VERIFY user", VerifyPin(0x01, user_pin_)).sw, 0x9000);
-  AllDmCommands(uris, plain);
-  card_->Reset();
-  Run("SELECT DM", SelectAid(dm_aid));
-  ASSERT_EQ(Run("VERIFY dev issuer", VerifyPin(0x8F, dev_pin_)).sw, 0x9000);
   AllDmCommands(uris, plain);
 
   // Management authorities and the issuer over SCP03 on the DM applet, at a level that MACs the
@@ -657,12 +678,14 @@ TEST_F(Req_SEC1_NoResponseCarriesSecrets, IssuerSecurityDomain) {
       const Exchange e = RunWrapped("ISD GET DATA E0", host, H("80CA00E000"));
       EXPECT_EQ(e.sw, 0x9000);
       // GP CS §11.3.3.1: C0 04 { key id, KVN, 88 AES, length } for each member of the SCP03
-      // sets (30: 16-byte keys, 31: 32, 32: 24); the other keys are no SCP03 set's.
+      // sets (30: 16-byte keys, 31: 32, 32: 24, 33 personalized: 16); the other keys are no
+      // SCP03 set's.
       EXPECT_EQ(ToHex(e.data),
-                "E036"
+                "E048"
                 "C00401308810C00402308810C00403308810"
                 "C00401318820C00402318820C00403318820"
-                "C00401328818C00402328818C00403328818");
+                "C00401328818C00402328818C00403328818"
+                "C00401338810C00402338810C00403338810");
     }
   }
   EXPECT_TRUE(leaks_.empty()) << leaks_.size() << " responses carry secrets:" << Listed(leaks_);

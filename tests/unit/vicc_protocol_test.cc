@@ -25,6 +25,10 @@
 #include <string>
 #include <vector>
 
+#include "demo_card_apdus.h"
+#include "dm/dm_applet.h"
+#include "host_personalization.h"
+#include "host_scp03.h"
 #include "test_applets.h"
 
 namespace dmcard {
@@ -558,15 +562,24 @@ TEST(Vicc_Record, TraceWithholdsSecretLeavesAndVerboseNamesDmCommands) {
   const std::string add = "80" + lc(uri.size()) + hex(uri) + "8203" + hex("chr") + "81" +
                           lc(secret.size()) + hex(secret);
   EXPECT_EQ(ToHex(vpcd.Exchange(H("80320000" + lc(add.size() / 2) + add))), "6982");
-  // The issuer's STORE DATA (development path) with a secret in the document.
-  EXPECT_EQ(ToHex(vpcd.Exchange(H("002000 8F 08" + hex("DEV-ONLY")))), "9000");
+  // The issuer's STORE DATA with a secret in the document (DGI 0202, a tree merged), over an
+  // SCP03 session at C-MAC only: the document crosses in clear and the trace must withhold it.
+  testing::HostScp03 issuer(testing::DemoIssuerKeys());
+  const Bytes init = vpcd.Exchange(issuer.InitializeUpdate(0x30, H("0102030405060708")));
+  ASSERT_EQ(testing::SwOf(init), 0x9000) << ToHex(init);
+  issuer.ReadInitializeUpdateResponse(testing::DataOf(init), dm::DmApplet::DefaultAid());
+  ASSERT_EQ(ToHex(vpcd.Exchange(issuer.ExternalAuthenticate(0x01))), "9000");
   const std::string tnds =
       "<MgmtTree><VerDTD>1.2</VerDTD><Node><NodeName>Vendor</NodeName><Node><NodeName>K"
       "</NodeName><Node><NodeName>AAuthSecret</NodeName><RTProperties><Format><chr/></Format>"
       "</RTProperties><Value>" +
       secret + "</Value></Node></Node></Node></MgmtTree>";
-  EXPECT_EQ(ToHex(vpcd.Exchange(H("80E20100" + lc(tnds.size()) + hex(tnds)))), "9000");
-  // A plain GET stays in clear.
+  const std::vector<Bytes> store =
+      testing::StoreDataCommands({{0x0202, Bytes(tnds.begin(), tnds.end())}}, /*max_data=*/255);
+  ASSERT_EQ(store.size(), 1u);
+  EXPECT_EQ(ToHex(vpcd.Exchange(issuer.Wrap(store[0]))), "9000");
+  // A new SELECT ends the session; a plain GET stays in clear.
+  ASSERT_EQ(ToHex(vpcd.Exchange(H("00A404000AF0444D434152442D444D00"))).substr(0, 2), "6F");
   const std::string man = "./DevInfo/Man";
   EXPECT_EQ(ToHex(vpcd.Exchange(H("80300000" + lc(man.size()) + hex(man) + "00"))),
             hex("dmcard") + "9000");
@@ -578,7 +591,7 @@ TEST(Vicc_Record, TraceWithholdsSecretLeavesAndVerboseNamesDmCommands) {
   EXPECT_EQ(text.find(spaced.substr(0, 17)), std::string::npos) << "a secret in the trace:\n"
                                                                 << text;
   EXPECT_NE(text.find("> 80 32 00 00 "), std::string::npos) << text;
-  EXPECT_NE(text.find("> 80 E2 01 00 "), std::string::npos) << text;
+  EXPECT_NE(text.find("> 84 E2 88 00 "), std::string::npos) << text;
   EXPECT_NE(text.find(ToHex(Bytes(man.begin(), man.end()), ' ')), std::string::npos) << text;
   const std::string err = vicc.Stderr();
   EXPECT_NE(err.find("DM ADD " + uri), std::string::npos) << err;
