@@ -95,11 +95,11 @@ class DmApplet final : public Applet {
   // Record names (dm/records.h). The flags are written last at install, so their presence also
   // marks the applet as installed on this card; the old PIN records are moved to the global PIN
   // (user PIN, PUK) or erased (development issuer PIN) at install.
-  static constexpr std::string_view kFlagsKey = records::kFlags.name;
-  static constexpr std::string_view kImsiKey = records::kImsi.name;
-  static constexpr std::string_view kOldUserPinKey = records::kOldUserPin.name;
-  static constexpr std::string_view kOldUserPukKey = records::kOldUserPuk.name;
-  static constexpr std::string_view kOldDevIssuerPinKey = records::kOldDevIssuerPin.name;
+  static constexpr std::string_view kFlagsKey = records::kFlags.pattern;
+  static constexpr std::string_view kImsiKey = records::kImsi.pattern;
+  static constexpr std::string_view kOldUserPinKey = records::kOldUserPin.pattern;
+  static constexpr std::string_view kOldUserPukKey = records::kOldUserPuk.pattern;
+  static constexpr std::string_view kOldDevIssuerPinKey = records::kOldDevIssuerPin.pattern;
   // Descriptor flag bit derived from the tree: ./DMAcc holds an account. The stored bits:
   // kStoredFlags (dm/requests.h).
   static constexpr uint8_t kFlagProvisioned = 0x01;

@@ -23,6 +23,7 @@
 // of it sets TStamp to the clock and increments VerNo. The generation counter is incremented
 // once per successful mutating operation.
 #include "dm/mo_tree.h"
+#include "dm/records.h"
 
 #include <algorithm>
 #include <array>
@@ -34,7 +35,7 @@ namespace dmcard::dm {
 
 namespace {
 
-constexpr uint8_t kRecordVersion = 1;
+constexpr uint8_t kRecordVersion = records::kNode.version;  // dm/records.h
 constexpr uint8_t kFlagInterior = 0x01;
 constexpr uint8_t kFlagSecret = 0x02;
 constexpr size_t kFixedHeader = 13;

@@ -24,7 +24,7 @@ std::string RefHex(uint8_t ref) { return ToHex(ByteView(&ref, 1)); }
 FileSystemApplet::FileSystemApplet(Bytes aid, FileSpec mf, std::vector<PinSpec> pins)
     : Applet(std::move(aid)),
       prefix_(Prefix(this->aid())),
-      fs_(std::move(mf), prefix_ + "ef/"),
+      fs_(std::move(mf), prefix_ + kEfContentRecords),
       pin_specs_(std::move(pins)) {
   for (const PinSpec& p : pin_specs_) {
     pins_.push_back(std::make_unique<Pin>(PinKey(p.reference), p.reference, p.policy));
@@ -41,11 +41,11 @@ std::string FileSystemApplet::OwnKey(const char* kind, uint8_t reference) const 
 }
 
 std::string FileSystemApplet::PinKey(uint8_t reference) const {
-  return IsGlobalReference(reference) ? GlobalPinKey(reference) : OwnKey("pin/", reference);
+  return IsGlobalReference(reference) ? GlobalPinKey(reference) : OwnKey(kOwnPinRecords, reference);
 }
 
 std::string FileSystemApplet::PukKey(uint8_t reference) const {
-  return IsGlobalReference(reference) ? GlobalPukKey(reference) : OwnKey("puk/", reference);
+  return IsGlobalReference(reference) ? GlobalPukKey(reference) : OwnKey(kOwnPukRecords, reference);
 }
 
 Sw FileSystemApplet::Install(AppletContext& ctx) {
@@ -62,7 +62,8 @@ Sw FileSystemApplet::Install(AppletContext& ctx) {
   // counter: it goes, the card's global one (created from the same spec) is the only one.
   for (const PinSpec& p : pin_specs_) {
     if (!IsGlobalReference(p.reference)) continue;
-    for (const std::string& old : {OwnKey("pin/", p.reference), OwnKey("puk/", p.reference)}) {
+    for (const std::string& old :
+         {OwnKey(kOwnPinRecords, p.reference), OwnKey(kOwnPukRecords, p.reference)}) {
       if (ctx.store().Contains(old)) {
         if (sw = SwFromStore(ctx.store().Erase(old)); sw != Sw::kOk) return sw;
       }

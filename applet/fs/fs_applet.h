@@ -52,6 +52,19 @@ namespace dmcard::fs {
 // A global reference (01..7F) is the card's PIN (runtime/pin.h): every applet serving it shares
 // one value and one retry counter, and the first to install creates it from its spec, so all
 // applets must be given the same spec. A specific reference (81..FF) is this applet's own.
+// The applet's records (runtime/record_names.h), under its namespace "fs/<AID hex>/": the
+// relative names kEfContentRecords, kOwnPinRecords, kOwnPukRecords below.
+inline constexpr RecordName kFsRecordNames[] = {
+    {"fs/*/ef/**", 0, "one stored EF's contents: a transparent EF's bytes, a record EF's records"},
+    {"fs/*/pin/*", 1,
+     "a PIN of a reference local to the applet (runtime/pin.h layout); for a global reference, "
+     "written by earlier versions and erased at start-up (card/pin/ holds it)"},
+    {"fs/*/puk/*", 1, "its resetting code (PUK), as the PIN"},
+};
+inline constexpr char kEfContentRecords[] = "ef/";
+inline constexpr char kOwnPinRecords[] = "pin/";
+inline constexpr char kOwnPukRecords[] = "puk/";
+
 struct PinSpec {
   uint8_t reference = 0x01;
   Bytes initial_value;  // empty: none until personalization loads one (VERIFY answers 6A88)

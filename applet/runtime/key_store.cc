@@ -8,19 +8,19 @@ namespace dmcard {
 
 namespace {
 
-// ---- records (each declared once, with its format version) -----------------------------------
+// ---- records ---------------------------------------------------------------------------------
 
 constexpr std::string_view kKeyPrefix = "card/key/";
 
-// card/key/<KVN>/<ID>, version 1:
-//   version, type, usage, owner length n (1..128), owner (n bytes), max uses (4, BE),
-//   secret length s, secret (s bytes), public length p, public key (p bytes).
-constexpr uint8_t kKeyRecordVersion = 1;
-// card/key/<KVN>/<ID>/uses, version 1: version, uses (4, BE). Absent = 0 uses.
-constexpr uint8_t kUsesRecordVersion = 1;
-// card/key/<KVN>/state, version 1: version, sequence counter (3, BE), failed authentications,
-// failed authentications that block the set.
-constexpr uint8_t kStateRecordVersion = 1;
+// Declared in key_store.h (KeyStore::kRecordNames); the layouts:
+// card/key/<KVN>/<ID>: version, type, usage, owner length n (1..128), owner (n bytes), max uses
+//   (4, BE), secret length s, secret (s bytes), public length p, public key (p bytes).
+// card/key/<KVN>/<ID>/uses: version, uses (4, BE). Absent = 0 uses.
+// card/key/<KVN>/state: version, sequence counter (3, BE), failed authentications, failed
+//   authentications that block the set.
+constexpr uint8_t kKeyRecordVersion = KeyStore::kRecordNames[0].version;
+constexpr uint8_t kUsesRecordVersion = KeyStore::kRecordNames[1].version;
+constexpr uint8_t kStateRecordVersion = KeyStore::kRecordNames[2].version;
 constexpr size_t kStateRecordSize = 6;
 
 constexpr size_t kMaxOwner = 128;

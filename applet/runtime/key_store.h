@@ -11,8 +11,8 @@
 // with an optional limit. Keys of one KVN form a key set; the set has a state of its own (a
 // sequence counter, failed authentications, blocked) that survives reloading the set.
 //
-// Records, in the card's namespace "card/..." (no applet's; declared once in
-// key_store.cc with their format versions):
+// Records, in the card's namespace "card/..." (no applet's; declared once in kRecordNames, with
+// their format versions):
 //   card/key/<KVN>/<ID>        the key object (type, usage, owner, use limit, key material)
 //   card/key/<KVN>/<ID>/uses   its usage counter
 //   card/key/<KVN>/state       the key set's sequence counter and failed-authentication counter
@@ -33,6 +33,7 @@
 #include "crypto/crypto.h"
 #include "runtime/bytes.h"
 #include "runtime/persistent_store.h"
+#include "runtime/record_names.h"
 #include "runtime/sw.h"
 
 namespace dmcard {
@@ -117,6 +118,12 @@ class KeyStore {
  public:
   static constexpr uint32_t kMaxSequenceCounter = 0xFFFFFF;  // 3 bytes (GP SCP03)
   static constexpr uint8_t kDefaultMaxFailedAuthentications = 10;
+  // The key store's records, in the card's namespace (runtime/record_names.h).
+  static constexpr RecordName kRecordNames[] = {
+      {"card/key/*/*", 1, "a key object: type, usage, owner, use limit, key material"},
+      {"card/key/*/*/uses", 1, "a key's usage counter"},
+      {"card/key/*/state", 1, "a key set's sequence counter and failed authentications"},
+  };
 
   explicit KeyStore(PersistentStore& store) : store_(store) {}
 

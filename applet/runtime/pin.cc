@@ -5,8 +5,9 @@
 namespace dmcard {
 
 namespace {
-// Record layout: version, max tries, tries left, value length, value padded with FF to 16.
-constexpr uint8_t kRecordVersion = 1;
+// Record layout (declared in pin.h, kPinRecordNames): version, max tries, tries left, value
+// length, value padded with FF to 16.
+constexpr uint8_t kRecordVersion = kPinRecordNames[0].version;
 constexpr size_t kRecordSize = 4 + Pin::kMaxLength;
 constexpr size_t kTriesOffset = 2;
 std::string RefHex(uint8_t ref) { return ToHex(ByteView(&ref, 1)); }

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "runtime/applet.h"
+#include "runtime/record_names.h"
 
 namespace dmcard {
 
@@ -29,6 +30,13 @@ inline bool IsGlobalReference(uint8_t reference) { return (reference & 0x80) == 
 // every applet that serves that PIN: "card/pin/01", "card/puk/01".
 inline constexpr char kGlobalPinPrefix[] = "card/pin/";
 inline constexpr char kGlobalPukPrefix[] = "card/puk/";
+// The PIN service's records in the card's namespace (runtime/record_names.h); an applet's own
+// (non-global) PINs use the same record under its namespace. Layout: version, max tries, tries
+// left, value length, value padded with FF to Pin::kMaxLength.
+inline constexpr RecordName kPinRecordNames[] = {
+    {"card/pin/*", 1, "a global PIN: value and try counter"},
+    {"card/puk/*", 1, "a global PIN's resetting code (PUK): value and try counter"},
+};
 std::string GlobalPinKey(uint8_t reference);
 std::string GlobalPukKey(uint8_t reference);
 

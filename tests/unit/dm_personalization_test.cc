@@ -15,6 +15,7 @@
 #include "dm/imsi.h"
 #include "dm/mo_tree.h"
 #include "host_personalization.h"
+#include "record_check.h"
 #include "runtime/key_store.h"
 #include "scp03_test_client.h"
 #include "test_applets.h"
@@ -236,6 +237,27 @@ TEST(Req_SC2_IssuerPersonalization, BlankCardPersonalizedOverScp03HoldsWhatThePr
     EXPECT_EQ(ToHex(dms.Transmit(testing::DmReplace("./DMAcc/DMCardTest/Name", "by the DMS"))),
               "9000");
   }
+}
+
+// Issue 9 item 2: every record name is declared once by its owner with its format version;
+// a personalized card used by a DM server and the user holds no other record.
+TEST(Records_Declared, EveryRecordOfAPersonalizedCardIsDeclaredByItsOwner) {
+  TestCard c(Load(kData + "/dm/profiles/blank/profile.json"));
+  auto issuer = IssuerSession(c);
+  EXPECT_EQ(SwOfAll(*issuer, DemoPersonalization()), 0x9000);
+  c.Rebuild();
+  ASSERT_EQ(c.SelectDm(), 0x9000);
+  Scp03TestClient dms(c.card(), kDms);
+  ASSERT_EQ(dms.Open(dm::DmApplet::DefaultAid()), "");
+  EXPECT_EQ(ToHex(dms.Transmit(testing::DmReplace("./DMAcc/DMCardTest/Name", "x"))), "9000");
+  ASSERT_EQ(c.SelectDm(), 0x9000);
+  EXPECT_EQ(c.Sw(Cat(H("0020000104"), "1234")), 0x9000);
+  EXPECT_EQ(testing::UndeclaredRecords(c.card().store()), "");
+  // The check can fail: a record no owner declares.
+  c.card().store().Begin();
+  ASSERT_EQ(c.card().store().Put("dm/other", Bytes{1}), StoreStatus::kOk);
+  EXPECT_EQ(testing::UndeclaredRecords(c.card().store()), "dm/other: declared by no owner\n");
+  c.card().store().Abort();
 }
 
 TEST(Req_SC2_IssuerPersonalization, OnlyTheIssuersSessionPersonalizes) {
