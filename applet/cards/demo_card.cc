@@ -59,10 +59,10 @@ Sw LoadKeySets(Card& card, const std::vector<ProfileKeySet>& sets) {
   KeyLoader loader(store);
   for (const ProfileKeySet& set : sets) {
     if (card.keys().Find(set.kvn, 0x01)) continue;
-    const KeyStatus s = loader.LoadScp03KeySet(set.kvn, set.owner, set.enc, set.mac, set.dek);
-    if (s != KeyStatus::kOk) {
+    const CryptoStatus s = loader.LoadScp03KeySet(set.kvn, set.owner, set.enc, set.mac, set.dek);
+    if (s != CryptoStatus::kOk) {
       store.Abort();
-      return SwFromKey(s);
+      return SwFromCrypto(s);
     }
   }
   return SwFromStore(store.Commit());

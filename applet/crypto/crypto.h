@@ -1,10 +1,11 @@
 // Crypto facade of the card side. Every primitive comes from mbed TLS; nothing here links OpenSSL.
-// No exceptions: each call reports a CryptoStatus.
+// No exceptions: each call reports a CryptoStatus, the one error shape of the card's crypto.
 #pragma once
 
 #include <cstdint>
 #include <memory>
 #include <span>
+#include <string_view>
 #include <vector>
 
 namespace dmcard::crypto {
@@ -12,23 +13,34 @@ namespace dmcard::crypto {
 using Bytes = std::vector<uint8_t>;
 using ByteView = std::span<const uint8_t>;
 
-enum class CryptoStatus {
+// One error shape for all of the card's crypto: the primitives below and the key store's
+// operations by key handle (runtime/key_store.h) report a CryptoStatus. No call throws, and none
+// reports a failure any other way (no empty results standing for errors).
+enum class CryptoStatus : uint8_t {
   kOk,
-  kBadKey,        // key of the wrong length or not a valid key for the algorithm
-  kBadInput,      // input length not acceptable (e.g. not a multiple of the block size)
+  kBadKey,        // a key of the wrong length or not valid for the algorithm; loading into the
+                  // key store: key material, KVN, key id, owner or usage not acceptable
+  kBadInput,      // input the operation does not take (a length, partial blocks, a bad block)
   kVerifyFailed,  // a signature or MAC did not verify
-  kInternal,      // mbed TLS reported an unexpected error
+  kNotFound,      // key store: no key under that handle (or KVN / key id)
+  kUsageRefused,  // key store: the key's type and usage do not allow this operation
+  kBlocked,       // key store: the key's set is blocked (too many failed authentications)
+  kExhausted,     // key store: a use limit reached, or a sequence counter at its end
+  kFull,          // key store: persistent memory full
+  kPowerLost,     // key store: the persistent medium failed
+  kInternal,      // mbed TLS reported an unexpected error; key store: no transaction open, or a
+                  // damaged record
 };
+
+std::string_view ToString(CryptoStatus status);
 
 enum class HashAlg { kSha1, kSha256 };
 
-// Message digests (FIPS 180-4).
-Bytes Sha1(ByteView data);
-Bytes Sha256(ByteView data);
-Bytes Hash(HashAlg alg, ByteView data);
+// Message digests (FIPS 180-4): SHA-1 or SHA-256 of `data` into `digest`.
+CryptoStatus Hash(HashAlg alg, ByteView data, Bytes& digest);
 
-// HMAC (RFC 2104) with SHA-1 or SHA-256.
-Bytes Hmac(HashAlg alg, ByteView key, ByteView message);
+// HMAC (RFC 2104) with SHA-1 or SHA-256; `mac` receives the full tag.
+CryptoStatus Hmac(HashAlg alg, ByteView key, ByteView message, Bytes& mac);
 
 // AES (FIPS 197) with 128/192/256-bit keys, no padding: input must be a multiple of 16 bytes.
 CryptoStatus AesEcbEncrypt(ByteView key, ByteView in, Bytes& out);

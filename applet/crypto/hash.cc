@@ -5,33 +5,48 @@
 #include "crypto/mbedtls_util.h"
 
 namespace dmcard::crypto {
-namespace {
 
 // mbed TLS rejects some NULL pointers even for zero lengths; an empty span may carry one.
 using internal::DataOrEmpty;
 
-Bytes Digest(mbedtls_md_type_t type, ByteView data) {
+CryptoStatus Hash(HashAlg alg, ByteView data, Bytes& digest) {
+  const mbedtls_md_type_t type = alg == HashAlg::kSha1 ? MBEDTLS_MD_SHA1 : MBEDTLS_MD_SHA256;
   const mbedtls_md_info_t* info = mbedtls_md_info_from_type(type);
-  if (info == nullptr) return {};
+  if (info == nullptr) return CryptoStatus::kInternal;
   Bytes out(mbedtls_md_get_size(info));
-  if (mbedtls_md(info, DataOrEmpty(data), data.size(), out.data()) != 0) return {};
-  return out;
+  if (mbedtls_md(info, DataOrEmpty(data), data.size(), out.data()) != 0) {
+    return CryptoStatus::kInternal;
+  }
+  digest = std::move(out);
+  return CryptoStatus::kOk;
 }
 
-}  // namespace
-
-Bytes Sha1(ByteView data) { return Digest(MBEDTLS_MD_SHA1, data); }
-
-Bytes Sha256(ByteView data) { return Digest(MBEDTLS_MD_SHA256, data); }
-
-Bytes Hash(HashAlg alg, ByteView data) {
-  switch (alg) {
-    case HashAlg::kSha1:
-      return Sha1(data);
-    case HashAlg::kSha256:
-      return Sha256(data);
+std::string_view ToString(CryptoStatus status) {
+  switch (status) {
+    case CryptoStatus::kOk:
+      return "ok";
+    case CryptoStatus::kBadKey:
+      return "key not acceptable";
+    case CryptoStatus::kBadInput:
+      return "bad input";
+    case CryptoStatus::kVerifyFailed:
+      return "verification failed";
+    case CryptoStatus::kNotFound:
+      return "no such key";
+    case CryptoStatus::kUsageRefused:
+      return "not allowed by the key's usage";
+    case CryptoStatus::kBlocked:
+      return "key set blocked";
+    case CryptoStatus::kExhausted:
+      return "use limit or sequence counter exhausted";
+    case CryptoStatus::kFull:
+      return "persistent memory full";
+    case CryptoStatus::kPowerLost:
+      return "power lost";
+    case CryptoStatus::kInternal:
+      return "internal error";
   }
-  return {};
+  return "?";
 }
 
 }  // namespace dmcard::crypto

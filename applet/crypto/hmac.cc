@@ -7,16 +7,17 @@
 namespace dmcard::crypto {
 using internal::DataOrEmpty;
 
-Bytes Hmac(HashAlg alg, ByteView key, ByteView message) {
+CryptoStatus Hmac(HashAlg alg, ByteView key, ByteView message, Bytes& mac) {
   const mbedtls_md_type_t type = alg == HashAlg::kSha1 ? MBEDTLS_MD_SHA1 : MBEDTLS_MD_SHA256;
   const mbedtls_md_info_t* info = mbedtls_md_info_from_type(type);
-  if (info == nullptr) return {};
+  if (info == nullptr) return CryptoStatus::kInternal;
   Bytes out(mbedtls_md_get_size(info));
   if (mbedtls_md_hmac(info, DataOrEmpty(key), key.size(), DataOrEmpty(message), message.size(),
                       out.data()) != 0) {
-    return {};
+    return CryptoStatus::kInternal;
   }
-  return out;
+  mac = std::move(out);
+  return CryptoStatus::kOk;
 }
 
 }  // namespace dmcard::crypto

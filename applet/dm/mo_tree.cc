@@ -630,7 +630,11 @@ Bytes MoTree::Digest() const {
     buf.push_back(n.props.secret ? 1 : 0);
     if (!n.props.secret) DigestField(buf, n.value);  // secret values: their VerNo only
   }
-  return crypto::Sha256(buf);
+  Bytes digest;
+  if (crypto::Hash(crypto::HashAlg::kSha256, buf, digest) != crypto::CryptoStatus::kOk) {
+    return {};  // mbed TLS failed: no digest (the descriptor then carries an empty one)
+  }
+  return digest;
 }
 
 size_t MoTree::node_count() const { return store_.Keys(prefix_ + "n/").size(); }

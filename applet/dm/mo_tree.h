@@ -161,7 +161,8 @@ class MoTree {
   // SC7: changes with every change; persistent.
   uint32_t generation() const;
   // SHA-256 over the tree in pre-order (URIs, properties, values; secret values are
-  // represented by their VerNo only, so the digest tells nothing about them).
+  // represented by their VerNo only, so the digest tells nothing about them). Empty only if
+  // the crypto library fails.
   Bytes Digest() const;
   // Number of nodes and bytes of persistent memory the tree's records take.
   size_t node_count() const;

@@ -54,10 +54,10 @@ Sw LoadKeySet(KeyLoader& loader, ByteView v) {
       !KeyOwnerAcceptable(owner)) {
     return Sw::kWrongData;
   }
-  const KeyStatus s =
+  const CryptoStatus s =
       loader.LoadScp03KeySet(kvn, owner, keys.subspan(0, length), keys.subspan(length, length),
                              keys.subspan(size_t{2} * length, length), max_failed);
-  return s == KeyStatus::kBadKey ? Sw::kWrongData : SwFromKey(s);
+  return s == CryptoStatus::kBadKey ? Sw::kWrongData : SwFromCrypto(s);
 }
 
 // 8402: KVN | key id | type | usage | use limit (4) | owner length | owner | material.
@@ -81,8 +81,8 @@ Sw LoadKey(KeyLoader& loader, ByteView v) {
                   static_cast<uint32_t>(v[6]) << 8 | v[7];
   spec.owner.assign(Text(v.subspan(9, owner_length)));
   if (!KeyOwnerAcceptable(spec.owner)) return Sw::kWrongData;
-  const KeyStatus s = loader.Load(spec, v.subspan(9 + owner_length));
-  return s == KeyStatus::kBadKey ? Sw::kWrongData : SwFromKey(s);
+  const CryptoStatus s = loader.Load(spec, v.subspan(9 + owner_length));
+  return s == CryptoStatus::kBadKey ? Sw::kWrongData : SwFromCrypto(s);
 }
 
 }  // namespace
@@ -170,8 +170,8 @@ Sw DmApplet::Personalize(AppletContext& ctx, const std::vector<Dgi>& dgis) const
     ByteView v = dgi.value;
     if ((dgi.tag & kDgiEncrypted) != 0) {
       if (v.empty() || v.size() % 16 != 0) return Sw::kWrongData;
-      const KeyStatus s = session->DecryptSensitiveData(ctx.keys(), v, plain);
-      if (s != KeyStatus::kOk) return SwFromKey(s);
+      const CryptoStatus s = session->DecryptSensitiveData(ctx.keys(), v, plain);
+      if (s != CryptoStatus::kOk) return SwFromCrypto(s);
       if (!StripMethod2Padding(plain)) return Sw::kWrongData;
       v = plain;
     }

@@ -264,22 +264,22 @@ namespace {
 // caller holds (known-answer tests) or under a static key the key store holds.
 using Prf = std::function<Scp03Status(ByteView input, Bytes& block)>;
 
-Scp03Status FromKeyStore(KeyStatus status) {
+Scp03Status FromKeyStore(CryptoStatus status) {
   switch (status) {
-    case KeyStatus::kOk:
+    case CryptoStatus::kOk:
       return Scp03Status::kOk;
-    case KeyStatus::kBadInput:
+    case CryptoStatus::kBadInput:
       return Scp03Status::kBadArgument;
-    case KeyStatus::kNotFound:
-    case KeyStatus::kUsageRefused:
-    case KeyStatus::kBlocked:
-    case KeyStatus::kExhausted:
-    case KeyStatus::kBadKey:
-    case KeyStatus::kVerifyFailed:
+    case CryptoStatus::kNotFound:
+    case CryptoStatus::kUsageRefused:
+    case CryptoStatus::kBlocked:
+    case CryptoStatus::kExhausted:
+    case CryptoStatus::kBadKey:
+    case CryptoStatus::kVerifyFailed:
       return Scp03Status::kBadKey;
-    case KeyStatus::kFull:
-    case KeyStatus::kPowerLost:
-    case KeyStatus::kInternal:
+    case CryptoStatus::kFull:
+    case CryptoStatus::kPowerLost:
+    case CryptoStatus::kInternal:
       return Scp03Status::kInternal;
   }
   return Scp03Status::kInternal;

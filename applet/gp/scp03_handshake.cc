@@ -85,8 +85,9 @@ Sw Scp03Handshake::InitializeUpdate(AppletContext& ctx, const CommandApdu& cmd, 
   // Amendment D §6.2.2.1: the counter moves with every card challenge generated. It is durable
   // before anything is answered, so no power cut can make the card repeat a challenge.
   uint32_t sequence_counter = 0;
-  if (KeyStatus s = keys.NextSequenceCounter(set->kvn, sequence_counter); s != KeyStatus::kOk) {
-    return refuse(SwFromKey(s));
+  if (CryptoStatus s = keys.NextSequenceCounter(set->kvn, sequence_counter);
+      s != CryptoStatus::kOk) {
+    return refuse(SwFromCrypto(s));
   }
   InitializeUpdateResponse response;
   response.key_version = set->kvn;
@@ -120,13 +121,13 @@ Sw Scp03Handshake::ExternalAuthenticate(AppletContext& ctx, const CommandApdu& c
   KeyStore& keys = ctx.keys();
   const uint8_t kvn = session->kvn();
   // Counted before the proof is checked, as a PIN's try: a power cut never gives a free attempt.
-  if (KeyStatus s = keys.CountAuthenticationAttempt(kvn); s != KeyStatus::kOk) {
-    return refuse(SwFromKey(s));
+  if (CryptoStatus s = keys.CountAuthenticationAttempt(kvn); s != CryptoStatus::kOk) {
+    return refuse(SwFromCrypto(s));
   }
   const Scp03Status st = session->Authenticate();
   if (st != Scp03Status::kOk) return refuse(static_cast<Sw>(StatusWordFor(st)));
-  if (KeyStatus s = keys.ClearFailedAuthentications(kvn); s != KeyStatus::kOk) {
-    return refuse(SwFromKey(s));
+  if (CryptoStatus s = keys.ClearFailedAuthentications(kvn); s != CryptoStatus::kOk) {
+    return refuse(SwFromCrypto(s));
   }
   return Sw::kOk;
 }

@@ -85,10 +85,10 @@ Scp03Status Scp03Session::Authenticate() {
   return st;
 }
 
-KeyStatus Scp03Session::DecryptSensitiveData(KeyStore& keys, ByteView in, Bytes& out) {
-  if (principal_.empty()) return KeyStatus::kUsageRefused;
+CryptoStatus Scp03Session::DecryptSensitiveData(KeyStore& keys, ByteView in, Bytes& out) {
+  if (principal_.empty()) return CryptoStatus::kUsageRefused;
   const std::optional<KeyHandle> dek = keys.Find(kvn_, kKeyIdDek);
-  if (!dek) return KeyStatus::kNotFound;
+  if (!dek) return CryptoStatus::kNotFound;
   static constexpr uint8_t kZeroIcv[16] = {};
   return keys.Decrypt(*dek, CipherMode::kCbc, kZeroIcv, in, out);
 }

@@ -37,7 +37,7 @@ class Scp03Session final : public SecureSession {
   const std::string& principal() const override { return principal_; }
   // Amendment D §7.2 (as for PUT KEY): AES-CBC with a zero ICV under the static K-DEK (key id 03)
   // of the session's key set. Only once the session is authenticated.
-  KeyStatus DecryptSensitiveData(KeyStore& keys, ByteView in, Bytes& out) override;
+  CryptoStatus DecryptSensitiveData(KeyStore& keys, ByteView in, Bytes& out) override;
 
   // For the handshake that opened it.
   uint8_t kvn() const { return kvn_; }

@@ -48,32 +48,23 @@ std::optional<std::pair<uint8_t, uint8_t>> ParseKeyRecordName(std::string_view n
   return std::pair{(*kvn)[0], (*id)[0]};
 }
 
-KeyStatus FromStore(StoreStatus s) {
+CryptoStatus FromStore(StoreStatus s) {
   switch (s) {
     case StoreStatus::kOk:
-      return KeyStatus::kOk;
+      return CryptoStatus::kOk;
     case StoreStatus::kFull:
-      return KeyStatus::kFull;
+      return CryptoStatus::kFull;
     case StoreStatus::kPowerLost:
-      return KeyStatus::kPowerLost;
+      return CryptoStatus::kPowerLost;
     default:
-      return KeyStatus::kInternal;
+      return CryptoStatus::kInternal;
   }
 }
 
-KeyStatus FromCrypto(crypto::CryptoStatus s) {
-  switch (s) {
-    case crypto::CryptoStatus::kOk:
-      return KeyStatus::kOk;
-    case crypto::CryptoStatus::kBadInput:
-      return KeyStatus::kBadInput;
-    case crypto::CryptoStatus::kVerifyFailed:
-      return KeyStatus::kVerifyFailed;
-    case crypto::CryptoStatus::kBadKey:
-    case crypto::CryptoStatus::kInternal:
-      return KeyStatus::kInternal;
-  }
-  return KeyStatus::kInternal;
+// A primitive's status for an operation on a stored key: the library refusing a key the store
+// holds means a damaged record, not a caller's bad key.
+CryptoStatus FromCrypto(CryptoStatus s) {
+  return s == CryptoStatus::kBadKey ? CryptoStatus::kInternal : s;
 }
 
 void Wipe(Bytes& b) {
@@ -176,56 +167,28 @@ uint32_t DecodeUses(const Bytes* r) {
 
 }  // namespace
 
-std::string_view ToString(KeyStatus status) {
+Sw SwFromCrypto(CryptoStatus status) {
   switch (status) {
-    case KeyStatus::kOk:
-      return "ok";
-    case KeyStatus::kNotFound:
-      return "no such key";
-    case KeyStatus::kUsageRefused:
-      return "not allowed by the key's usage";
-    case KeyStatus::kBlocked:
-      return "key set blocked";
-    case KeyStatus::kExhausted:
-      return "use limit or sequence counter exhausted";
-    case KeyStatus::kBadInput:
-      return "bad input";
-    case KeyStatus::kVerifyFailed:
-      return "verification failed";
-    case KeyStatus::kBadKey:
-      return "key not acceptable";
-    case KeyStatus::kFull:
-      return "persistent memory full";
-    case KeyStatus::kPowerLost:
-      return "power lost";
-    case KeyStatus::kInternal:
-      return "internal error";
-  }
-  return "?";
-}
-
-Sw SwFromKey(KeyStatus status) {
-  switch (status) {
-    case KeyStatus::kOk:
+    case CryptoStatus::kOk:
       return Sw::kOk;
-    case KeyStatus::kNotFound:
+    case CryptoStatus::kNotFound:
       return Sw::kReferenceDataNotFound;  // 6A88
-    case KeyStatus::kUsageRefused:
+    case CryptoStatus::kUsageRefused:
       return Sw::kConditionsNotSatisfied;  // 6985
-    case KeyStatus::kBlocked:
+    case CryptoStatus::kBlocked:
       return Sw::kAuthMethodBlocked;  // 6983
-    case KeyStatus::kExhausted:
+    case CryptoStatus::kExhausted:
       return Sw::kReferenceDataNotUsable;  // 6984
-    case KeyStatus::kBadInput:
-    case KeyStatus::kBadKey:
+    case CryptoStatus::kBadInput:
+    case CryptoStatus::kBadKey:
       return Sw::kWrongData;  // 6A80
-    case KeyStatus::kVerifyFailed:
+    case CryptoStatus::kVerifyFailed:
       return Sw::kSecurityStatusNotSatisfied;  // 6982
-    case KeyStatus::kFull:
+    case CryptoStatus::kFull:
       return SwFromStore(StoreStatus::kFull);
-    case KeyStatus::kPowerLost:
+    case CryptoStatus::kPowerLost:
       return SwFromStore(StoreStatus::kPowerLost);
-    case KeyStatus::kInternal:
+    case CryptoStatus::kInternal:
       return Sw::kNoPreciseDiagnosis;
   }
   return Sw::kNoPreciseDiagnosis;
@@ -244,9 +207,9 @@ struct KeyStore::Loaded {
   ~Loaded() { Wipe(secret); }
 };
 
-KeyStatus KeyStore::Load(KeyHandle key, Loaded& out) const {
+CryptoStatus KeyStore::Load(KeyHandle key, Loaded& out) const {
   const Bytes* r = store_.Get(KeyRecord(key.kvn_, key.id_));
-  if (r == nullptr) return KeyStatus::kNotFound;
+  if (r == nullptr) return CryptoStatus::kNotFound;
   const Bytes& b = *r;
   size_t pos = 0;
   auto take = [&](size_t n) -> const uint8_t* {
@@ -258,7 +221,7 @@ KeyStatus KeyStore::Load(KeyHandle key, Loaded& out) const {
   const uint8_t* head = take(4);
   if (head == nullptr || head[0] != kKeyRecordVersion || !KnownType(head[1]) ||
       !KnownUsage(head[2])) {
-    return KeyStatus::kInternal;
+    return CryptoStatus::kInternal;
   }
   out.type = static_cast<KeyType>(head[1]);
   out.usage = static_cast<KeyUsage>(head[2]);
@@ -268,23 +231,23 @@ KeyStatus KeyStore::Load(KeyHandle key, Loaded& out) const {
   const uint8_t* secret = secret_len == nullptr ? nullptr : take(*secret_len);
   const uint8_t* public_len = secret == nullptr ? nullptr : take(1);
   const uint8_t* public_key = public_len == nullptr ? nullptr : take(*public_len);
-  if (public_key == nullptr || pos != b.size()) return KeyStatus::kInternal;
+  if (public_key == nullptr || pos != b.size()) return CryptoStatus::kInternal;
   out.owner.assign(owner, owner + head[3]);
   out.max_uses = ReadU32(max_uses);
   out.secret.assign(secret, secret + *secret_len);
   out.public_key.assign(public_key, public_key + *public_len);
-  return KeyStatus::kOk;
+  return CryptoStatus::kOk;
 }
 
-KeyStatus KeyStore::Use(KeyHandle key, int op, Loaded& out, bool count) {
-  if (KeyStatus s = Load(key, out); s != KeyStatus::kOk) return s;
-  if (!Allows(out.usage, out.type, op)) return KeyStatus::kUsageRefused;
-  if (auto state = SetState(key.kvn_); state && state->blocked()) return KeyStatus::kBlocked;
-  if (!count) return KeyStatus::kOk;
+CryptoStatus KeyStore::Use(KeyHandle key, int op, Loaded& out, bool count) {
+  if (CryptoStatus s = Load(key, out); s != CryptoStatus::kOk) return s;
+  if (!Allows(out.usage, out.type, op)) return CryptoStatus::kUsageRefused;
+  if (auto state = SetState(key.kvn_); state && state->blocked()) return CryptoStatus::kBlocked;
+  if (!count) return CryptoStatus::kOk;
   const std::string name = UsesRecord(key.kvn_, key.id_);
   const uint32_t uses = DecodeUses(store_.Get(name));
   if (uses == UINT32_MAX || (out.max_uses != 0 && uses >= out.max_uses)) {
-    return KeyStatus::kExhausted;
+    return CryptoStatus::kExhausted;
   }
   Bytes record = {kUsesRecordVersion};
   AppendU32(record, uses + 1);
@@ -311,125 +274,132 @@ std::vector<KeyHandle> KeyStore::List() const {
 std::optional<KeyHandle> KeyStore::FindByUsage(KeyUsage usage, std::string_view owner) const {
   for (KeyHandle key : List()) {
     Loaded k;
-    if (Load(key, k) == KeyStatus::kOk && k.usage == usage && k.owner == owner) return key;
+    if (Load(key, k) == CryptoStatus::kOk && k.usage == usage && k.owner == owner) return key;
   }
   return std::nullopt;
 }
 
 std::optional<KeyInfo> KeyStore::Info(KeyHandle key) const {
   Loaded k;
-  if (Load(key, k) != KeyStatus::kOk) return std::nullopt;
+  if (Load(key, k) != CryptoStatus::kOk) return std::nullopt;
   return KeyInfo{k.type,    k.usage, key.kvn_,
                  key.id_,   k.owner, DecodeUses(store_.Get(UsesRecord(key.kvn_, key.id_))),
                  k.max_uses};
 }
 
-KeyStatus KeyStore::Cmac(KeyHandle key, ByteView message, Bytes& mac) {
+CryptoStatus KeyStore::Cmac(KeyHandle key, ByteView message, Bytes& mac) {
   Loaded k;
-  if (KeyStatus s = Use(key, kOpCmac, k); s != KeyStatus::kOk) return s;
+  if (CryptoStatus s = Use(key, kOpCmac, k); s != CryptoStatus::kOk) return s;
   return FromCrypto(crypto::AesCmac(k.secret, message, mac));
 }
 
-KeyStatus KeyStore::VerifyCmac(KeyHandle key, ByteView message, ByteView mac) {
-  if (mac.size() < 4 || mac.size() > kBlock) return KeyStatus::kBadInput;
+CryptoStatus KeyStore::VerifyCmac(KeyHandle key, ByteView message, ByteView mac) {
+  if (mac.size() < 4 || mac.size() > kBlock) return CryptoStatus::kBadInput;
   Loaded k;
-  if (KeyStatus s = Use(key, kOpVerifyCmac, k); s != KeyStatus::kOk) return s;
+  if (CryptoStatus s = Use(key, kOpVerifyCmac, k); s != CryptoStatus::kOk) return s;
   Bytes full;
-  if (KeyStatus s = FromCrypto(crypto::AesCmac(k.secret, message, full)); s != KeyStatus::kOk) {
+  if (CryptoStatus s = FromCrypto(crypto::AesCmac(k.secret, message, full));
+      s != CryptoStatus::kOk) {
     return s;
   }
   return crypto::ConstantTimeEqual(ByteView(full).first(mac.size()), mac)
-             ? KeyStatus::kOk
-             : KeyStatus::kVerifyFailed;
+             ? CryptoStatus::kOk
+             : CryptoStatus::kVerifyFailed;
 }
 
 namespace {
-KeyStatus CipherChecks(CipherMode mode, ByteView iv, ByteView in) {
-  if (in.empty() || in.size() % kBlock != 0) return KeyStatus::kBadInput;
-  if (mode == CipherMode::kEcb ? !iv.empty() : iv.size() != kBlock) return KeyStatus::kBadInput;
-  return KeyStatus::kOk;
+CryptoStatus CipherChecks(CipherMode mode, ByteView iv, ByteView in) {
+  if (in.empty() || in.size() % kBlock != 0) return CryptoStatus::kBadInput;
+  if (mode == CipherMode::kEcb ? !iv.empty() : iv.size() != kBlock) return CryptoStatus::kBadInput;
+  return CryptoStatus::kOk;
 }
 }  // namespace
 
-KeyStatus KeyStore::Encrypt(KeyHandle key, CipherMode mode, ByteView iv, ByteView in, Bytes& out) {
-  if (KeyStatus s = CipherChecks(mode, iv, in); s != KeyStatus::kOk) return s;
+CryptoStatus KeyStore::Encrypt(KeyHandle key, CipherMode mode, ByteView iv, ByteView in,
+                               Bytes& out) {
+  if (CryptoStatus s = CipherChecks(mode, iv, in); s != CryptoStatus::kOk) return s;
   Loaded k;
-  if (KeyStatus s = Use(key, kOpEncrypt, k); s != KeyStatus::kOk) return s;
+  if (CryptoStatus s = Use(key, kOpEncrypt, k); s != CryptoStatus::kOk) return s;
   return FromCrypto(mode == CipherMode::kEcb ? crypto::AesEcbEncrypt(k.secret, in, out)
                                              : crypto::AesCbcEncrypt(k.secret, iv, in, out));
 }
 
-KeyStatus KeyStore::Decrypt(KeyHandle key, CipherMode mode, ByteView iv, ByteView in, Bytes& out) {
-  if (KeyStatus s = CipherChecks(mode, iv, in); s != KeyStatus::kOk) return s;
+CryptoStatus KeyStore::Decrypt(KeyHandle key, CipherMode mode, ByteView iv, ByteView in,
+                               Bytes& out) {
+  if (CryptoStatus s = CipherChecks(mode, iv, in); s != CryptoStatus::kOk) return s;
   Loaded k;
-  if (KeyStatus s = Use(key, kOpDecrypt, k); s != KeyStatus::kOk) return s;
+  if (CryptoStatus s = Use(key, kOpDecrypt, k); s != CryptoStatus::kOk) return s;
   return FromCrypto(mode == CipherMode::kEcb ? crypto::AesEcbDecrypt(k.secret, in, out)
                                              : crypto::AesCbcDecrypt(k.secret, iv, in, out));
 }
 
-KeyStatus KeyStore::Hmac(KeyHandle key, crypto::HashAlg alg, ByteView message, Bytes& mac) {
+CryptoStatus KeyStore::Hmac(KeyHandle key, crypto::HashAlg alg, ByteView message, Bytes& mac) {
   Loaded k;
-  if (KeyStatus s = Use(key, kOpHmac, k); s != KeyStatus::kOk) return s;
-  Bytes out = crypto::Hmac(alg, k.secret, message);
-  if (out.empty()) return KeyStatus::kInternal;
-  mac = std::move(out);
-  return KeyStatus::kOk;
+  if (CryptoStatus s = Use(key, kOpHmac, k); s != CryptoStatus::kOk) return s;
+  return FromCrypto(crypto::Hmac(alg, k.secret, message, mac));
 }
 
-KeyStatus KeyStore::VerifyHmac(KeyHandle key, crypto::HashAlg alg, ByteView message, ByteView mac) {
+CryptoStatus KeyStore::VerifyHmac(KeyHandle key, crypto::HashAlg alg, ByteView message,
+                                  ByteView mac) {
   const size_t full_length = alg == crypto::HashAlg::kSha1 ? 20 : 32;
-  if (mac.size() < 10 || mac.size() > full_length) return KeyStatus::kBadInput;
+  if (mac.size() < 10 || mac.size() > full_length) return CryptoStatus::kBadInput;
   Loaded k;
-  if (KeyStatus s = Use(key, kOpVerifyHmac, k); s != KeyStatus::kOk) return s;
-  const Bytes full = crypto::Hmac(alg, k.secret, message);
-  if (full.size() != full_length) return KeyStatus::kInternal;
+  if (CryptoStatus s = Use(key, kOpVerifyHmac, k); s != CryptoStatus::kOk) return s;
+  Bytes full;
+  if (CryptoStatus s = FromCrypto(crypto::Hmac(alg, k.secret, message, full));
+      s != CryptoStatus::kOk) {
+    return s;
+  }
+  if (full.size() != full_length) return CryptoStatus::kInternal;
   return crypto::ConstantTimeEqual(ByteView(full).first(mac.size()), mac)
-             ? KeyStatus::kOk
-             : KeyStatus::kVerifyFailed;
+             ? CryptoStatus::kOk
+             : CryptoStatus::kVerifyFailed;
 }
 
-KeyStatus KeyStore::SignDigest(KeyHandle key, crypto::HashAlg alg, ByteView digest,
-                               Bytes& signature) {
+CryptoStatus KeyStore::SignDigest(KeyHandle key, crypto::HashAlg alg, ByteView digest,
+                                  Bytes& signature) {
   const size_t digest_length = alg == crypto::HashAlg::kSha1 ? 20 : 32;
-  if (digest.size() != digest_length) return KeyStatus::kBadInput;
+  if (digest.size() != digest_length) return CryptoStatus::kBadInput;
   Loaded k;
-  if (KeyStatus s = Use(key, kOpSign, k); s != KeyStatus::kOk) return s;
+  if (CryptoStatus s = Use(key, kOpSign, k); s != CryptoStatus::kOk) return s;
   return FromCrypto(crypto::EcdsaP256SignDigestDeterministic(k.secret, digest, alg, signature));
 }
 
-KeyStatus KeyStore::VerifyDigest(KeyHandle key, ByteView digest, ByteView signature) {
-  if (digest.empty() || digest.size() > 64 || signature.size() != 64) return KeyStatus::kBadInput;
+CryptoStatus KeyStore::VerifyDigest(KeyHandle key, ByteView digest, ByteView signature) {
+  if (digest.empty() || digest.size() > 64 || signature.size() != 64)
+    return CryptoStatus::kBadInput;
   Loaded k;
-  if (KeyStatus s = Use(key, kOpVerify, k); s != KeyStatus::kOk) return s;
+  if (CryptoStatus s = Use(key, kOpVerify, k); s != CryptoStatus::kOk) return s;
   return FromCrypto(crypto::EcdsaP256VerifyDigest(k.public_key, digest, signature));
 }
 
-KeyStatus KeyStore::PublicKey(KeyHandle key, Bytes& public_key) const {
+CryptoStatus KeyStore::PublicKey(KeyHandle key, Bytes& public_key) const {
   Loaded k;
-  if (KeyStatus s = Load(key, k); s != KeyStatus::kOk) return s;
+  if (CryptoStatus s = Load(key, k); s != CryptoStatus::kOk) return s;
   if (k.type != KeyType::kEcP256Private && k.type != KeyType::kEcP256Public) {
-    return KeyStatus::kUsageRefused;
+    return CryptoStatus::kUsageRefused;
   }
   public_key = k.public_key;
-  return KeyStatus::kOk;
+  return CryptoStatus::kOk;
 }
 
-KeyStatus KeyStore::Scp03Prf(KeyHandle key, ByteView input, Bytes& block) {
+CryptoStatus KeyStore::Scp03Prf(KeyHandle key, ByteView input, Bytes& block) {
   // Amendment D §4.1.5: label (11 x '00' || constant), separator '00', L (2 bytes), i, context.
   if (input.size() < kBlock ||
       !std::all_of(input.begin(), input.begin() + 11, [](uint8_t b) { return b == 0x00; })) {
-    return KeyStatus::kBadInput;
+    return CryptoStatus::kBadInput;
   }
   const uint8_t constant = input[11];
   const uint8_t i = input[15];
-  if (input[12] != 0x00 || i == 0) return KeyStatus::kBadInput;
+  if (input[12] != 0x00 || i == 0) return CryptoStatus::kBadInput;
   Loaded k;
-  if (KeyStatus s = Use(key, kOpScp03Derive, k, /*count=*/i == 1); s != KeyStatus::kOk) return s;
+  if (CryptoStatus s = Use(key, kOpScp03Derive, k, /*count=*/i == 1); s != CryptoStatus::kOk)
+    return s;
   // K-ENC derives the card challenge (02) and S-ENC (04); K-MAC derives S-MAC (06) and S-RMAC
   // (07). Cryptograms (00, 01) are made under S-MAC, never under a static key.
   const bool allowed = k.usage == KeyUsage::kScp03Enc ? (constant == 0x02 || constant == 0x04)
                                                       : (constant == 0x06 || constant == 0x07);
-  if (!allowed) return KeyStatus::kUsageRefused;
+  if (!allowed) return CryptoStatus::kUsageRefused;
   return FromCrypto(crypto::AesCmac(k.secret, input, block));
 }
 
@@ -437,31 +407,31 @@ std::optional<KeySetState> KeyStore::SetState(uint8_t kvn) const {
   return DecodeState(store_.Get(StateRecord(kvn)));
 }
 
-KeyStatus KeyStore::NextSequenceCounter(uint8_t kvn, uint32_t& value) {
+CryptoStatus KeyStore::NextSequenceCounter(uint8_t kvn, uint32_t& value) {
   std::optional<KeySetState> state = SetState(kvn);
-  if (!state) return KeyStatus::kNotFound;
-  if (state->sequence_counter >= kMaxSequenceCounter) return KeyStatus::kExhausted;
+  if (!state) return CryptoStatus::kNotFound;
+  if (state->sequence_counter >= kMaxSequenceCounter) return CryptoStatus::kExhausted;
   ++state->sequence_counter;
-  if (KeyStatus s = FromStore(store_.PutDurable(StateRecord(kvn), EncodeState(*state)));
-      s != KeyStatus::kOk) {
+  if (CryptoStatus s = FromStore(store_.PutDurable(StateRecord(kvn), EncodeState(*state)));
+      s != CryptoStatus::kOk) {
     return s;
   }
   value = state->sequence_counter;
-  return KeyStatus::kOk;
+  return CryptoStatus::kOk;
 }
 
-KeyStatus KeyStore::CountAuthenticationAttempt(uint8_t kvn) {
+CryptoStatus KeyStore::CountAuthenticationAttempt(uint8_t kvn) {
   std::optional<KeySetState> state = SetState(kvn);
-  if (!state) return KeyStatus::kNotFound;
-  if (state->blocked()) return KeyStatus::kBlocked;
+  if (!state) return CryptoStatus::kNotFound;
+  if (state->blocked()) return CryptoStatus::kBlocked;
   ++state->failed_authentications;
   return FromStore(store_.PutDurable(StateRecord(kvn), EncodeState(*state)));
 }
 
-KeyStatus KeyStore::ClearFailedAuthentications(uint8_t kvn) {
+CryptoStatus KeyStore::ClearFailedAuthentications(uint8_t kvn) {
   std::optional<KeySetState> state = SetState(kvn);
-  if (!state) return KeyStatus::kNotFound;
-  if (state->failed_authentications == 0) return KeyStatus::kOk;
+  if (!state) return CryptoStatus::kNotFound;
+  if (state->failed_authentications == 0) return CryptoStatus::kOk;
   state->failed_authentications = 0;
   return FromStore(store_.Put(StateRecord(kvn), EncodeState(*state)));
 }
@@ -488,18 +458,18 @@ bool KeyOwnerAcceptable(std::string_view owner) {
   return owner[0] != '@' || owner == kIssuerPrincipal;
 }
 
-KeyStatus KeyLoader::Write(const KeySpec& spec, ByteView secret, ByteView public_key,
-                           uint8_t max_failed_authentications) {
+CryptoStatus KeyLoader::Write(const KeySpec& spec, ByteView secret, ByteView public_key,
+                              uint8_t max_failed_authentications) {
   if (!RefAcceptable(spec.kvn) || !RefAcceptable(spec.id) || !KeyOwnerAcceptable(spec.owner) ||
       !UsageFitsType(spec.usage, spec.type)) {
-    return KeyStatus::kBadKey;
+    return CryptoStatus::kBadKey;
   }
   // A key set has one owner.
   KeyStore keys(store_);
   for (KeyHandle other : keys.List()) {
     if (other.kvn_ != spec.kvn || other.id_ == spec.id) continue;
     std::optional<KeyInfo> info = keys.Info(other);
-    if (!info || info->owner != spec.owner) return KeyStatus::kBadKey;
+    if (!info || info->owner != spec.owner) return CryptoStatus::kBadKey;
   }
   Bytes record = {kKeyRecordVersion, static_cast<uint8_t>(spec.type),
                   static_cast<uint8_t>(spec.usage), static_cast<uint8_t>(spec.owner.size())};
@@ -529,21 +499,21 @@ KeyStatus KeyLoader::Write(const KeySpec& spec, ByteView secret, ByteView public
   return FromStore(s);
 }
 
-KeyStatus KeyLoader::Load(const KeySpec& spec, ByteView material) {
+CryptoStatus KeyLoader::Load(const KeySpec& spec, ByteView material) {
   switch (spec.type) {
     case KeyType::kAes128:
     case KeyType::kAes192:
     case KeyType::kAes256:
-      if (material.size() != AesLength(spec.type)) return KeyStatus::kBadKey;
+      if (material.size() != AesLength(spec.type)) return CryptoStatus::kBadKey;
       return Write(spec, material, {}, 0);
     case KeyType::kHmacSecret:
-      if (material.size() < 16 || material.size() > 64) return KeyStatus::kBadKey;
+      if (material.size() < 16 || material.size() > 64) return CryptoStatus::kBadKey;
       return Write(spec, material, {}, 0);
     case KeyType::kEcP256Private: {
       Bytes public_key;
       if (material.size() != kEcPrivateLength ||
           crypto::EcP256PublicFromPrivate(material, public_key) != crypto::CryptoStatus::kOk) {
-        return KeyStatus::kBadKey;
+        return CryptoStatus::kBadKey;
       }
       return Write(spec, material, public_key, 0);
     }
@@ -554,40 +524,40 @@ KeyStatus KeyLoader::Load(const KeySpec& spec, ByteView material) {
       if (material.size() != kEcPublicLength ||
           crypto::EcdsaP256VerifyDigest(material, digest, signature) ==
               crypto::CryptoStatus::kBadKey) {
-        return KeyStatus::kBadKey;
+        return CryptoStatus::kBadKey;
       }
       return Write(spec, {}, material, 0);
     }
   }
-  return KeyStatus::kBadKey;
+  return CryptoStatus::kBadKey;
 }
 
-KeyStatus KeyLoader::Generate(const KeySpec& spec, crypto::Drbg& rng) {
-  if (spec.type == KeyType::kEcP256Public) return KeyStatus::kBadKey;  // nothing to generate
+CryptoStatus KeyLoader::Generate(const KeySpec& spec, crypto::Drbg& rng) {
+  if (spec.type == KeyType::kEcP256Public) return CryptoStatus::kBadKey;  // nothing to generate
   if (spec.type == KeyType::kEcP256Private) {
     crypto::EcP256KeyPair pair;
     if (crypto::EcP256Generate(rng, pair) != crypto::CryptoStatus::kOk) {
-      return KeyStatus::kInternal;
+      return CryptoStatus::kInternal;
     }
-    const KeyStatus s = Write(spec, pair.private_key, pair.public_key, 0);
+    const CryptoStatus s = Write(spec, pair.private_key, pair.public_key, 0);
     Wipe(pair.private_key);
     return s;
   }
   Bytes secret(spec.type == KeyType::kHmacSecret ? 32 : AesLength(spec.type));
-  if (rng.Generate(secret) != crypto::CryptoStatus::kOk) return KeyStatus::kInternal;
-  const KeyStatus s = Load(spec, secret);
+  if (rng.Generate(secret) != crypto::CryptoStatus::kOk) return CryptoStatus::kInternal;
+  const CryptoStatus s = Load(spec, secret);
   Wipe(secret);
   return s;
 }
 
-KeyStatus KeyLoader::LoadScp03KeySet(uint8_t kvn, std::string_view owner, ByteView enc,
-                                     ByteView mac, ByteView dek,
-                                     uint8_t max_failed_authentications) {
+CryptoStatus KeyLoader::LoadScp03KeySet(uint8_t kvn, std::string_view owner, ByteView enc,
+                                        ByteView mac, ByteView dek,
+                                        uint8_t max_failed_authentications) {
   // Issue 9: SCP03 key sets use KVN 30 to 3F; K-ENC, K-MAC, K-DEK are key ids 01, 02, 03 (GP
   // Card Specification §11.1.8) and, in SCP03, AES keys of one length (Amendment D §4.1.1).
   if (kvn < kScp03KvnFirst || kvn > kScp03KvnLast || max_failed_authentications == 0)
-    return KeyStatus::kBadKey;
-  if (enc.size() != mac.size() || enc.size() != dek.size()) return KeyStatus::kBadKey;
+    return CryptoStatus::kBadKey;
+  if (enc.size() != mac.size() || enc.size() != dek.size()) return CryptoStatus::kBadKey;
   KeyType type;
   switch (enc.size()) {
     case 16:
@@ -600,7 +570,7 @@ KeyStatus KeyLoader::LoadScp03KeySet(uint8_t kvn, std::string_view owner, ByteVi
       type = KeyType::kAes256;
       break;
     default:
-      return KeyStatus::kBadKey;
+      return CryptoStatus::kBadKey;
   }
   const std::string who(owner);
   const struct {
@@ -613,24 +583,24 @@ KeyStatus KeyLoader::LoadScp03KeySet(uint8_t kvn, std::string_view owner, ByteVi
   // The set is replaced whole (its owner may change): the old members go first. Other keys of
   // the KVN stay, and must have the set's owner.
   const PersistentStore::SavepointId before = store_.Savepoint();
-  KeyStatus s = KeyStatus::kOk;
+  CryptoStatus s = CryptoStatus::kOk;
   for (const auto& m : members) {
-    if (s == KeyStatus::kOk && store_.Contains(KeyRecord(kvn, m.id))) {
+    if (s == CryptoStatus::kOk && store_.Contains(KeyRecord(kvn, m.id))) {
       s = FromStore(store_.Erase(KeyRecord(kvn, m.id)));
     }
   }
   for (const auto& m : members) {
-    if (s == KeyStatus::kOk) {
+    if (s == CryptoStatus::kOk) {
       s = Write(KeySpec{type, m.usage, kvn, m.id, who, 0}, m.material, {},
                 max_failed_authentications);
     }
   }
-  if (s != KeyStatus::kOk) store_.RollbackTo(before);  // all three or none
+  if (s != CryptoStatus::kOk) store_.RollbackTo(before);  // all three or none
   return s;
 }
 
-KeyStatus KeyLoader::Erase(uint8_t kvn, uint8_t id) {
-  if (!store_.Contains(KeyRecord(kvn, id))) return KeyStatus::kNotFound;
+CryptoStatus KeyLoader::Erase(uint8_t kvn, uint8_t id) {
+  if (!store_.Contains(KeyRecord(kvn, id))) return CryptoStatus::kNotFound;
   StoreStatus s = store_.Erase(KeyRecord(kvn, id));
   if (s == StoreStatus::kOk && store_.Contains(UsesRecord(kvn, id))) {
     s = store_.Erase(UsesRecord(kvn, id));

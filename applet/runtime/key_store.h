@@ -57,25 +57,14 @@ enum class KeyUsage : uint8_t {
   kFumo = 7,                   // verifies firmware update packages (OMA FUMO)
 };
 
-// One error shape for every key-store call.
-enum class KeyStatus : uint8_t {
-  kOk,
-  kNotFound,      // no key under that handle (or KVN / key id)
-  kUsageRefused,  // the key's type and usage do not allow this operation
-  kBlocked,       // the key's set is blocked: too many failed authentications
-  kExhausted,     // the key's use limit is reached, or its set's sequence counter is at its end
-  kBadInput,      // input the operation does not take (IV length, partial blocks, a bad block)
-  kVerifyFailed,  // a MAC or signature did not verify
-  kBadKey,        // loading: key material, KVN, key id, owner or usage not acceptable
-  kFull,          // persistent memory full (6A84)
-  kPowerLost,     // the medium failed (6581)
-  kInternal,      // no transaction open, a damaged record, or the crypto library failed
-};
+// Every key-store call reports the crypto facade's one error shape, crypto::CryptoStatus
+// (crypto/crypto.h), with its key-store cases (kNotFound, kUsageRefused, kBlocked, kExhausted,
+// kFull, kPowerLost).
+using crypto::CryptoStatus;
 
-std::string_view ToString(KeyStatus status);
 // The status word an APDU answers for `status` (kVerifyFailed: 6982; callers with a protocol
 // of their own, e.g. SCP03's 6300, answer theirs).
-Sw SwFromKey(KeyStatus status);
+Sw SwFromCrypto(CryptoStatus status);
 
 // An opaque reference to a key object: valid as long as the key stays loaded (a reloaded key
 // keeps its handle). Found with KeyStore::Find / FindByUsage.
@@ -138,26 +127,26 @@ class KeyStore {
   // ---- operations (each counts one use) ----
   // AES-CMAC (NIST SP 800-38B), full 16-byte tag; VerifyCmac takes a tag of 4 to 16 bytes (a
   // truncated one is compared with the tag's first bytes).
-  KeyStatus Cmac(KeyHandle key, ByteView message, Bytes& mac);
-  KeyStatus VerifyCmac(KeyHandle key, ByteView message, ByteView mac);
+  CryptoStatus Cmac(KeyHandle key, ByteView message, Bytes& mac);
+  CryptoStatus VerifyCmac(KeyHandle key, ByteView message, ByteView mac);
   // AES without padding: `in` whole 16-byte blocks; `iv` empty for ECB, 16 bytes for CBC.
-  KeyStatus Encrypt(KeyHandle key, CipherMode mode, ByteView iv, ByteView in, Bytes& out);
-  KeyStatus Decrypt(KeyHandle key, CipherMode mode, ByteView iv, ByteView in, Bytes& out);
+  CryptoStatus Encrypt(KeyHandle key, CipherMode mode, ByteView iv, ByteView in, Bytes& out);
+  CryptoStatus Decrypt(KeyHandle key, CipherMode mode, ByteView iv, ByteView in, Bytes& out);
   // HMAC (RFC 2104); VerifyHmac compares in constant time with a tag of 10 bytes or more.
-  KeyStatus Hmac(KeyHandle key, crypto::HashAlg alg, ByteView message, Bytes& mac);
-  KeyStatus VerifyHmac(KeyHandle key, crypto::HashAlg alg, ByteView message, ByteView mac);
+  CryptoStatus Hmac(KeyHandle key, crypto::HashAlg alg, ByteView message, Bytes& mac);
+  CryptoStatus VerifyHmac(KeyHandle key, crypto::HashAlg alg, ByteView message, ByteView mac);
   // ECDSA P-256 over a digest made with `alg` (deterministic nonce, RFC 6979); raw r || s.
-  KeyStatus SignDigest(KeyHandle key, crypto::HashAlg alg, ByteView digest, Bytes& signature);
-  KeyStatus VerifyDigest(KeyHandle key, ByteView digest, ByteView signature);
+  CryptoStatus SignDigest(KeyHandle key, crypto::HashAlg alg, ByteView digest, Bytes& signature);
+  CryptoStatus VerifyDigest(KeyHandle key, ByteView digest, ByteView signature);
   // The public key (65 bytes, 04 || X || Y) of an EC key, private or public. Not a use.
-  KeyStatus PublicKey(KeyHandle key, Bytes& public_key) const;
+  CryptoStatus PublicKey(KeyHandle key, Bytes& public_key) const;
   // One block of the GlobalPlatform SCP03 KDF (Amendment D §4.1.5: NIST SP 800-108 counter mode,
   // PRF = AES-CMAC) under an SCP03 static key: `input` must be a derivation block (11 x '00',
   // constant, '00', L, i, context) whose constant the key's usage allows — K-ENC: card challenge
   // (02) and S-ENC (04); K-MAC: S-MAC (06) and S-RMAC (07). gp/scp03 runs the KDF over it, so
   // the static keys stay here; what leaves is derived session material. A derivation counts one
   // use (at its first block, i = 1).
-  KeyStatus Scp03Prf(KeyHandle key, ByteView input, Bytes& block);
+  CryptoStatus Scp03Prf(KeyHandle key, ByteView input, Bytes& block);
 
   // ---- key-set state ----
   // nullopt when the set has none yet (no key of it was ever loaded through KeyLoader).
@@ -165,12 +154,12 @@ class KeyStore {
   // Moves the set's sequence counter on by one and returns the new value, durable before this
   // returns (it never goes backwards, not even when the command is then refused or power is
   // cut). kExhausted at kMaxSequenceCounter; kNotFound without a set state.
-  KeyStatus NextSequenceCounter(uint8_t kvn, uint32_t& value);
+  CryptoStatus NextSequenceCounter(uint8_t kvn, uint32_t& value);
   // Counts a failed authentication attempt, durably, BEFORE the caller checks the proof; the
   // caller clears it again on success (ClearFailedAuthentications, in the command's
   // transaction). kBlocked when the set is already blocked (nothing counted).
-  KeyStatus CountAuthenticationAttempt(uint8_t kvn);
-  KeyStatus ClearFailedAuthentications(uint8_t kvn);
+  CryptoStatus CountAuthenticationAttempt(uint8_t kvn);
+  CryptoStatus ClearFailedAuthentications(uint8_t kvn);
 
   // ---- loading ----
   // A loader over this store for a caller acting as `principal` (the channel's): only the
@@ -180,8 +169,8 @@ class KeyStore {
 
  private:
   struct Loaded;
-  KeyStatus Load(KeyHandle key, Loaded& out) const;
-  KeyStatus Use(KeyHandle key, int op, Loaded& out, bool count = true);
+  CryptoStatus Load(KeyHandle key, Loaded& out) const;
+  CryptoStatus Use(KeyHandle key, int op, Loaded& out, bool count = true);
 
   PersistentStore& store_;
 };
@@ -218,22 +207,22 @@ class KeyLoader {
   // key's usage counter starts at 0; its set's state is created if missing (sequence counter
   // kept if present). Refused (kBadKey) when the material does not fit the type, the usage
   // does not go with the type, or another key of the same KVN has another owner.
-  KeyStatus Load(const KeySpec& spec, ByteView material);
+  CryptoStatus Load(const KeySpec& spec, ByteView material);
   // Loads a key pair generated on the card (EC P-256) or random secret key material.
-  KeyStatus Generate(const KeySpec& spec, crypto::Drbg& rng);
+  CryptoStatus Generate(const KeySpec& spec, crypto::Drbg& rng);
   // A GlobalPlatform SCP03 key set (Amendment D): K-ENC, K-MAC, K-DEK as key ids 01, 02, 03 of
   // `kvn` (30 to 3F), AES keys of one length, bound to `owner`; blocked after
   // `max_failed_authentications` failed authentications in a row. Replaces the set; its
   // failed-authentication count restarts, its sequence counter never does.
-  KeyStatus LoadScp03KeySet(
+  CryptoStatus LoadScp03KeySet(
       uint8_t kvn, std::string_view owner, ByteView enc, ByteView mac, ByteView dek,
       uint8_t max_failed_authentications = KeyStore::kDefaultMaxFailedAuthentications);
   // Removes a key (its set's state stays, so a sequence counter never restarts).
-  KeyStatus Erase(uint8_t kvn, uint8_t id);
+  CryptoStatus Erase(uint8_t kvn, uint8_t id);
 
  private:
-  KeyStatus Write(const KeySpec& spec, ByteView secret, ByteView public_key,
-                  uint8_t max_failed_authentications);
+  CryptoStatus Write(const KeySpec& spec, ByteView secret, ByteView public_key,
+                     uint8_t max_failed_authentications);
   PersistentStore& store_;
 };
 

@@ -61,8 +61,8 @@ class SecureSession {
   // Decrypts sensitive data that the session's authority encrypted for the card (keys, PINs in
   // issuer personalization) with the session's data-encryption key, by handle in `keys`: `in`
   // whole 16-byte blocks. kUsageRefused for a session without such a key (the default).
-  virtual KeyStatus DecryptSensitiveData(KeyStore& /*keys*/, ByteView /*in*/, Bytes& /*out*/) {
-    return KeyStatus::kUsageRefused;
+  virtual CryptoStatus DecryptSensitiveData(KeyStore& /*keys*/, ByteView /*in*/, Bytes& /*out*/) {
+    return CryptoStatus::kUsageRefused;
   }
 };
 

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "crypto/crypto.h"
+#include "crypto_results.h"
 #include "runtime/bytes.h"
 
 namespace dmcard {
@@ -213,8 +214,8 @@ TEST(CryptoCrosscheck, DigestsMatchOpenssl) {
   for (size_t len : kLengths) {
     SCOPED_TRACE("length " + std::to_string(len));
     const Bytes data = prng.Take(len);
-    EXPECT_EQ(Hex(crypto::Sha256(data)), Hex(OsslDigest("SHA256", data)));
-    EXPECT_EQ(Hex(crypto::Sha1(data)), Hex(OsslDigest("SHA1", data)));
+    EXPECT_EQ(Hex(testing::Sha256Of(data)), Hex(OsslDigest("SHA256", data)));
+    EXPECT_EQ(Hex(testing::Sha1Of(data)), Hex(OsslDigest("SHA1", data)));
   }
 }
 
@@ -225,9 +226,9 @@ TEST(CryptoCrosscheck, HmacMatchesOpenssl) {
       SCOPED_TRACE("key " + std::to_string(key_len) + ", data " + std::to_string(len));
       const Bytes key = prng.Take(key_len);
       const Bytes data = prng.Take(len);
-      EXPECT_EQ(Hex(crypto::Hmac(HashAlg::kSha256, key, data)),
+      EXPECT_EQ(Hex(testing::HmacOf(HashAlg::kSha256, key, data)),
                 Hex(OsslMac("HMAC", "SHA256", key, data)));
-      EXPECT_EQ(Hex(crypto::Hmac(HashAlg::kSha1, key, data)),
+      EXPECT_EQ(Hex(testing::HmacOf(HashAlg::kSha1, key, data)),
                 Hex(OsslMac("HMAC", "SHA1", key, data)));
     }
   }
@@ -311,7 +312,7 @@ TEST(CryptoCrosscheck, CardSignsOpensslVerifies) {
   for (int i = 0; i < 16; ++i) {
     SCOPED_TRACE("message " + std::to_string(i));
     const Bytes msg = prng.Take(static_cast<size_t>(i * 7));
-    const Bytes digest = crypto::Sha256(msg);
+    const Bytes digest = testing::Sha256Of(msg);
     Bytes sig, der;
     ASSERT_EQ(crypto::EcdsaP256SignDigest(pair.private_key, digest, *rng, sig), CryptoStatus::kOk);
     ASSERT_EQ(sig.size(), 64u);
@@ -321,7 +322,7 @@ TEST(CryptoCrosscheck, CardSignsOpensslVerifies) {
 
     // Deterministic signatures too, with both hashes.
     for (HashAlg alg : {HashAlg::kSha256, HashAlg::kSha1}) {
-      const Bytes h = crypto::Hash(alg, msg);
+      const Bytes h = testing::HashOf(alg, msg);
       Bytes det, det2;
       ASSERT_EQ(crypto::EcdsaP256SignDigestDeterministic(pair.private_key, h, alg, det),
                 CryptoStatus::kOk);
@@ -343,7 +344,7 @@ TEST(CryptoCrosscheck, OpensslSignsCardVerifies) {
     ASSERT_TRUE(key);
     for (int i = 0; i < 8; ++i) {
       SCOPED_TRACE("key " + std::to_string(k) + ", message " + std::to_string(i));
-      const Bytes digest = crypto::Sha256(prng.Take(static_cast<size_t>(1 + i * 13)));
+      const Bytes digest = testing::Sha256Of(prng.Take(static_cast<size_t>(1 + i * 13)));
       const Bytes der = OsslSignDer(key.get(), digest);
       Bytes raw, der_again;
       ASSERT_EQ(crypto::EcdsaDerToRaw(der, raw), CryptoStatus::kOk) << Hex(der);
@@ -525,7 +526,7 @@ const Bytes kRfcPublic = HexBytes(
     "7903FE1008B8BC99A41AE9E95628BC64F2F1B20C2D7E9F5177A3C294D4462299");
 
 TEST(CryptoBadInput, PublicKeyMustBeOnTheCurve) {
-  const Bytes digest = crypto::Sha256(Bytes{'x'});
+  const Bytes digest = testing::Sha256Of(Bytes{'x'});
   Bytes sig;
   ASSERT_EQ(crypto::EcdsaP256SignDigestDeterministic(kRfcPrivate, digest, HashAlg::kSha256, sig),
             CryptoStatus::kOk);
@@ -572,7 +573,7 @@ TEST(CryptoBadInput, PrivateKeyMustBeInRange) {
 }
 
 TEST(CryptoBadInput, TamperedSignatureFailsToVerify) {
-  const Bytes digest = crypto::Sha256(Bytes{'s', 'a', 'm', 'p', 'l', 'e'});
+  const Bytes digest = testing::Sha256Of(Bytes{'s', 'a', 'm', 'p', 'l', 'e'});
   Bytes sig;
   ASSERT_EQ(crypto::EcdsaP256SignDigestDeterministic(kRfcPrivate, digest, HashAlg::kSha256, sig),
             CryptoStatus::kOk);

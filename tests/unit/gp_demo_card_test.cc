@@ -99,7 +99,7 @@ TEST(Gp_DemoCard, Req_SC8_KeysChangedOnTheCardStayWhenTheCardIsMadeAgain) {
     card->store().Begin();
     ASSERT_EQ(KeyLoader(card->store())
                   .LoadScp03KeySet(0x30, kIssuerPrincipal, changed.enc, changed.mac, changed.dek),
-              KeyStatus::kOk);
+              CryptoStatus::kOk);
     ASSERT_EQ(card->store().Commit(), StoreStatus::kOk);
   }
   auto card = DemoCard(medium);

@@ -73,9 +73,9 @@ void LoadKeySets(Card& card) {
   KeyLoader loader(store);
   ASSERT_EQ(loader.LoadScp03KeySet(kIssuerKvn, kIssuerPrincipal, kIssuerKeys.enc, kIssuerKeys.mac,
                                    kIssuerKeys.dek),
-            KeyStatus::kOk);
+            CryptoStatus::kOk);
   ASSERT_EQ(loader.LoadScp03KeySet(kDmsKvn, kDms, kDmsKeys.enc, kDmsKeys.mac, kDmsKeys.dek),
-            KeyStatus::kOk);
+            CryptoStatus::kOk);
   ASSERT_EQ(store.Commit(), StoreStatus::kOk);
 }
 
@@ -416,7 +416,7 @@ TEST_F(Gp_Scp03Card, Req_SC8_AttemptCounterBlocksTheKeySet) {
   store.Begin();
   ASSERT_EQ(
       KeyLoader(store).LoadScp03KeySet(kDmsKvn, kDms, kDmsKeys.enc, kDmsKeys.mac, kDmsKeys.dek),
-      KeyStatus::kOk);
+      CryptoStatus::kOk);
   ASSERT_EQ(store.Commit(), StoreStatus::kOk);
   HostScp03 again(kDmsKeys);
   Open(again, kDmsKvn, 0x01, 0, kAidS);
@@ -535,7 +535,7 @@ std::unique_ptr<Card> PySimCard(const VectorCase& c, std::unique_ptr<Applet> at_
   card->store().Begin();
   EXPECT_EQ(KeyLoader(card->store())
                 .LoadScp03KeySet(kvn, kIssuerPrincipal, c.Get("enc"), c.Get("mac"), c.Get("dek")),
-            KeyStatus::kOk);
+            CryptoStatus::kOk);
   EXPECT_EQ(card->store().Commit(), StoreStatus::kOk);
   EXPECT_EQ(SwOf(card->Transmit(SelectCommand(0, kIsdRAid))), 0x9000);
   for (uint32_t i = 1; i < CounterOf(c.Get("init_update_rsp")); ++i) {

@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "crypto_results.h"
 #include "host_scp03.h"
 #include "runtime/applet.h"
 #include "runtime/key_store.h"
@@ -70,7 +71,7 @@ class Runtime_KeyStore : public ::testing::Test {
   KeyHandle Load(KeyType type, KeyUsage usage, uint8_t kvn, uint8_t id, const Bytes& material,
                  std::string owner = kIssuerPrincipal, uint32_t max_uses = 0) {
     EXPECT_EQ(loader_->Load(KeySpec{type, usage, kvn, id, std::move(owner), max_uses}, material),
-              KeyStatus::kOk);
+              CryptoStatus::kOk);
     auto h = keys_->Find(kvn, id);
     EXPECT_TRUE(h.has_value());
     return h.value();  // throws (a test failure) when the load failed
@@ -92,16 +93,16 @@ TEST_F(Runtime_KeyStore, CmacByHandleMatchesRfc4493AndSp80038b) {
     const KeyHandle card_auth =
         Load(AesType(key.size()), KeyUsage::kCardAuthentication, 0x01, id++, key);
     Bytes mac;
-    ASSERT_EQ(keys_->Cmac(card_auth, c.Get("msg"), mac), KeyStatus::kOk);
+    ASSERT_EQ(keys_->Cmac(card_auth, c.Get("msg"), mac), CryptoStatus::kOk);
     EXPECT_EQ(ToHex(mac), ToHex(c.Get("mac")));
     const KeyHandle verifier =
         Load(AesType(key.size()), KeyUsage::kBootstrapVerification, 0x02, id++, key);
-    EXPECT_EQ(keys_->VerifyCmac(verifier, c.Get("msg"), c.Get("mac")), KeyStatus::kOk);
+    EXPECT_EQ(keys_->VerifyCmac(verifier, c.Get("msg"), c.Get("mac")), CryptoStatus::kOk);
     EXPECT_EQ(keys_->VerifyCmac(verifier, c.Get("msg"), ByteView(c.Get("mac")).first(8)),
-              KeyStatus::kOk);  // a truncated tag
+              CryptoStatus::kOk);  // a truncated tag
     Bytes wrong = c.Get("mac");
     wrong[0] ^= 0x01;
-    EXPECT_EQ(keys_->VerifyCmac(verifier, c.Get("msg"), wrong), KeyStatus::kVerifyFailed);
+    EXPECT_EQ(keys_->VerifyCmac(verifier, c.Get("msg"), wrong), CryptoStatus::kVerifyFailed);
   }
 }
 
@@ -117,18 +118,19 @@ TEST_F(Runtime_KeyStore, AesByHandleMatchesSp80038a) {
       // Encryption is the card-authentication key's; decryption the K-DEK's.
       const KeyHandle enc = Load(AesType(key.size()), KeyUsage::kCardAuthentication, 0x01, 1, key);
       Bytes out;
-      ASSERT_EQ(keys_->Encrypt(enc, mode, iv, c.Get("pt"), out), KeyStatus::kOk);
+      ASSERT_EQ(keys_->Encrypt(enc, mode, iv, c.Get("pt"), out), CryptoStatus::kOk);
       EXPECT_EQ(ToHex(out), ToHex(c.Get("ct")));
       const Bytes other(key.size(), 0x5A);
-      ASSERT_EQ(loader_->LoadScp03KeySet(kvn, kIssuerPrincipal, other, other, key), KeyStatus::kOk);
+      ASSERT_EQ(loader_->LoadScp03KeySet(kvn, kIssuerPrincipal, other, other, key),
+                CryptoStatus::kOk);
       const KeyHandle dek = *keys_->Find(kvn++, 0x03);
-      ASSERT_EQ(keys_->Decrypt(dek, mode, iv, c.Get("ct"), out), KeyStatus::kOk);
+      ASSERT_EQ(keys_->Decrypt(dek, mode, iv, c.Get("ct"), out), CryptoStatus::kOk);
       EXPECT_EQ(ToHex(out), ToHex(c.Get("pt")));
       // No padding here: partial blocks and wrong IVs are refused.
       EXPECT_EQ(keys_->Decrypt(dek, mode, iv, ByteView(c.Get("ct")).first(15), out),
-                KeyStatus::kBadInput);
+                CryptoStatus::kBadInput);
       EXPECT_EQ(keys_->Decrypt(dek, mode, Bytes(cbc ? 8 : 16, 0), c.Get("ct"), out),
-                KeyStatus::kBadInput);
+                CryptoStatus::kBadInput);
     }
   }
 }
@@ -144,18 +146,18 @@ TEST_F(Runtime_KeyStore, HmacByHandleMatchesRfc4231AndRfc2202) {
       const KeySpec credential{
           KeyType::kHmacSecret, KeyUsage::kDmCredential, 0x01, 0x01, "dms.example.test", 0};
       if (key.size() < 16 || key.size() > 64) {  // the store takes 16- to 64-byte secrets
-        EXPECT_EQ(loader_->Load(credential, key), KeyStatus::kBadKey);
+        EXPECT_EQ(loader_->Load(credential, key), CryptoStatus::kBadKey);
         continue;
       }
-      ASSERT_EQ(loader_->Load(credential, key), KeyStatus::kOk);
+      ASSERT_EQ(loader_->Load(credential, key), CryptoStatus::kOk);
       const KeyHandle h = *keys_->Find(0x01, 0x01);
       Bytes mac;
-      ASSERT_EQ(keys_->Hmac(h, alg, c.Get("data"), mac), KeyStatus::kOk);
+      ASSERT_EQ(keys_->Hmac(h, alg, c.Get("data"), mac), CryptoStatus::kOk);
       EXPECT_EQ(ToHex(ByteView(mac).first(expected.size())), ToHex(expected));
-      EXPECT_EQ(keys_->VerifyHmac(h, alg, c.Get("data"), expected), KeyStatus::kOk);
+      EXPECT_EQ(keys_->VerifyHmac(h, alg, c.Get("data"), expected), CryptoStatus::kOk);
       Bytes wrong = expected;
       wrong.back() ^= 0x80;
-      EXPECT_EQ(keys_->VerifyHmac(h, alg, c.Get("data"), wrong), KeyStatus::kVerifyFailed);
+      EXPECT_EQ(keys_->VerifyHmac(h, alg, c.Get("data"), wrong), CryptoStatus::kVerifyFailed);
     }
   }
 }
@@ -166,24 +168,24 @@ TEST_F(Runtime_KeyStore, EcdsaByHandleMatchesRfc6979) {
     const KeyHandle signer =
         Load(KeyType::kEcP256Private, KeyUsage::kCardAuthentication, 0x01, 0x01, c.Get("d"));
     Bytes public_key;
-    ASSERT_EQ(keys_->PublicKey(signer, public_key), KeyStatus::kOk);
+    ASSERT_EQ(keys_->PublicKey(signer, public_key), CryptoStatus::kOk);
     EXPECT_EQ(ToHex(public_key), ToHex(c.Get("q")));  // computed on the card from d
     Bytes sig;
-    ASSERT_EQ(keys_->SignDigest(signer, HashAlg::kSha256, crypto::Sha256(c.Get("msg")), sig),
-              KeyStatus::kOk);
+    ASSERT_EQ(keys_->SignDigest(signer, HashAlg::kSha256, testing::Sha256Of(c.Get("msg")), sig),
+              CryptoStatus::kOk);
     EXPECT_EQ(ToHex(sig), ToHex(c.Get("sig_sha256")));
-    ASSERT_EQ(keys_->SignDigest(signer, HashAlg::kSha1, crypto::Sha1(c.Get("msg")), sig),
-              KeyStatus::kOk);
+    ASSERT_EQ(keys_->SignDigest(signer, HashAlg::kSha1, testing::Sha1Of(c.Get("msg")), sig),
+              CryptoStatus::kOk);
     EXPECT_EQ(ToHex(sig), ToHex(c.Get("sig_sha1")));
 
     const KeyHandle fumo = Load(KeyType::kEcP256Public, KeyUsage::kFumo, 0x02, 0x01, c.Get("q"));
-    EXPECT_EQ(keys_->VerifyDigest(fumo, crypto::Sha256(c.Get("msg")), c.Get("sig_sha256")),
-              KeyStatus::kOk);
+    EXPECT_EQ(keys_->VerifyDigest(fumo, testing::Sha256Of(c.Get("msg")), c.Get("sig_sha256")),
+              CryptoStatus::kOk);
     Bytes bad = c.Get("sig_sha256");
     bad[40] ^= 0x01;
-    EXPECT_EQ(keys_->VerifyDigest(fumo, crypto::Sha256(c.Get("msg")), bad),
-              KeyStatus::kVerifyFailed);
-    ASSERT_EQ(keys_->PublicKey(fumo, public_key), KeyStatus::kOk);
+    EXPECT_EQ(keys_->VerifyDigest(fumo, testing::Sha256Of(c.Get("msg")), bad),
+              CryptoStatus::kVerifyFailed);
+    ASSERT_EQ(keys_->PublicKey(fumo, public_key), CryptoStatus::kOk);
     EXPECT_EQ(ToHex(public_key), ToHex(c.Get("q")));
   }
 }
@@ -194,7 +196,7 @@ TEST_F(Runtime_KeyStore, Scp03PrfIsCmacUnderTheStaticKeyForItsOwnConstants) {
   const Bytes enc = H("404142434445464748494a4b4c4d4e4f");
   const Bytes mac = H("505152535455565758595a5b5c5d5e5f");
   const Bytes dek = H("606162636465666768696a6b6c6d6e6f");
-  ASSERT_EQ(loader_->LoadScp03KeySet(0x30, kIssuerPrincipal, enc, mac, dek), KeyStatus::kOk);
+  ASSERT_EQ(loader_->LoadScp03KeySet(0x30, kIssuerPrincipal, enc, mac, dek), CryptoStatus::kOk);
   const KeyHandle k_enc = *keys_->Find(0x30, 0x01);
   const KeyHandle k_mac = *keys_->Find(0x30, 0x02);
   const KeyHandle k_dek = *keys_->Find(0x30, 0x03);
@@ -202,34 +204,36 @@ TEST_F(Runtime_KeyStore, Scp03PrfIsCmacUnderTheStaticKeyForItsOwnConstants) {
   Bytes block;
   for (uint8_t constant : {0x02, 0x04}) {
     const Bytes input = KdfBlock(constant, 128, context);
-    ASSERT_EQ(keys_->Scp03Prf(k_enc, input, block), KeyStatus::kOk);
+    ASSERT_EQ(keys_->Scp03Prf(k_enc, input, block), CryptoStatus::kOk);
     EXPECT_EQ(ToHex(block), ToHex(HostScp03::AesCmac(enc, input)));
-    EXPECT_EQ(keys_->Scp03Prf(k_mac, input, block), KeyStatus::kUsageRefused);
+    EXPECT_EQ(keys_->Scp03Prf(k_mac, input, block), CryptoStatus::kUsageRefused);
   }
   for (uint8_t constant : {0x06, 0x07}) {
     const Bytes input = KdfBlock(constant, 128, context);
-    ASSERT_EQ(keys_->Scp03Prf(k_mac, input, block), KeyStatus::kOk);
+    ASSERT_EQ(keys_->Scp03Prf(k_mac, input, block), CryptoStatus::kOk);
     EXPECT_EQ(ToHex(block), ToHex(HostScp03::AesCmac(mac, input)));
-    EXPECT_EQ(keys_->Scp03Prf(k_enc, input, block), KeyStatus::kUsageRefused);
+    EXPECT_EQ(keys_->Scp03Prf(k_enc, input, block), CryptoStatus::kUsageRefused);
   }
   // Cryptograms (00, 01) are made under session keys, never under a static key; the DEK
   // derives nothing; a block that is not a KDF block is refused.
   for (uint8_t constant : {0x00, 0x01, 0x05}) {
     EXPECT_EQ(keys_->Scp03Prf(k_enc, KdfBlock(constant, 64, context), block),
-              KeyStatus::kUsageRefused);
+              CryptoStatus::kUsageRefused);
     EXPECT_EQ(keys_->Scp03Prf(k_mac, KdfBlock(constant, 64, context), block),
-              KeyStatus::kUsageRefused);
+              CryptoStatus::kUsageRefused);
   }
-  EXPECT_EQ(keys_->Scp03Prf(k_dek, KdfBlock(0x04, 128, context), block), KeyStatus::kUsageRefused);
+  EXPECT_EQ(keys_->Scp03Prf(k_dek, KdfBlock(0x04, 128, context), block),
+            CryptoStatus::kUsageRefused);
   Bytes not_a_block = KdfBlock(0x04, 128, context);
   not_a_block[3] = 0x01;
-  EXPECT_EQ(keys_->Scp03Prf(k_enc, not_a_block, block), KeyStatus::kBadInput);
-  EXPECT_EQ(keys_->Scp03Prf(k_enc, KdfBlock(0x04, 128, context, 0), block), KeyStatus::kBadInput);
-  EXPECT_EQ(keys_->Scp03Prf(k_enc, H("0000"), block), KeyStatus::kBadInput);
+  EXPECT_EQ(keys_->Scp03Prf(k_enc, not_a_block, block), CryptoStatus::kBadInput);
+  EXPECT_EQ(keys_->Scp03Prf(k_enc, KdfBlock(0x04, 128, context, 0), block),
+            CryptoStatus::kBadInput);
+  EXPECT_EQ(keys_->Scp03Prf(k_enc, H("0000"), block), CryptoStatus::kBadInput);
   // Only the first block of a derivation counts as a use.
   const uint32_t uses = keys_->Info(k_enc)->uses;
-  ASSERT_EQ(keys_->Scp03Prf(k_enc, KdfBlock(0x04, 256, context, 1), block), KeyStatus::kOk);
-  ASSERT_EQ(keys_->Scp03Prf(k_enc, KdfBlock(0x04, 256, context, 2), block), KeyStatus::kOk);
+  ASSERT_EQ(keys_->Scp03Prf(k_enc, KdfBlock(0x04, 256, context, 1), block), CryptoStatus::kOk);
+  ASSERT_EQ(keys_->Scp03Prf(k_enc, KdfBlock(0x04, 256, context, 2), block), CryptoStatus::kOk);
   EXPECT_EQ(keys_->Info(k_enc)->uses, uses + 1);
 }
 
@@ -237,14 +241,14 @@ TEST_F(Runtime_KeyStore, Scp03PrfIsCmacUnderTheStaticKeyForItsOwnConstants) {
 
 TEST_F(Runtime_KeyStore, EachUsageAllowsItsOperationsOnly) {
   const Bytes aes = H("000102030405060708090a0b0c0d0e0f");
-  ASSERT_EQ(loader_->LoadScp03KeySet(0x31, kIssuerPrincipal, aes, aes, aes), KeyStatus::kOk);
+  ASSERT_EQ(loader_->LoadScp03KeySet(0x31, kIssuerPrincipal, aes, aes, aes), CryptoStatus::kOk);
   const KeyHandle scp_enc = *keys_->Find(0x31, 1);
   const KeyHandle scp_mac = *keys_->Find(0x31, 2);
   const KeyHandle scp_dek = *keys_->Find(0x31, 3);
   const Bytes d = H("c9afa9d845ba75166b5c215767b1d6934e50c3db36e89b127b8a622b120f6721");
   const KeyHandle card_ec = Load(KeyType::kEcP256Private, KeyUsage::kCardAuthentication, 1, 1, d);
   Bytes q;
-  ASSERT_EQ(keys_->PublicKey(card_ec, q), KeyStatus::kOk);
+  ASSERT_EQ(keys_->PublicKey(card_ec, q), CryptoStatus::kOk);
   const KeyHandle fumo = Load(KeyType::kEcP256Public, KeyUsage::kFumo, 2, 1, q);
   const KeyHandle boot =
       Load(KeyType::kHmacSecret, KeyUsage::kBootstrapVerification, 3, 1, Bytes(32, 0x11));
@@ -270,8 +274,8 @@ TEST_F(Runtime_KeyStore, EachUsageAllowsItsOperationsOnly) {
       {"DM credential HMAC", cred, false, false, false, false, true, true, false, false},
       {"card auth AES", card_aes, true, false, true, false, false, false, false, false},
   };
-  auto allowed = [](KeyStatus s) {
-    return s != KeyStatus::kUsageRefused;  // a wrong tag or signature is still an allowed call
+  auto allowed = [](CryptoStatus s) {
+    return s != CryptoStatus::kUsageRefused;  // a wrong tag or signature is still an allowed call
   };
   for (const Row& r : rows) {
     SCOPED_TRACE(r.name);
@@ -286,9 +290,9 @@ TEST_F(Runtime_KeyStore, EachUsageAllowsItsOperationsOnly) {
     EXPECT_EQ(allowed(keys_->VerifyDigest(r.key, digest, sig)), r.verify);
   }
   // Only EC keys have a public key to export.
-  EXPECT_EQ(keys_->PublicKey(scp_mac, out), KeyStatus::kUsageRefused);
-  EXPECT_EQ(keys_->PublicKey(cred, out), KeyStatus::kUsageRefused);
-  EXPECT_EQ(keys_->PublicKey(fumo, out), KeyStatus::kOk);
+  EXPECT_EQ(keys_->PublicKey(scp_mac, out), CryptoStatus::kUsageRefused);
+  EXPECT_EQ(keys_->PublicKey(cred, out), CryptoStatus::kUsageRefused);
+  EXPECT_EQ(keys_->PublicKey(fumo, out), CryptoStatus::kOk);
   // A refused call counts no use.
   EXPECT_EQ(keys_->Info(scp_mac)->uses, 0u);
 }
@@ -300,51 +304,55 @@ TEST_F(Runtime_KeyStore, LoaderRefusesWhatTheStoreCannotHoldSafely) {
     return loader_->Load(KeySpec{t, u, kvn, id, std::move(owner), 0}, m);
   };
   EXPECT_EQ(load(KeyType::kAes128, KeyUsage::kCardAuthentication, 1, 1, Bytes(15, 1)),
-            KeyStatus::kBadKey);
-  EXPECT_EQ(load(KeyType::kAes256, KeyUsage::kCardAuthentication, 1, 1, k16), KeyStatus::kBadKey);
+            CryptoStatus::kBadKey);
+  EXPECT_EQ(load(KeyType::kAes256, KeyUsage::kCardAuthentication, 1, 1, k16),
+            CryptoStatus::kBadKey);
   EXPECT_EQ(load(KeyType::kAes128, KeyUsage::kCardAuthentication, 0x00, 1, k16),
-            KeyStatus::kBadKey);
+            CryptoStatus::kBadKey);
   EXPECT_EQ(load(KeyType::kAes128, KeyUsage::kCardAuthentication, 0x80, 1, k16),
-            KeyStatus::kBadKey);
+            CryptoStatus::kBadKey);
   EXPECT_EQ(load(KeyType::kAes128, KeyUsage::kCardAuthentication, 1, 0x00, k16),
-            KeyStatus::kBadKey);
+            CryptoStatus::kBadKey);
   // Usage and type must go together: an SCP03 member is AES, a signing key EC private.
   EXPECT_EQ(load(KeyType::kHmacSecret, KeyUsage::kScp03Mac, 1, 1, Bytes(32, 1)),
-            KeyStatus::kBadKey);
+            CryptoStatus::kBadKey);
   EXPECT_EQ(load(KeyType::kEcP256Public, KeyUsage::kCardAuthentication, 1, 1, Bytes(65, 4)),
-            KeyStatus::kBadKey);
+            CryptoStatus::kBadKey);
   // Not a point on P-256; a private scalar of 0.
   Bytes not_a_point(65, 0x01);
   not_a_point[0] = 0x04;
-  EXPECT_EQ(load(KeyType::kEcP256Public, KeyUsage::kFumo, 1, 1, not_a_point), KeyStatus::kBadKey);
+  EXPECT_EQ(load(KeyType::kEcP256Public, KeyUsage::kFumo, 1, 1, not_a_point),
+            CryptoStatus::kBadKey);
   EXPECT_EQ(load(KeyType::kEcP256Private, KeyUsage::kCardAuthentication, 1, 1, Bytes(32, 0)),
-            KeyStatus::kBadKey);
+            CryptoStatus::kBadKey);
   // Owners: '@' names are reserved, only the issuer's may own keys.
   EXPECT_EQ(load(KeyType::kAes128, KeyUsage::kDmCredential, 1, 1, k16, "@user"),
-            KeyStatus::kBadKey);
+            CryptoStatus::kBadKey);
   EXPECT_EQ(load(KeyType::kAes128, KeyUsage::kDmCredential, 1, 1, k16, "@device"),
-            KeyStatus::kBadKey);
-  EXPECT_EQ(load(KeyType::kAes128, KeyUsage::kDmCredential, 1, 1, k16, ""), KeyStatus::kBadKey);
-  EXPECT_EQ(load(KeyType::kAes128, KeyUsage::kDmCredential, 1, 1, k16, "a b"), KeyStatus::kBadKey);
+            CryptoStatus::kBadKey);
+  EXPECT_EQ(load(KeyType::kAes128, KeyUsage::kDmCredential, 1, 1, k16, ""), CryptoStatus::kBadKey);
+  EXPECT_EQ(load(KeyType::kAes128, KeyUsage::kDmCredential, 1, 1, k16, "a b"),
+            CryptoStatus::kBadKey);
   EXPECT_EQ(load(KeyType::kAes128, KeyUsage::kDmCredential, 1, 1, k16, std::string(129, 'a')),
-            KeyStatus::kBadKey);
+            CryptoStatus::kBadKey);
   // SCP03 key sets: KVN 30-3F, three keys of one AES length, a failure limit.
-  EXPECT_EQ(loader_->LoadScp03KeySet(0x2F, kIssuerPrincipal, k16, k16, k16), KeyStatus::kBadKey);
-  EXPECT_EQ(loader_->LoadScp03KeySet(0x40, kIssuerPrincipal, k16, k16, k16), KeyStatus::kBadKey);
+  EXPECT_EQ(loader_->LoadScp03KeySet(0x2F, kIssuerPrincipal, k16, k16, k16), CryptoStatus::kBadKey);
+  EXPECT_EQ(loader_->LoadScp03KeySet(0x40, kIssuerPrincipal, k16, k16, k16), CryptoStatus::kBadKey);
   EXPECT_EQ(loader_->LoadScp03KeySet(0x30, kIssuerPrincipal, k16, Bytes(24, 1), k16),
-            KeyStatus::kBadKey);
+            CryptoStatus::kBadKey);
   EXPECT_EQ(loader_->LoadScp03KeySet(0x30, kIssuerPrincipal, Bytes(8, 1), Bytes(8, 1), Bytes(8, 1)),
-            KeyStatus::kBadKey);
-  EXPECT_EQ(loader_->LoadScp03KeySet(0x30, "@user", k16, k16, k16), KeyStatus::kBadKey);
-  EXPECT_EQ(loader_->LoadScp03KeySet(0x30, kIssuerPrincipal, k16, k16, k16, 0), KeyStatus::kBadKey);
+            CryptoStatus::kBadKey);
+  EXPECT_EQ(loader_->LoadScp03KeySet(0x30, "@user", k16, k16, k16), CryptoStatus::kBadKey);
+  EXPECT_EQ(loader_->LoadScp03KeySet(0x30, kIssuerPrincipal, k16, k16, k16, 0),
+            CryptoStatus::kBadKey);
   EXPECT_TRUE(keys_->List().empty());  // nothing of the refused loads stayed
 
   // One owner per key set.
   ASSERT_EQ(load(KeyType::kAes128, KeyUsage::kDmCredential, 0x30, 0x04, k16, "dms.example.test"),
-            KeyStatus::kOk);
-  EXPECT_EQ(loader_->LoadScp03KeySet(0x30, kIssuerPrincipal, k16, k16, k16), KeyStatus::kBadKey);
+            CryptoStatus::kOk);
+  EXPECT_EQ(loader_->LoadScp03KeySet(0x30, kIssuerPrincipal, k16, k16, k16), CryptoStatus::kBadKey);
   EXPECT_EQ(keys_->List().size(), 1u);  // all three or none
-  EXPECT_EQ(loader_->LoadScp03KeySet(0x30, "dms.example.test", k16, k16, k16), KeyStatus::kOk);
+  EXPECT_EQ(loader_->LoadScp03KeySet(0x30, "dms.example.test", k16, k16, k16), CryptoStatus::kOk);
   EXPECT_EQ(keys_->List().size(), 4u);
 }
 
@@ -352,8 +360,8 @@ TEST_F(Runtime_KeyStore, LoaderRefusesWhatTheStoreCannotHoldSafely) {
 
 TEST_F(Runtime_KeyStore, KeysAreFoundByReferenceOrByUsageAndOwnerAcrossPowerUp) {
   const Bytes k(16, 0x07);
-  ASSERT_EQ(loader_->LoadScp03KeySet(0x32, "dms.example.test", k, k, k), KeyStatus::kOk);
-  ASSERT_EQ(loader_->LoadScp03KeySet(0x30, kIssuerPrincipal, k, k, k), KeyStatus::kOk);
+  ASSERT_EQ(loader_->LoadScp03KeySet(0x32, "dms.example.test", k, k, k), CryptoStatus::kOk);
+  ASSERT_EQ(loader_->LoadScp03KeySet(0x30, kIssuerPrincipal, k, k, k), CryptoStatus::kOk);
   Load(KeyType::kHmacSecret, KeyUsage::kDmCredential, 0x05, 0x02, Bytes(20, 3), "dms.example.test");
   Commit();
   Open();  // a card rebuilt on the same memory
@@ -382,11 +390,11 @@ TEST_F(Runtime_KeyStore, KeysAreFoundByReferenceOrByUsageAndOwnerAcrossPowerUp) 
 
   // Erased: the handle finds nothing any more.
   const KeyHandle gone = *keys_->Find(5, 2);
-  ASSERT_EQ(loader_->Erase(5, 2), KeyStatus::kOk);
+  ASSERT_EQ(loader_->Erase(5, 2), CryptoStatus::kOk);
   Bytes mac;
-  EXPECT_EQ(keys_->Hmac(gone, HashAlg::kSha256, mac, mac), KeyStatus::kNotFound);
+  EXPECT_EQ(keys_->Hmac(gone, HashAlg::kSha256, mac, mac), CryptoStatus::kNotFound);
   EXPECT_FALSE(keys_->Info(gone).has_value());
-  EXPECT_EQ(loader_->Erase(5, 2), KeyStatus::kNotFound);
+  EXPECT_EQ(loader_->Erase(5, 2), CryptoStatus::kNotFound);
 }
 
 TEST_F(Runtime_KeyStore, UsesAreCountedAndALimitIsDurable) {
@@ -396,8 +404,8 @@ TEST_F(Runtime_KeyStore, UsesAreCountedAndALimitIsDurable) {
       Load(KeyType::kAes128, KeyUsage::kCardAuthentication, 1, 2, k, kIssuerPrincipal, 2);
   Commit();
   Bytes mac;
-  ASSERT_EQ(keys_->Cmac(free_key, k, mac), KeyStatus::kOk);
-  ASSERT_EQ(keys_->Cmac(limited, k, mac), KeyStatus::kOk);
+  ASSERT_EQ(keys_->Cmac(free_key, k, mac), CryptoStatus::kOk);
+  ASSERT_EQ(keys_->Cmac(limited, k, mac), CryptoStatus::kOk);
   EXPECT_EQ(keys_->Info(free_key)->uses, 1u);
   EXPECT_EQ(keys_->Info(limited)->uses, 1u);
   // The command is refused: the free key's use goes with it, the limited key's stays.
@@ -407,68 +415,68 @@ TEST_F(Runtime_KeyStore, UsesAreCountedAndALimitIsDurable) {
   EXPECT_EQ(keys_->Info(limited)->uses, 1u);
   Open();
   EXPECT_EQ(keys_->Info(limited)->uses, 1u);
-  ASSERT_EQ(keys_->Cmac(limited, k, mac), KeyStatus::kOk);
-  EXPECT_EQ(keys_->Cmac(limited, k, mac), KeyStatus::kExhausted);
+  ASSERT_EQ(keys_->Cmac(limited, k, mac), CryptoStatus::kOk);
+  EXPECT_EQ(keys_->Cmac(limited, k, mac), CryptoStatus::kExhausted);
   EXPECT_EQ(keys_->Info(limited)->uses, 2u);
   // Reloading the key starts it afresh.
   Load(KeyType::kAes128, KeyUsage::kCardAuthentication, 1, 2, k, kIssuerPrincipal, 2);
   EXPECT_EQ(keys_->Info(limited)->uses, 0u);
-  EXPECT_EQ(keys_->Cmac(limited, k, mac), KeyStatus::kOk);
+  EXPECT_EQ(keys_->Cmac(limited, k, mac), CryptoStatus::kOk);
 }
 
 TEST_F(Runtime_KeyStore, FailedAuthenticationsBlockTheSetDurably) {
   const Bytes k(16, 0x0A);
-  ASSERT_EQ(loader_->LoadScp03KeySet(0x30, kIssuerPrincipal, k, k, k, 3), KeyStatus::kOk);
+  ASSERT_EQ(loader_->LoadScp03KeySet(0x30, kIssuerPrincipal, k, k, k, 3), CryptoStatus::kOk);
   Commit();
   const KeyHandle dek = *keys_->Find(0x30, 3);
-  ASSERT_EQ(keys_->CountAuthenticationAttempt(0x30), KeyStatus::kOk);
-  ASSERT_EQ(keys_->ClearFailedAuthentications(0x30), KeyStatus::kOk);  // a success
+  ASSERT_EQ(keys_->CountAuthenticationAttempt(0x30), CryptoStatus::kOk);
+  ASSERT_EQ(keys_->ClearFailedAuthentications(0x30), CryptoStatus::kOk);  // a success
   Commit();
   EXPECT_EQ(keys_->SetState(0x30)->failed_authentications, 0);
   for (int i = 0; i < 3; ++i) {
-    ASSERT_EQ(keys_->CountAuthenticationAttempt(0x30), KeyStatus::kOk);
+    ASSERT_EQ(keys_->CountAuthenticationAttempt(0x30), CryptoStatus::kOk);
     store_->Abort();  // each failure is answered with an error: the count stays
     store_->Begin();
   }
   Open();
   EXPECT_TRUE(keys_->SetState(0x30)->blocked());
-  EXPECT_EQ(keys_->CountAuthenticationAttempt(0x30), KeyStatus::kBlocked);
+  EXPECT_EQ(keys_->CountAuthenticationAttempt(0x30), CryptoStatus::kBlocked);
   Bytes out;
-  EXPECT_EQ(keys_->Decrypt(dek, CipherMode::kEcb, {}, Bytes(16, 0), out), KeyStatus::kBlocked);
+  EXPECT_EQ(keys_->Decrypt(dek, CipherMode::kEcb, {}, Bytes(16, 0), out), CryptoStatus::kBlocked);
   EXPECT_EQ(keys_->Scp03Prf(*keys_->Find(0x30, 1), KdfBlock(4, 128, Bytes(16, 0)), out),
-            KeyStatus::kBlocked);
+            CryptoStatus::kBlocked);
   // Loading the set anew (issuer personalization) unblocks it.
-  ASSERT_EQ(loader_->LoadScp03KeySet(0x30, kIssuerPrincipal, k, k, k, 3), KeyStatus::kOk);
+  ASSERT_EQ(loader_->LoadScp03KeySet(0x30, kIssuerPrincipal, k, k, k, 3), CryptoStatus::kOk);
   EXPECT_FALSE(keys_->SetState(0x30)->blocked());
-  EXPECT_EQ(keys_->Decrypt(dek, CipherMode::kEcb, {}, Bytes(16, 0), out), KeyStatus::kOk);
+  EXPECT_EQ(keys_->Decrypt(dek, CipherMode::kEcb, {}, Bytes(16, 0), out), CryptoStatus::kOk);
 }
 
 TEST_F(Runtime_KeyStore, SequenceCounterIsDurableAndNeverRestarts) {
   const Bytes k(16, 0x0B);
   EXPECT_FALSE(keys_->SetState(0x30).has_value());
   uint32_t v = 0;
-  EXPECT_EQ(keys_->NextSequenceCounter(0x30, v), KeyStatus::kNotFound);
-  ASSERT_EQ(loader_->LoadScp03KeySet(0x30, kIssuerPrincipal, k, k, k), KeyStatus::kOk);
+  EXPECT_EQ(keys_->NextSequenceCounter(0x30, v), CryptoStatus::kNotFound);
+  ASSERT_EQ(loader_->LoadScp03KeySet(0x30, kIssuerPrincipal, k, k, k), CryptoStatus::kOk);
   Commit();
-  ASSERT_EQ(keys_->NextSequenceCounter(0x30, v), KeyStatus::kOk);
+  ASSERT_EQ(keys_->NextSequenceCounter(0x30, v), CryptoStatus::kOk);
   EXPECT_EQ(v, 1u);
   store_->Abort();  // refused command: the counter stays moved
   store_->Begin();
-  ASSERT_EQ(keys_->NextSequenceCounter(0x30, v), KeyStatus::kOk);
+  ASSERT_EQ(keys_->NextSequenceCounter(0x30, v), CryptoStatus::kOk);
   EXPECT_EQ(v, 2u);
   Open();
   EXPECT_EQ(keys_->SetState(0x30)->sequence_counter, 2u);
   // Neither reloading nor erasing the set restarts it.
-  ASSERT_EQ(loader_->LoadScp03KeySet(0x30, kIssuerPrincipal, k, k, k), KeyStatus::kOk);
-  for (uint8_t id : {1, 2, 3}) ASSERT_EQ(loader_->Erase(0x30, id), KeyStatus::kOk);
-  ASSERT_EQ(loader_->LoadScp03KeySet(0x30, kIssuerPrincipal, k, k, k), KeyStatus::kOk);
-  ASSERT_EQ(keys_->NextSequenceCounter(0x30, v), KeyStatus::kOk);
+  ASSERT_EQ(loader_->LoadScp03KeySet(0x30, kIssuerPrincipal, k, k, k), CryptoStatus::kOk);
+  for (uint8_t id : {1, 2, 3}) ASSERT_EQ(loader_->Erase(0x30, id), CryptoStatus::kOk);
+  ASSERT_EQ(loader_->LoadScp03KeySet(0x30, kIssuerPrincipal, k, k, k), CryptoStatus::kOk);
+  ASSERT_EQ(keys_->NextSequenceCounter(0x30, v), CryptoStatus::kOk);
   EXPECT_EQ(v, 3u);
   // At its end (24 bits) it stops instead of wrapping: the record as key_store.h describes it.
   ASSERT_EQ(store_->Put("card/key/30/state", H("01 FFFFFE 00 0A")), StoreStatus::kOk);
-  ASSERT_EQ(keys_->NextSequenceCounter(0x30, v), KeyStatus::kOk);
+  ASSERT_EQ(keys_->NextSequenceCounter(0x30, v), CryptoStatus::kOk);
   EXPECT_EQ(v, 0xFFFFFFu);
-  EXPECT_EQ(keys_->NextSequenceCounter(0x30, v), KeyStatus::kExhausted);
+  EXPECT_EQ(keys_->NextSequenceCounter(0x30, v), CryptoStatus::kExhausted);
   EXPECT_EQ(keys_->SetState(0x30)->sequence_counter, 0xFFFFFFu);
 }
 
@@ -500,7 +508,7 @@ TEST_F(Runtime_KeyStore, NoResultOfAnyCallHoldsKeyMaterial) {
     ASSERT_EQ(
         loader_->LoadScp03KeySet(kvn, kvn == 0x30 ? kIssuerPrincipal : "dms.example.test",
                                  secret(n, kvn), secret(n, kvn + 0x40), secret(n, kvn + 0x80)),
-        KeyStatus::kOk);
+        CryptoStatus::kOk);
   }
   const Bytes d = H("c9afa9d845ba75166b5c215767b1d6934e50c3db36e89b127b8a622b120f6721");
   secrets.push_back(d);
@@ -512,7 +520,7 @@ TEST_F(Runtime_KeyStore, NoResultOfAnyCallHoldsKeyMaterial) {
   auto pair_key =
       KeySpec{KeyType::kEcP256Private, KeyUsage::kCardAuthentication, 6, 1, kIssuerPrincipal, 0};
   auto rng = crypto::Drbg::FromSeed(Bytes(32, 0x5C));
-  ASSERT_EQ(loader_->Generate(pair_key, *rng), KeyStatus::kOk);
+  ASSERT_EQ(loader_->Generate(pair_key, *rng), CryptoStatus::kOk);
   Commit();
 
   // Every result of every call, with every key and with inputs that are the secrets themselves
@@ -542,7 +550,7 @@ TEST_F(Runtime_KeyStore, NoResultOfAnyCallHoldsKeyMaterial) {
         text(ToString(keys_->Hmac(h, alg, in, out)));
         keep(out);
         text(ToString(keys_->VerifyHmac(h, alg, in, ByteView(in).first(16))));
-        const Bytes digest = crypto::Hash(alg, in);
+        const Bytes digest = testing::HashOf(alg, in);
         text(ToString(keys_->SignDigest(h, alg, digest, out)));
         keep(out);
         text(ToString(keys_->VerifyDigest(h, digest, Bytes(64, 0x03))));
@@ -595,12 +603,12 @@ TEST(Runtime_KeyStoreTear, PowerCutAtEveryWriteOfASetLoadLeavesTheOldSetOrTheNew
         KeyLoader loader(store);
         store.Begin();
         ASSERT_EQ(loader.LoadScp03KeySet(0x30, "dms.example.test", old_enc, old_mac, old_dek),
-                  KeyStatus::kOk);
+                  CryptoStatus::kOk);
         ASSERT_EQ(store.Commit(), StoreStatus::kOk);
         faulty->CutPowerAfter(cut, torn);
         store.Begin();
         ASSERT_EQ(loader.LoadScp03KeySet(0x30, kIssuerPrincipal, new_enc, new_mac, new_dek),
-                  KeyStatus::kOk);
+                  CryptoStatus::kOk);
         const StoreStatus s = store.Commit();
         if (!faulty->power_cut()) {
           ASSERT_EQ(s, StoreStatus::kOk);
@@ -615,16 +623,16 @@ TEST(Runtime_KeyStoreTear, PowerCutAtEveryWriteOfASetLoadLeavesTheOldSetOrTheNew
       ASSERT_EQ(all.size(), 3u);
       Bytes enc_block, mac_block, plain;
       ASSERT_EQ(keys.Scp03Prf(*keys.Find(0x30, 1), KdfBlock(0x04, 128, context), enc_block),
-                KeyStatus::kOk);
+                CryptoStatus::kOk);
       ASSERT_EQ(keys.Scp03Prf(*keys.Find(0x30, 2), KdfBlock(0x06, 128, context), mac_block),
-                KeyStatus::kOk);
+                CryptoStatus::kOk);
       ASSERT_EQ(keys.Decrypt(*keys.Find(0x30, 3), CipherMode::kEcb, {}, ct_old, plain),
-                KeyStatus::kOk);
+                CryptoStatus::kOk);
       const bool is_old = enc_block == HostScp03::AesCmac(old_enc, KdfBlock(0x04, 128, context)) &&
                           mac_block == HostScp03::AesCmac(old_mac, KdfBlock(0x06, 128, context)) &&
                           plain == pt && keys.Info(all[0])->owner == "dms.example.test";
       ASSERT_EQ(keys.Decrypt(*keys.Find(0x30, 3), CipherMode::kEcb, {}, ct_new, plain),
-                KeyStatus::kOk);
+                CryptoStatus::kOk);
       const bool is_new = enc_block == HostScp03::AesCmac(new_enc, KdfBlock(0x04, 128, context)) &&
                           mac_block == HostScp03::AesCmac(new_mac, KdfBlock(0x06, 128, context)) &&
                           plain == pt && keys.Info(all[0])->owner == kIssuerPrincipal;

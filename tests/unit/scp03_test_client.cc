@@ -18,9 +18,9 @@ HostScp03Keys TestKeys(uint8_t kvn) {
 std::string LoadKeySet(Card& card, const TestKeySet& set, std::string_view owner) {
   PersistentStore& store = card.store();
   store.Begin();
-  const KeyStatus s =
+  const CryptoStatus s =
       KeyLoader(store).LoadScp03KeySet(set.kvn, owner, set.keys.enc, set.keys.mac, set.keys.dek);
-  if (s != KeyStatus::kOk) {
+  if (s != CryptoStatus::kOk) {
     store.Abort();
     return "LoadScp03KeySet refused key set " + ToHex(ByteView(&set.kvn, 1));
   }

@@ -289,7 +289,7 @@ class Req_SEC1_NoResponseCarriesSecrets : public ::testing::Test {
       spec.id = 0x01;
       spec.owner = owner;
       spec.max_uses = max_uses;
-      EXPECT_EQ(loader.Load(spec, material), KeyStatus::kOk) << ToHex(Bytes{kvn});
+      EXPECT_EQ(loader.Load(spec, material), CryptoStatus::kOk) << ToHex(Bytes{kvn});
       scanner_.Add("key " + ToHex(Bytes{kvn, spec.id}), material);
     };
     load(KeyType::kHmacSecret, KeyUsage::kDmCredential, 0x01, kDemoServer, 0, random.Random(32));
