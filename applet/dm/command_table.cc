@@ -7,6 +7,7 @@
 
 #include "dm/dm_applet.h"
 #include "dm/requests.h"
+#include "runtime/event_log.h"
 
 namespace dmcard::dm {
 
@@ -17,7 +18,8 @@ namespace {
 // then Describe(request).
 template <auto parse, auto execute>
 constexpr Command Row(CommandClass cls, uint8_t ins, const char* name, const char* label,
-                      Access access = Access::kAnyone, bool on_select = false) {
+                      Access access = Access::kAnyone, bool on_select = false,
+                      bool logs_change = false) {
   using Request = typename std::invoke_result_t<decltype(parse), const CommandApdu&>::value_type;
   static_assert(std::is_same_v<decltype(execute),
                                Sw (DmApplet::*)(AppletContext&, const Request&, Bytes&) const>,
@@ -28,6 +30,7 @@ constexpr Command Row(CommandClass cls, uint8_t ins, const char* name, const cha
       name,
       label,
       access,
+      logs_change,
       on_select,
       [](const DmApplet& applet, AppletContext& ctx, const CommandApdu& cmd, Bytes& out) -> Sw {
         Parsed<Request> parsed = parse(cmd);
@@ -44,6 +47,7 @@ constexpr Command Row(CommandClass cls, uint8_t ins, const char* name, const cha
 constexpr CommandClass kInterindustry = CommandClass::kInterindustry;
 constexpr CommandClass kProprietary = CommandClass::kProprietary;
 constexpr Access kIssuer = Access::kIssuer;
+constexpr bool kLogsChange = true;
 
 }  // namespace
 
@@ -54,13 +58,17 @@ std::span<const Command> CommandTable() {
       Row<ParseSelect, &DmApplet::AnswerSelect>(kInterindustry, kInsSelect, "SELECT (DM applet)",
                                                 "SELECT DM applet", Access::kAnyone,
                                                 /*on_select=*/true),
-      Row<ParseGetData, &DmApplet::GetDescriptor>(kProprietary, 0xCA, "GET DATA (descriptor)",
-                                                  "DM GET DATA"),
+      Row<ParseGetData, &DmApplet::GetData>(kProprietary, 0xCA, "GET DATA (descriptor, event log)",
+                                            "DM GET DATA"),
       Row<ParseGet, &DmApplet::Get>(kProprietary, 0x30, "GET (tree)", "DM GET"),
-      Row<ParseAdd, &DmApplet::Add>(kProprietary, 0x32, "ADD (tree)", "DM ADD"),
-      Row<ParseReplace, &DmApplet::Replace>(kProprietary, 0x34, "REPLACE (tree)", "DM REPLACE"),
-      Row<ParseDelete, &DmApplet::Delete>(kProprietary, 0x36, "DELETE (tree)", "DM DELETE"),
-      Row<ParseExec, &DmApplet::Exec>(kProprietary, 0x38, "EXEC (tree)", "DM EXEC"),
+      Row<ParseAdd, &DmApplet::Add>(kProprietary, 0x32, "ADD (tree)", "DM ADD", Access::kAnyone,
+                                    false, kLogsChange),
+      Row<ParseReplace, &DmApplet::Replace>(kProprietary, 0x34, "REPLACE (tree)", "DM REPLACE",
+                                            Access::kAnyone, false, kLogsChange),
+      Row<ParseDelete, &DmApplet::Delete>(kProprietary, 0x36, "DELETE (tree)", "DM DELETE",
+                                          Access::kAnyone, false, kLogsChange),
+      Row<ParseExec, &DmApplet::Exec>(kProprietary, 0x38, "EXEC (tree)", "DM EXEC", Access::kAnyone,
+                                      false, kLogsChange),
       Row<ParseExport, &DmApplet::Export>(kProprietary, 0x3A, "EXPORT (TNDS)", "DM EXPORT"),
       Row<ParseStoreData, &DmApplet::StoreData>(
           kProprietary, 0xE2, "STORE DATA (issuer personalization)", "DM STORE DATA", kIssuer),
@@ -94,7 +102,25 @@ Sw DmApplet::Process(AppletContext& ctx, const CommandApdu& cmd, Bytes& out) {
   if (command->access == Access::kIssuer && ctx.security()->principal != kIssuerPrincipal) {
     return Sw::kSecurityStatusNotSatisfied;
   }
-  return command->run(*this, ctx, cmd, out);
+  if (!command->logs_change) return command->run(*this, ctx, cmd, out);
+  // A change and its log entry are one unit under the reserve rule: the entry's memory counts
+  // against the device and the user as the change's does.
+  const Principal who = PrincipalOf(ctx.security());
+  Sw sw = Sw::kOk;
+  const DmStatus unit = Tree(ctx).Atomically(&who, [&]() -> DmStatus {
+    sw = command->run(*this, ctx, cmd, out);
+    if (sw != Sw::kOk) return DmStatus::kCommandFailed;
+    const std::string detail = command->describe(cmd);
+    const StoreStatus logged = ctx.log().Append(
+        EventKind::kMoChanged, cmd.ins, LogName(who),
+        ByteView(reinterpret_cast<const uint8_t*>(detail.data()), detail.size()), ctx.now(),
+        /*durable=*/false);
+    if (logged != StoreStatus::kOk) sw = SwFromStore(logged);
+    return logged == StoreStatus::kOk ? DmStatus::kOk : DmStatus::kCommandFailed;
+  });
+  if (sw != Sw::kOk) return sw;
+  if (unit != DmStatus::kOk) out.clear();
+  return SwFromDmStatus(unit);
 }
 
 std::string DmApplet::DescribeCommand(const CommandApdu& cmd) const {

@@ -40,6 +40,9 @@ struct Command {
   const char* name;   // the command's "name" in apdu-specs/dm.json
   const char* label;  // how logs name it: "DM GET" (followed by its request's Describe())
   Access access;
+  // True for the rows whose success changes the tree: each is logged (runtime/event_log.h,
+  // kMoChanged) with who made it and what the request names, in the command's transaction.
+  bool logs_change;
   // True for the row that answers the SELECT that has just selected the applet
   // (AppletContext::selecting()); such a row never answers an ordinary command.
   bool on_select;

@@ -5,6 +5,7 @@
 #include "dm/pin_policy.h"
 #include "dm/tnds.h"
 #include "gp/scp03_handshake.h"
+#include "runtime/event_log.h"
 #include "runtime/tlv.h"
 
 namespace dmcard::dm {
@@ -127,9 +128,44 @@ Sw DmApplet::AnswerSelect(AppletContext& ctx, const SelectRequest& /*req*/, Byte
   return Sw::kOk;
 }
 
-// 80 CA 00 A5: the descriptor alone.
-Sw DmApplet::GetDescriptor(AppletContext& ctx, const DescriptorRequest& /*req*/, Bytes& out) const {
-  Append(out, Descriptor(ctx));
+std::string DmApplet::LogName(const Principal& who) {
+  switch (who.kind) {
+    case Principal::Kind::kAuthority:
+      return who.server_id;
+    case Principal::Kind::kUser:
+      return "@user";
+    case Principal::Kind::kDevice:
+      break;
+  }
+  return "@device";
+}
+
+// 80 CA 00 A5: the descriptor alone. 80 CA 00 E1: the event log, for an authenticated management
+// authority or the issuer (a secure session's principal): E1 { E2 { 80 counter, 81 time,
+// 82 kind, 83 reason, 84 principal, 85 detail } ... }, oldest first.
+Sw DmApplet::GetData(AppletContext& ctx, const GetDataRequest& req, Bytes& out) const {
+  if (req.what == GetDataRequest::What::kDescriptor) {
+    Append(out, Descriptor(ctx));
+    return Sw::kOk;
+  }
+  if (ctx.security()->principal.empty()) return Sw::kSecurityStatusNotSatisfied;
+  Bytes entries;
+  for (const Event& e : ctx.log().Read(req.from, kLogEntriesPerAnswer)) {
+    Bytes entry;
+    Bytes counter, time;
+    AppendU32(counter, e.counter);
+    AppendU32(time, static_cast<uint32_t>(static_cast<uint64_t>(e.time) >> 32));
+    AppendU32(time, static_cast<uint32_t>(static_cast<uint64_t>(e.time)));
+    AppendTlv(entry, 0x80, counter);
+    AppendTlv(entry, 0x81, time);
+    AppendTlv(entry, 0x82, Bytes{static_cast<uint8_t>(e.kind)});
+    AppendTlv(entry, 0x83, Bytes{e.reason});
+    AppendTlv(entry, 0x84,
+              ByteView(reinterpret_cast<const uint8_t*>(e.principal.data()), e.principal.size()));
+    AppendTlv(entry, 0x85, e.detail);
+    AppendTlv(entries, 0xE2, entry);
+  }
+  AppendTlv(out, 0xE1, entries);
   return Sw::kOk;
 }
 

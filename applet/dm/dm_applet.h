@@ -90,6 +90,10 @@ class DmApplet final : public Applet {
   Bytes Descriptor(AppletContext& ctx) const;
   // Who the channel's caller is for the ACLs.
   static Principal PrincipalOf(const SecurityState* security);
+  // How the event log names a principal: its ServerID, "@user" or "@device".
+  static std::string LogName(const Principal& who);
+  // Entries one GET DATA E1 answers at most (the caller asks again from the next counter).
+  static constexpr size_t kLogEntriesPerAnswer = 16;
 
  private:
   // Record names (dm/records.h). The flags are written last at install, so their presence also
@@ -115,7 +119,7 @@ class DmApplet final : public Applet {
   // Execute functions, one per command, each given its command's already-validated request
   // (dm_applet.cc, tree_commands.cc, personalization.cc).
   Sw AnswerSelect(AppletContext& ctx, const SelectRequest& req, Bytes& out) const;
-  Sw GetDescriptor(AppletContext& ctx, const DescriptorRequest& req, Bytes& out) const;
+  Sw GetData(AppletContext& ctx, const GetDataRequest& req, Bytes& out) const;
   Sw Get(AppletContext& ctx, const GetRequest& req, Bytes& out) const;
   Sw Add(AppletContext& ctx, const AddRequest& req, Bytes& out) const;
   Sw Replace(AppletContext& ctx, const ReplaceRequest& req, Bytes& out) const;

@@ -158,6 +158,12 @@ class MoTree {
   // Removes every node but the root and sets the root ACL to `root_acl` (re-personalization).
   DmStatus Clear(std::string_view root_acl = kRootAcl);
 
+  // Runs `writes` (any writes of the command, not only the tree's) as one unit of the command's
+  // transaction: when they fail (a full card, or for the device and the user memory taken from the
+  // reserve; `who` null for unchecked writes) everything they wrote is undone through a savepoint
+  // and the failure is the answer. So no operation works out beforehand whether it will fit.
+  DmStatus Atomically(const Principal* who, const std::function<DmStatus()>& writes);
+
   // SC7: changes with every change; persistent.
   uint32_t generation() const;
   // SHA-256 over the tree in pre-order (URIs, properties, values; secret values are
@@ -169,11 +175,6 @@ class MoTree {
 
  private:
   std::string KeyOf(std::string_view uri) const;
-  // Runs `writes` as one unit of the command's transaction: when they fail (a full card, or for
-  // the device and the user memory taken from the reserve; `who` null for unchecked writes)
-  // everything they wrote is undone through a savepoint and the failure is the answer. So no
-  // operation works out beforehand whether it will fit.
-  DmStatus Atomically(const Principal* who, const std::function<DmStatus()>& writes);
   // Writes a node's record and moves the generation counter, atomically.
   DmStatus Store(const Node& node, const Principal* who = nullptr);
   DmStatus Changed();  // bumps the generation counter

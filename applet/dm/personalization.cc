@@ -11,6 +11,7 @@
 #include "dm/imsi.h"
 #include "dm/pin_policy.h"
 #include "dm/tnds.h"
+#include "runtime/event_log.h"
 #include "runtime/key_store.h"
 #include "runtime/secure_session.h"
 
@@ -156,7 +157,11 @@ Sw DmApplet::StoreData(AppletContext& ctx, const StoreDataRequest& req, Bytes& /
   Sw sw = sequence.Split(dgis);
   if (sw == Sw::kOk) sw = Personalize(ctx, dgis);
   sequence.Clear();
-  return sw;
+  if (sw != Sw::kOk) return sw;
+  static constexpr uint8_t kWhat[] = {'p', 'e', 'r', 's', 'o', 'n', 'a', 'l',
+                                      'i', 'z', 'a', 't', 'i', 'o', 'n'};
+  return SwFromStore(ctx.log().Append(EventKind::kMoChanged, 0xE2, kIssuerPrincipal, kWhat,
+                                      ctx.now(), /*durable=*/false));
 }
 
 Sw DmApplet::Personalize(AppletContext& ctx, const std::vector<Dgi>& dgis) const {

@@ -66,9 +66,14 @@ const char* PropertyName(Property p) {
 
 Parsed<SelectRequest> ParseSelect(const CommandApdu& /*cmd*/) { return SelectRequest{}; }
 
-Parsed<DescriptorRequest> ParseGetData(const CommandApdu& cmd) {
-  if (cmd.p1p2() != 0x00A5) return Sw::kReferenceDataNotFound;
-  return DescriptorRequest{};
+Parsed<GetDataRequest> ParseGetData(const CommandApdu& cmd) {
+  GetDataRequest r;
+  if (cmd.p1p2() == 0x00A5) return r;
+  if (cmd.p1p2() != 0x00E1) return Sw::kReferenceDataNotFound;
+  if (!cmd.data.empty() && cmd.data.size() != 4) return Sw::kWrongLength;
+  r.what = GetDataRequest::What::kEventLog;
+  if (!cmd.data.empty()) r.from = ReadU32(cmd.data.data());
+  return r;
 }
 
 Parsed<GetRequest> ParseGet(const CommandApdu& cmd) {
@@ -178,7 +183,10 @@ Parsed<SecureChannelRequest> ParseSecureChannel(const CommandApdu& cmd) {
 }
 
 std::string Describe(const SelectRequest& /*r*/) { return {}; }
-std::string Describe(const DescriptorRequest& /*r*/) { return "descriptor"; }
+std::string Describe(const GetDataRequest& r) {
+  return r.what == GetDataRequest::What::kDescriptor ? "descriptor"
+                                                     : "event log from " + std::to_string(r.from);
+}
 
 std::string Describe(const GetRequest& r) {
   switch (r.what) {

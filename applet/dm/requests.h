@@ -40,9 +40,15 @@ struct Parsed {
 struct SelectRequest {};
 Parsed<SelectRequest> ParseSelect(const CommandApdu& cmd);
 
-// 80 CA 00 A5: GET DATA of the descriptor (the only data object; else 6A88).
-struct DescriptorRequest {};
-Parsed<DescriptorRequest> ParseGetData(const CommandApdu& cmd);
+// 80 CA 00 A5: GET DATA of the descriptor. 80 CA 00 E1 [from]: of the event log
+// (runtime/event_log.h), entries from counter `from` (4 bytes; absent = 0). Other data objects:
+// 6A88; E1 with data of another length: 6700.
+struct GetDataRequest {
+  enum class What : uint8_t { kDescriptor, kEventLog };
+  What what = What::kDescriptor;
+  uint32_t from = 0;
+};
+Parsed<GetDataRequest> ParseGetData(const CommandApdu& cmd);
 
 // 80 30 P1 P2 URI: GET. P1 00 value, 01 property P2 (01..08), 02 child names, 03 all properties.
 struct GetRequest {
@@ -134,7 +140,7 @@ Parsed<SecureChannelRequest> ParseSecureChannel(const CommandApdu& cmd);
 // when there is nothing to add, or when the URI is not printable ASCII (then only the label
 // shows).
 std::string Describe(const SelectRequest& r);
-std::string Describe(const DescriptorRequest& r);
+std::string Describe(const GetDataRequest& r);
 std::string Describe(const GetRequest& r);
 std::string Describe(const AddRequest& r);
 std::string Describe(const ReplaceRequest& r);

@@ -3,6 +3,7 @@
 #include <memory>
 
 #include "gp/scp03_session.h"
+#include "runtime/event_log.h"
 #include "runtime/key_store.h"
 
 namespace dmcard::gp {
@@ -125,7 +126,13 @@ Sw Scp03Handshake::ExternalAuthenticate(AppletContext& ctx, const CommandApdu& c
     return refuse(SwFromCrypto(s));
   }
   const Scp03Status st = session->Authenticate();
-  if (st != Scp03Status::kOk) return refuse(static_cast<Sw>(StatusWordFor(st)));
+  if (st != Scp03Status::kOk) {
+    const Sw sw = static_cast<Sw>(StatusWordFor(st));
+    // UC521: kept although the command is refused. The detail is the key set's KVN.
+    ctx.log().Append(EventKind::kAuthenticationFailed, static_cast<uint8_t>(sw), session->owner(),
+                     Bytes{kvn}, ctx.now(), /*durable=*/true);
+    return refuse(sw);
+  }
   if (CryptoStatus s = keys.ClearFailedAuthentications(kvn); s != CryptoStatus::kOk) {
     return refuse(SwFromCrypto(s));
   }

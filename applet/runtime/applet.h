@@ -39,6 +39,7 @@ struct SecurityState {
 inline constexpr char kIssuerPrincipal[] = "@issuer";
 
 class Card;
+class EventLog;
 class KeyStore;
 class SecureSession;
 
@@ -69,6 +70,8 @@ class AppletContext {
   StoreView store();
   // The card's key store (runtime/key_store.h): keys used by handle, never read.
   KeyStore& keys();
+  // The card's event log (runtime/event_log.h).
+  EventLog& log();
   TransientMemory& transient();
   crypto::Drbg& rng();
   int64_t now() const;  // UTC seconds, from the platform clock

@@ -43,6 +43,7 @@ bool Card::GrantRead(ByteView reader_aid, std::string prefix) {
   return false;
 }
 KeyStore& AppletContext::keys() { return card_.keys(); }
+EventLog& AppletContext::log() { return card_.log(); }
 TransientMemory& AppletContext::transient() { return card_.transient(); }
 crypto::Drbg& AppletContext::rng() { return card_.rng(); }
 int64_t AppletContext::now() const { return card_.now(); }

@@ -17,6 +17,7 @@
 #include "runtime/applet.h"
 #include "runtime/card_config.h"
 #include "runtime/chain_assembler.h"
+#include "runtime/event_log.h"
 #include "runtime/key_store.h"
 #include "runtime/persistent_store.h"
 #include "runtime/registry.h"
@@ -95,6 +96,7 @@ class Card {
   // False when no such applet is installed. At most StoreView::kMaxPrefixes - 0 grants each.
   bool GrantRead(ByteView reader_aid, std::string prefix);
   KeyStore& keys() { return keys_; }
+  EventLog& log() { return log_; }
   TransientMemory& transient() { return transient_; }
   crypto::Drbg& rng() { return *platform_.rng; }
   int64_t now() const { return platform_.clock(); }
@@ -130,6 +132,7 @@ class Card {
   Platform platform_;
   PersistentStore store_;
   KeyStore keys_{store_};  // over the card's store: records "card/key/..."
+  EventLog log_{store_};   // records "card/log/..."
   TransientMemory transient_;
   AppletRegistry registry_;
   Bytes atr_;

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "runtime/event_log.h"
+
 namespace dmcard {
 
 namespace {
@@ -79,7 +81,21 @@ Sw Pin::Check(AppletContext& ctx, ByteView candidate_raw) const {
   record = store.Get(key_);
   const Bytes expected = Encode(0, ByteView(record->data() + 4, (*record)[3]));
   const Bytes offered = Encode(0, candidate);
-  if (!crypto::ConstantTimeEqual(expected, offered)) return VerifyFailed(left);
+  if (!crypto::ConstantTimeEqual(expected, offered)) {
+    if (left == 0) {
+      // UC521: the last try is gone. Kept although the command is refused; the detail is the
+      // PIN's reference.
+      const SecurityState* security = ctx.security();
+      const std::string who =
+          security != nullptr && !security->principal.empty() ? security->principal : "@device";
+      if (StoreStatus s = ctx.log().Append(EventKind::kPinBlocked, reference_, who,
+                                           Bytes{reference_}, ctx.now(), /*durable=*/true);
+          s != StoreStatus::kOk) {
+        return SwFromStore(s);
+      }
+    }
+    return VerifyFailed(left);
+  }
 
   const uint8_t full = policy_.max_tries;
   return SwFromStore(store.Patch(key_, kTriesOffset, ByteView(&full, 1)));

@@ -1,12 +1,13 @@
 // Holds every record of a card to its owner's declarations (runtime/record_names.h): the DM applet
-// (dm/records.h), the file-system applet (fs/fs_applet.h), the PIN service (runtime/pin.h) and
-// the key store (runtime/key_store.h).
+// (dm/records.h), the file-system applet (fs/fs_applet.h), the PIN service (runtime/pin.h), the
+// key store (runtime/key_store.h) and the event log (runtime/event_log.h).
 #pragma once
 
 #include <string>
 
 #include "dm/records.h"
 #include "fs/fs_applet.h"
+#include "runtime/event_log.h"
 #include "runtime/key_store.h"
 #include "runtime/persistent_store.h"
 #include "runtime/pin.h"
@@ -26,6 +27,8 @@ inline std::string UndeclaredRecords(const PersistentStore& store) {
       names = fs::kFsRecordNames;
     } else if (name.rfind("card/key/", 0) == 0) {
       names = KeyStore::kRecordNames;
+    } else if (name.rfind("card/log/", 0) == 0) {
+      names = EventLog::kRecordNames;
     } else if (name.rfind("card/pin/", 0) == 0 || name.rfind("card/puk/", 0) == 0) {
       names = kPinRecordNames;
     }
