@@ -89,6 +89,8 @@ std::unique_ptr<Card> MakeCard(const Profile& profile, const CardConfig& config,
   dm::DmAppletConfig dm;
   dm.initial_tnds = profile.tree_xml;
   dm.flags = {profile.user_confirmation, profile.autoconnect};
+  if (profile.bootstrap_failure_limit)
+    dm.bootstrap_failure_limit = *profile.bootstrap_failure_limit;
   dm.user_pin = Ascii(profile.user_pin);
   dm.user_puk = Ascii(profile.user_puk);
   if (!profile.imsi.empty()) dm.imsi = dm::EfImsiFromDigits(profile.imsi).value_or(Bytes{});

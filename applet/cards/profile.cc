@@ -164,6 +164,15 @@ class ProfileParser {
     if (auto it = j.find("bootstrap"); it != j.end()) {
       if (!it->is_object()) return Fail("bootstrap", "must be an object");
       for (const auto& [key, value] : it->items()) {
+        if (key == "failure_limit") {
+          if (!value.is_number_unsigned() || value.get<uint64_t>() < 1 ||
+              value.get<uint64_t>() > 255) {
+            return Fail("bootstrap.failure_limit",
+                        "must be a whole number from 1 to 255, got " + value.dump());
+          }
+          p.bootstrap_failure_limit = static_cast<uint8_t>(value.get<uint64_t>());
+          continue;
+        }
         bool* flag = key == "user_confirmation" ? &p.user_confirmation
                      : key == "autoconnect"     ? &p.autoconnect
                                                 : nullptr;

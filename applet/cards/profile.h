@@ -33,6 +33,9 @@ struct Profile {
   // "bootstrap": DM bootstrap flags (USA1 user confirmation, USA3 autonomous connection).
   bool user_confirmation = false;
   bool autoconnect = false;
+  // "bootstrap": {"failure_limit"}: VERIFY BOOTSTRAP failures in a row that lock it out (1-255);
+  // absent = the applet's default (dm/bootstrap.h).
+  std::optional<uint8_t> bootstrap_failure_limit;
   // "user_pin": 4 to 8 digits, "user_puk": 8 digits (dm/pin_policy.h); empty = none.
   std::string user_pin, user_puk;
   // "imsi": 6 to 15 digits, held in EF_IMSI form (dm/imsi.h); empty = none.

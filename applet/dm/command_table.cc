@@ -72,6 +72,8 @@ std::span<const Command> CommandTable() {
       Row<ParseExport, &DmApplet::Export>(kProprietary, 0x3A, "EXPORT (TNDS)", "DM EXPORT"),
       Row<ParseStoreData, &DmApplet::StoreData>(
           kProprietary, 0xE2, "STORE DATA (issuer personalization)", "DM STORE DATA", kIssuer),
+      Row<ParseVerifyBootstrap, &DmApplet::VerifyBootstrap>(kProprietary, 0x42, "VERIFY BOOTSTRAP",
+                                                            "DM VERIFY BOOTSTRAP"),
       // GlobalPlatform SCP03 (Card Specification 2.3 Amendment D), served by gp::Scp03Handshake.
       Row<ParseSecureChannel, &DmApplet::SecureChannel>(
           kProprietary, 0x50, "INITIALIZE UPDATE (SCP03)", "GP INITIALIZE UPDATE"),
@@ -138,6 +140,11 @@ bool DmApplet::CommandCarriesSecrets(const CommandApdu& cmd, const StoreView& st
   if (cmd.cls.interindustry) return false;  // PIN commands: the runtime withholds them already
   const bool add = cmd.ins == 0x32;
   if (cmd.ins == 0xE2) return true;
+  if (cmd.ins == 0x42) {  // VERIFY BOOTSTRAP: the digits the user typed are a secret
+    if (cmd.cls.chaining) return true;
+    const Parsed<VerifyBootstrapRequest> p = ParseVerifyBootstrap(cmd);
+    return !p.request || !p.request->pin.empty();
+  }
   if (!add && cmd.ins != 0x34) return false;
   if (cmd.cls.chaining) return true;
   auto secret_name = [](const std::string& uri) {

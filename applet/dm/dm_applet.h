@@ -23,6 +23,7 @@
 #include <span>
 #include <string>
 
+#include "dm/bootstrap.h"
 #include "dm/command_table.h"
 #include "dm/mo_tree.h"
 #include "dm/personalization.h"
@@ -53,6 +54,8 @@ struct DmAppletConfig {
   Bytes user_pin;  // PIN 01; empty = none until personalization sets one
   Bytes user_puk;  // its PUK; empty = none
   Bytes imsi;      // EF_IMSI form (dm/imsi.h); empty = none until personalization sets one
+  // VERIFY BOOTSTRAP failures in a row that lock it out (dm/bootstrap.h); 1 to 255.
+  uint8_t bootstrap_failure_limit = BootstrapState::kDefaultFailureLimit;
 };
 
 class DmApplet final : public Applet {
@@ -101,6 +104,7 @@ class DmApplet final : public Applet {
   // (user PIN, PUK) or erased (development issuer PIN) at install.
   static constexpr std::string_view kFlagsKey = records::kFlags.pattern;
   static constexpr std::string_view kImsiKey = records::kImsi.pattern;
+  static constexpr std::string_view kBootstrapKey = records::kBootstrap.pattern;
   static constexpr std::string_view kOldUserPinKey = records::kOldUserPin.pattern;
   static constexpr std::string_view kOldUserPukKey = records::kOldUserPuk.pattern;
   static constexpr std::string_view kOldDevIssuerPinKey = records::kOldDevIssuerPin.pattern;
@@ -129,6 +133,7 @@ class DmApplet final : public Applet {
   Sw StoreData(AppletContext& ctx, const StoreDataRequest& req, Bytes& out) const;
   Sw PinCommand(AppletContext& ctx, const PinRequest& req, Bytes& out) const;
   Sw SecureChannel(AppletContext& ctx, const SecureChannelRequest& req, Bytes& out) const;
+  Sw VerifyBootstrap(AppletContext& ctx, const VerifyBootstrapRequest& req, Bytes& out) const;
 
   // The digest and provisioning flag of the descriptor, computed once per tree generation (the
   // generation changes with every committed tree change). Not card state: a cache.

@@ -198,6 +198,17 @@ Sw DmApplet::Personalize(AppletContext& ctx, const std::vector<Dgi>& dgis) const
         sw = SwFromDmStatus(tree.Put(*root));
         break;
       }
+      case kDgiBootstrapPolicy: {
+        if (v.size() != 1 || v[0] == 0) return Sw::kWrongData;
+        BootstrapState state;
+        if (const Bytes* r = store.Get(kBootstrapKey)) {
+          state = BootstrapState::Decode(*r).value_or(BootstrapState{});
+        }
+        state.limit = v[0];
+        state.failures = 0;  // the sequence number stays: a reset never reopens replays
+        sw = SwFromStore(store.Put(kBootstrapKey, state.Encode()));
+        break;
+      }
       case kDgiTreeReplace:
       case kDgiTreeReplace | kDgiEncrypted:
       case kDgiTreeMerge:

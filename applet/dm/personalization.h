@@ -10,6 +10,7 @@
 //   0101  bootstrap flags: 1 byte, bits 02 user confirmation, 04 connect autonomously
 //   0102  IMSI: EF_IMSI form, 2 to 9 bytes (dm/imsi.h)
 //   0103  ACL of the tree's root (OMA DM ACL text)
+//   0104  VERIFY BOOTSTRAP failure limit, 1 byte (1-255): sets it and clears the failures
 //   0201  TNDS document (XML starting with '<', else WBXML) replacing the whole tree
 //   0202  TNDS document merged into the tree
 //   8201  as 0201, DEK-encrypted          8202  as 0202, DEK-encrypted
@@ -39,6 +40,7 @@ namespace dmcard::dm {
 inline constexpr uint16_t kDgiFlags = 0x0101;
 inline constexpr uint16_t kDgiImsi = 0x0102;
 inline constexpr uint16_t kDgiRootAcl = 0x0103;
+inline constexpr uint16_t kDgiBootstrapPolicy = 0x0104;
 inline constexpr uint16_t kDgiTreeReplace = 0x0201;
 inline constexpr uint16_t kDgiTreeMerge = 0x0202;
 inline constexpr uint16_t kDgiUserPin = 0x8301;

@@ -17,6 +17,9 @@ inline constexpr RecordName kGeneration{"dm/gen", 0, "tree generation, u32 big-e
 inline constexpr RecordName kFlags{
     "dm/flags", 0, "bootstrap flags, 1 byte (02 user confirmation, 04 autoconnect)"};
 inline constexpr RecordName kImsi{"dm/imsi", 0, "IMSI, EF_IMSI form, 9 bytes (dm/imsi.h)"};
+inline constexpr RecordName kBootstrap{
+    "dm/bootstrap", 1,
+    "bootstrap verification: failures, their limit, last sequence (dm/bootstrap.h)"};
 // Before the user PIN became the card's global PIN 01 (moved to card/pin/01, card/puk/01).
 inline constexpr RecordName kOldUserPin{"dm/pin/user", 1, "PIN record (runtime/pin.h)", true};
 inline constexpr RecordName kOldUserPuk{"dm/pin/puk", 1, "PIN record (runtime/pin.h)", true};
@@ -25,7 +28,7 @@ inline constexpr RecordName kOldUserPuk{"dm/pin/puk", 1, "PIN record (runtime/pi
 inline constexpr RecordName kOldDevIssuerPin{"dm/pin/dev-issuer", 1, "PIN record (runtime/pin.h)",
                                              true};
 
-inline constexpr RecordName kAll[] = {kNode,       kGeneration, kFlags,          kImsi,
-                                      kOldUserPin, kOldUserPuk, kOldDevIssuerPin};
+inline constexpr RecordName kAll[] = {kNode,      kGeneration, kFlags,      kImsi,
+                                      kBootstrap, kOldUserPin, kOldUserPuk, kOldDevIssuerPin};
 
 }  // namespace dmcard::dm::records

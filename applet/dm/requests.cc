@@ -1,5 +1,6 @@
 #include "dm/requests.h"
 
+#include <algorithm>
 #include <cstdio>
 
 #include "dm/tnds.h"
@@ -176,6 +177,61 @@ Parsed<StoreDataRequest> ParseStoreData(const CommandApdu& cmd) {
   return r;
 }
 
+Parsed<VerifyBootstrapRequest> ParseVerifyBootstrap(const CommandApdu& cmd) {
+  if (cmd.p1p2() != 0x0000) return Sw::kIncorrectP1P2;
+  const std::optional<std::vector<Tlv>> tlvs = ParseTlvs(cmd.data);
+  if (!tlvs) return Sw::kWrongData;
+  std::optional<ByteView> fields[6];  // tags 80 to 85
+  for (const Tlv& t : *tlvs) {
+    if (t.tag < 0x80 || t.tag > 0x85 || fields[t.tag - 0x80]) return Sw::kWrongData;
+    fields[t.tag - 0x80] = t.value;
+  }
+  const std::optional<ByteView>&method = fields[0], &body = fields[1], &mac = fields[2],
+        &pin = fields[3], &sequence = fields[4], &kvn = fields[5];
+  if (!method || method->size() != 1 || !KnownBootstrapMethod((*method)[0]) || !body ||
+      body->empty()) {
+    return Sw::kWrongData;
+  }
+  VerifyBootstrapRequest r;
+  r.method = static_cast<BootstrapMethod>((*method)[0]);
+  r.body = *body;
+  auto digits = [](ByteView v) {
+    return std::all_of(v.begin(), v.end(), [](uint8_t c) { return c >= '0' && c <= '9'; });
+  };
+  if (OperatorMethod(r.method)) {
+    const size_t length = r.method == BootstrapMethod::kHmacSha256 ? 32 : 64;
+    if (!mac || mac->size() != length || pin) return Sw::kWrongData;
+    if (sequence) {
+      if (sequence->size() != 4) return Sw::kWrongData;
+      r.sequence = ReadU32(sequence->data());
+    }
+    if (kvn) {
+      if (kvn->size() != 1) return Sw::kWrongData;
+      r.kvn = (*kvn)[0];
+    }
+    r.mac.assign(mac->begin(), mac->end());
+    return r;
+  }
+  if (sequence || kvn) return Sw::kWrongData;
+  if (r.method == BootstrapMethod::kUserPinMac) {
+    if (mac || !pin || pin->size() < 10 || pin->size() > 40 || pin->size() % 2 != 0 ||
+        !digits(*pin)) {
+      return Sw::kWrongData;
+    }
+    r.pin = *pin;
+    return r;
+  }
+  // NETWPIN, USERPIN, USERNETWPIN: the MAC as 40 hex characters (either case).
+  const bool needs_pin = r.method != BootstrapMethod::kNetwPin;
+  if (!mac || mac->size() != 40 || needs_pin != pin.has_value()) return Sw::kWrongData;
+  if (pin && (pin->empty() || pin->size() > 16 || !digits(*pin))) return Sw::kWrongData;
+  const std::optional<Bytes> decoded = FromHex(Text(*mac));
+  if (!decoded || decoded->size() != 20) return Sw::kWrongData;
+  r.mac = *decoded;
+  if (pin) r.pin = *pin;
+  return r;
+}
+
 Parsed<PinRequest> ParsePin(const CommandApdu& cmd) { return PinRequest{cmd.p2, cmd}; }
 
 Parsed<SecureChannelRequest> ParseSecureChannel(const CommandApdu& cmd) {
@@ -219,6 +275,13 @@ std::string Describe(const StoreDataRequest& r) {
   char buf[40];
   std::snprintf(buf, sizeof buf, "block %02X%s%s", r.block, r.encrypted ? ", encrypted" : "",
                 r.last_block ? ", last" : "");
+  return buf;
+}
+
+std::string Describe(const VerifyBootstrapRequest& r) {
+  char buf[48];
+  std::snprintf(buf, sizeof buf, "method %02X, %zu-byte message", static_cast<unsigned>(r.method),
+                r.body.size());
   return buf;
 }
 

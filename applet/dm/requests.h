@@ -13,6 +13,7 @@
 #include <utility>
 #include <vector>
 
+#include "dm/bootstrap.h"
 #include "dm/mo_tree.h"
 #include "dm/node_value.h"
 #include "runtime/apdu.h"
@@ -117,6 +118,23 @@ struct StoreDataRequest {
 };
 Parsed<StoreDataRequest> ParseStoreData(const CommandApdu& cmd);
 
+// 80 42 00 00 TLVs: VERIFY BOOTSTRAP (dm/bootstrap.h). 80 method (1 byte), 81 the bootstrap message
+// as received (1 byte or more), 82 the MAC (NETWPIN, USERPIN, USERNETWPIN: 40 hex characters;
+// HMAC-SHA256: 32 bytes) or signature (ECDSA: r || s, 64 bytes), 83 the digits the user typed
+// (USERPIN, USERNETWPIN: 1 to 16; USERPINMAC: 10 to 40, an even number), 84 sequence number
+// (4 bytes) and 85 the operator key's KVN (operator methods only, both optional). Each method
+// takes exactly its fields: a missing, extra, repeated or malformed one, or an unknown method,
+// answers 6A80; P1 P2 other than 00 00: 6A86.
+struct VerifyBootstrapRequest {
+  BootstrapMethod method = BootstrapMethod::kNetwPin;
+  ByteView body;
+  Bytes mac;  // the MAC's bytes (hex decoded for the OMA methods) or the signature
+  ByteView pin;
+  std::optional<uint32_t> sequence;
+  std::optional<uint8_t> kvn;
+};
+Parsed<VerifyBootstrapRequest> ParseVerifyBootstrap(const CommandApdu& cmd);
+
 // 00 20 / 24 / 2C .. P2: VERIFY, CHANGE REFERENCE DATA, RESET RETRY COUNTER. The runtime's
 // PinCommands (runtime/pin.h), shared with the file-system applet, validates and serves them; the
 // request carries the command to it.
@@ -141,6 +159,7 @@ Parsed<SecureChannelRequest> ParseSecureChannel(const CommandApdu& cmd);
 // shows).
 std::string Describe(const SelectRequest& r);
 std::string Describe(const GetDataRequest& r);
+std::string Describe(const VerifyBootstrapRequest& r);
 std::string Describe(const GetRequest& r);
 std::string Describe(const AddRequest& r);
 std::string Describe(const ReplaceRequest& r);
