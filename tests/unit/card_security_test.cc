@@ -390,6 +390,11 @@ TEST(Req_SEC1_TraceSecrets, CardSaysWhichCommandsCarrySecrets) {
   EXPECT_TRUE(card.CommandCarriesSecrets(ReplaceApdu(leaf, "v2")));  // the node is secret
   EXPECT_FALSE(card.CommandCarriesSecrets(ReplaceApdu("./DevInfo/Man", "x")));
   EXPECT_TRUE(card.CommandCarriesSecrets(H("80E2880004 01010100")));  // STORE DATA, always
+  // VERIFY BOOTSTRAP: the digits the user typed (83) are a secret, the message and MAC are not.
+  EXPECT_TRUE(card.CommandCarriesSecrets(H("8042000010 800101 810401020304 830431323334 00")));
+  EXPECT_FALSE(card.CommandCarriesSecrets(
+      H("8042000033 800100 810401020304 8228" + std::string(80, '3') + "00")));  // NETWPIN
+  EXPECT_TRUE(card.CommandCarriesSecrets(H("8042000003 800101")));               // cannot be judged
   EXPECT_FALSE(card.CommandCarriesSecrets(H("80300000 0D 2E2F446576496E666F2F4D616E 00")));
   EXPECT_TRUE(card.CommandCarriesSecrets(H("80320000 03 800100")));  // cannot be judged
 }
