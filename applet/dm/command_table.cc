@@ -74,6 +74,8 @@ std::span<const Command> CommandTable() {
           kProprietary, 0xE2, "STORE DATA (issuer personalization)", "DM STORE DATA", kIssuer),
       Row<ParseVerifyBootstrap, &DmApplet::VerifyBootstrap>(kProprietary, 0x42, "VERIFY BOOTSTRAP",
                                                             "DM VERIFY BOOTSTRAP"),
+      Row<ParseCheckFirmware, &DmApplet::CheckFirmware>(kProprietary, 0x44, "CHECK FIRMWARE",
+                                                        "DM CHECK FIRMWARE"),
       // GlobalPlatform SCP03 (Card Specification 2.3 Amendment D), served by gp::Scp03Handshake.
       Row<ParseSecureChannel, &DmApplet::SecureChannel>(
           kProprietary, 0x50, "INITIALIZE UPDATE (SCP03)", "GP INITIALIZE UPDATE"),

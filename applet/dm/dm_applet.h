@@ -14,6 +14,8 @@
 //   dm/dm_applet.cc        install, the descriptor; SELECT, GET DATA, the PIN commands
 //   dm/tree_commands.cc    GET, ADD, REPLACE, DELETE, EXEC, EXPORT
 //   dm/personalization.cc  STORE DATA: issuer personalization (dm/personalization.h)
+//   dm/bootstrap.cc        VERIFY BOOTSTRAP (dm/bootstrap.h)
+//   dm/fumo.cc             CHECK FIRMWARE: FUMO control
 // Values longer than one short APDU travel with command chaining or extended length; long
 // answers with 61xx/GET RESPONSE or extended Le — all handled by the runtime.
 #pragma once
@@ -134,6 +136,7 @@ class DmApplet final : public Applet {
   Sw PinCommand(AppletContext& ctx, const PinRequest& req, Bytes& out) const;
   Sw SecureChannel(AppletContext& ctx, const SecureChannelRequest& req, Bytes& out) const;
   Sw VerifyBootstrap(AppletContext& ctx, const VerifyBootstrapRequest& req, Bytes& out) const;
+  Sw CheckFirmware(AppletContext& ctx, const FirmwareRequest& req, Bytes& out) const;
 
   // The digest and provisioning flag of the descriptor, computed once per tree generation (the
   // generation changes with every committed tree change). Not card state: a cache.

@@ -232,6 +232,30 @@ Parsed<VerifyBootstrapRequest> ParseVerifyBootstrap(const CommandApdu& cmd) {
   return r;
 }
 
+Parsed<FirmwareRequest> ParseCheckFirmware(const CommandApdu& cmd) {
+  if (cmd.p1p2() != 0x0000) return Sw::kIncorrectP1P2;
+  const std::optional<std::vector<Tlv>> tlvs = ParseTlvs(cmd.data);
+  if (!tlvs) return Sw::kWrongData;
+  std::optional<ByteView> fields[4];  // tags 80 to 83
+  for (const Tlv& t : *tlvs) {
+    if (t.tag < 0x80 || t.tag > 0x83 || fields[t.tag - 0x80]) return Sw::kWrongData;
+    fields[t.tag - 0x80] = t.value;
+  }
+  const std::optional<ByteView>&digest = fields[0], &version = fields[1], &signature = fields[2],
+        &kvn = fields[3];
+  if (!digest || digest->size() != 32 || !version || version->empty() || version->size() > 64 ||
+      (signature && signature->size() != 64) || (kvn && (!signature || kvn->size() != 1))) {
+    return Sw::kWrongData;
+  }
+  FirmwareRequest r;
+  r.digest = *digest;
+  r.version = Text(*version);
+  if (!IsTndsText(r.version)) return Sw::kWrongData;
+  if (signature) r.signature = *signature;
+  if (kvn) r.kvn = (*kvn)[0];
+  return r;
+}
+
 Parsed<PinRequest> ParsePin(const CommandApdu& cmd) { return PinRequest{cmd.p2, cmd}; }
 
 Parsed<SecureChannelRequest> ParseSecureChannel(const CommandApdu& cmd) {
@@ -283,6 +307,10 @@ std::string Describe(const VerifyBootstrapRequest& r) {
   std::snprintf(buf, sizeof buf, "method %02X, %zu-byte message", static_cast<unsigned>(r.method),
                 r.body.size());
   return buf;
+}
+
+std::string Describe(const FirmwareRequest& r) {
+  return "package " + r.version + (r.signature.empty() ? "" : ", signed");
 }
 
 std::string Describe(const PinRequest& r) {

@@ -135,6 +135,18 @@ struct VerifyBootstrapRequest {
 };
 Parsed<VerifyBootstrapRequest> ParseVerifyBootstrap(const CommandApdu& cmd);
 
+// 80 44 00 00 TLVs: CHECK FIRMWARE (OMA FUMO control, dm/fumo.cc). 80 the package's SHA-256
+// digest (32 bytes), 81 its version (text, 1 to 64 bytes), 82 a signature of the digest (ECDSA
+// P-256, r || s, 64 bytes; optional) and 83 the FUMO key's KVN (optional, with 82 only). A
+// missing, extra, repeated or malformed field: 6A80; P1 P2 other than 00 00: 6A86.
+struct FirmwareRequest {
+  ByteView digest;
+  std::string version;
+  ByteView signature;
+  std::optional<uint8_t> kvn;
+};
+Parsed<FirmwareRequest> ParseCheckFirmware(const CommandApdu& cmd);
+
 // 00 20 / 24 / 2C .. P2: VERIFY, CHANGE REFERENCE DATA, RESET RETRY COUNTER. The runtime's
 // PinCommands (runtime/pin.h), shared with the file-system applet, validates and serves them; the
 // request carries the command to it.
@@ -160,6 +172,7 @@ Parsed<SecureChannelRequest> ParseSecureChannel(const CommandApdu& cmd);
 std::string Describe(const SelectRequest& r);
 std::string Describe(const GetDataRequest& r);
 std::string Describe(const VerifyBootstrapRequest& r);
+std::string Describe(const FirmwareRequest& r);
 std::string Describe(const GetRequest& r);
 std::string Describe(const AddRequest& r);
 std::string Describe(const ReplaceRequest& r);

@@ -1,0 +1,119 @@
+// FUMO control on the card (issue 10 item 5; requirement FUMO): "may this firmware package be
+// installed?" answered from the operator's FUMO policy nodes (the demo tree's TestPkg1) and a
+// package signature verified with the card's FUMO key (made here with OpenSSL); every decision
+// in the event log.
+#include <gtest/gtest.h>
+
+#include <string>
+
+#include "cards/demo_card.h"
+#include "demo_card_apdus.h"
+#include "dm/dm_applet.h"
+#include "host_openssl.h"
+#include "runtime/event_log.h"
+#include "runtime/key_store.h"
+#include "test_applets.h"
+
+namespace dmcard {
+namespace {
+
+using testing::Ascii;
+using testing::H;
+using testing::SwOf;
+using namespace testing::ossl;  // NOLINT: the host side of the signatures
+
+Bytes CheckFirmware(const Bytes& digest, const std::string& version, const Bytes& signature = {}) {
+  Bytes data = {0x80, static_cast<uint8_t>(digest.size())};
+  Append(data, digest);
+  data.push_back(0x81);
+  data.push_back(static_cast<uint8_t>(version.size()));
+  Append(data, Ascii(version));
+  if (!signature.empty()) {
+    data.push_back(0x82);
+    data.push_back(static_cast<uint8_t>(signature.size()));
+    Append(data, signature);
+  }
+  Bytes c = {0x80, 0x44, 0x00, 0x00, static_cast<uint8_t>(data.size())};
+  Append(c, data);
+  c.push_back(0x00);
+  return c;
+}
+
+class Req_FUMO_FirmwareControl : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    std::string error;
+    const uint8_t seed[16] = {0xF0};
+    card_ = MakeDemoCard(DemoCardConfig(),
+                         Platform{std::make_shared<RamMedium>(), crypto::Drbg::FromSeed(seed),
+                                  [] { return int64_t{1700000000}; }},
+                         error);
+    ASSERT_TRUE(card_) << error;
+    card_->PowerOn();
+    ASSERT_EQ(SwOf(card_->Transmit(testing::SelectAid(dm::DmApplet::DefaultAid()))), 0x9000);
+  }
+  // The operator's FUMO key: the public half of a P-256 pair OpenSSL made.
+  void LoadFumoKey() {
+    fumo_ = PkeyPtr(EVP_PKEY_Q_keygen(nullptr, nullptr, "EC", "P-256"));
+    ASSERT_TRUE(fumo_);
+    Bytes pub(65);
+    size_t len = 0;
+    ASSERT_EQ(EVP_PKEY_get_octet_string_param(fumo_.get(), "encoded-pub-key", pub.data(),
+                                              pub.size(), &len),
+              1);
+    card_->store().Begin();
+    KeySpec spec;
+    spec.type = KeyType::kEcP256Public;
+    spec.usage = KeyUsage::kFumo;
+    spec.kvn = 0x50;
+    spec.id = 0x01;
+    spec.owner = kIssuerPrincipal;
+    EXPECT_EQ(KeyLoader(card_->store()).Load(spec, pub), CryptoStatus::kOk);
+    ASSERT_EQ(card_->store().Commit(), StoreStatus::kOk);
+  }
+  std::string Decide(const Bytes& apdu) { return ToHex(card_->Transmit(apdu)); }
+
+  std::unique_ptr<Card> card_;
+  PkeyPtr fumo_;
+};
+
+TEST_F(Req_FUMO_FirmwareControl, ThePolicyAllowsWhatItListsAndNothingElse) {
+  // profiles/README.md: TestPkg1 is the SHA-256 of "dmcard-test-firmware-0.0.1", 0.0.1-test.
+  const Bytes listed = OsslDigest("SHA256", Ascii("dmcard-test-firmware-0.0.1"));
+  EXPECT_EQ(Decide(CheckFirmware(listed, "0.0.1-test")), "8601019000");
+  EXPECT_EQ(Decide(CheckFirmware(listed, "0.0.2-test")), "8601009000");
+  EXPECT_EQ(Decide(CheckFirmware(OsslDigest("SHA256", Ascii("other firmware")), "0.0.1-test")),
+            "8601009000");
+  const std::vector<Event> log = card_->log().Read(0, 100);
+  ASSERT_EQ(log.size(), 3u);
+  EXPECT_EQ(log[0].kind, EventKind::kFumoDecision);
+  EXPECT_EQ(log[0].reason, 0x01);
+  EXPECT_EQ(log[0].detail, Ascii("0.0.1-test"));
+  EXPECT_EQ(log[1].reason, 0x00);
+  // Malformed: a short digest, no version, a version with a control character.
+  EXPECT_EQ(SwOf(card_->Transmit(CheckFirmware(Bytes(31, 0), "1"))), 0x6A80);
+  EXPECT_EQ(SwOf(card_->Transmit(H("8044000022 8020" + std::string(64, '0') + "00"))), 0x6A80);
+  EXPECT_EQ(SwOf(card_->Transmit(CheckFirmware(listed, std::string("1\x01", 2)))), 0x6A80);
+}
+
+TEST_F(Req_FUMO_FirmwareControl, APackageSignedWithTheFumoKeyIsAllowed) {
+  const Bytes digest = OsslDigest("SHA256", Ascii("a signed firmware package"));
+  // No FUMO key on the demo card yet.
+  EXPECT_EQ(SwOf(card_->Transmit(CheckFirmware(digest, "2.0", Bytes(64, 1)))), 0x6A88);
+  LoadFumoKey();
+  const Bytes signature = OsslDerToRaw(OsslSignDer(fumo_.get(), digest));
+  EXPECT_EQ(Decide(CheckFirmware(digest, "2.0", signature)), "8601029000");
+  // Signed by another key, or another package's signature: refused (6982), logged durably.
+  PkeyPtr other(EVP_PKEY_Q_keygen(nullptr, nullptr, "EC", "P-256"));
+  const Bytes forged = OsslDerToRaw(OsslSignDer(other.get(), digest));
+  const size_t logged = card_->log().Read(0, 100).size();
+  EXPECT_EQ(Decide(CheckFirmware(digest, "2.0", forged)), "6982");
+  EXPECT_EQ(Decide(CheckFirmware(OsslDigest("SHA256", Ascii("x")), "2.0", signature)), "6982");
+  const std::vector<Event> log = card_->log().Read(0, 100);
+  ASSERT_EQ(log.size(), logged + 2);
+  EXPECT_EQ(log.back().kind, EventKind::kFumoDecision);
+  EXPECT_EQ(log.back().reason, 0xFF);
+}
+
+}  // namespace
+}  // namespace dmcard
