@@ -1,6 +1,7 @@
 #include "dm/requests.h"
 
 #include <algorithm>
+#include <array>
 #include <cstdio>
 
 #include "dm/tnds.h"
@@ -177,15 +178,23 @@ Parsed<StoreDataRequest> ParseStoreData(const CommandApdu& cmd) {
   return r;
 }
 
-Parsed<VerifyBootstrapRequest> ParseVerifyBootstrap(const CommandApdu& cmd) {
-  if (cmd.p1p2() != 0x0000) return Sw::kIncorrectP1P2;
-  const std::optional<std::vector<Tlv>> tlvs = ParseTlvs(cmd.data);
-  if (!tlvs) return Sw::kWrongData;
-  std::optional<ByteView> fields[6];  // tags 80 to 85
+// The command data as context-specific fields 80, 81, ... (N of them, each at most once, in any
+// order); false for malformed TLVs, another tag or a repeated one.
+template <size_t N>
+bool ContextFields(ByteView data, std::array<std::optional<ByteView>, N>& fields) {
+  const std::optional<std::vector<Tlv>> tlvs = ParseTlvs(data);
+  if (!tlvs) return false;
   for (const Tlv& t : *tlvs) {
-    if (t.tag < 0x80 || t.tag > 0x85 || fields[t.tag - 0x80]) return Sw::kWrongData;
+    if (t.tag < 0x80 || t.tag >= 0x80 + N || fields[t.tag - 0x80]) return false;
     fields[t.tag - 0x80] = t.value;
   }
+  return true;
+}
+
+Parsed<VerifyBootstrapRequest> ParseVerifyBootstrap(const CommandApdu& cmd) {
+  if (cmd.p1p2() != 0x0000) return Sw::kIncorrectP1P2;
+  std::array<std::optional<ByteView>, 6> fields;  // tags 80 to 85
+  if (!ContextFields(cmd.data, fields)) return Sw::kWrongData;
   const std::optional<ByteView>&method = fields[0], &body = fields[1], &mac = fields[2],
         &pin = fields[3], &sequence = fields[4], &kvn = fields[5];
   if (!method || method->size() != 1 || !KnownBootstrapMethod((*method)[0]) || !body ||
@@ -234,13 +243,8 @@ Parsed<VerifyBootstrapRequest> ParseVerifyBootstrap(const CommandApdu& cmd) {
 
 Parsed<FirmwareRequest> ParseCheckFirmware(const CommandApdu& cmd) {
   if (cmd.p1p2() != 0x0000) return Sw::kIncorrectP1P2;
-  const std::optional<std::vector<Tlv>> tlvs = ParseTlvs(cmd.data);
-  if (!tlvs) return Sw::kWrongData;
-  std::optional<ByteView> fields[4];  // tags 80 to 83
-  for (const Tlv& t : *tlvs) {
-    if (t.tag < 0x80 || t.tag > 0x83 || fields[t.tag - 0x80]) return Sw::kWrongData;
-    fields[t.tag - 0x80] = t.value;
-  }
+  std::array<std::optional<ByteView>, 4> fields;  // tags 80 to 83
+  if (!ContextFields(cmd.data, fields)) return Sw::kWrongData;
   const std::optional<ByteView>&digest = fields[0], &version = fields[1], &signature = fields[2],
         &kvn = fields[3];
   if (!digest || digest->size() != 32 || !version || version->empty() || version->size() > 64 ||

@@ -124,13 +124,9 @@ class Req_UCCR_VerifyBootstrap : public ::testing::Test {
   // The operator's keys (usage bootstrap verification): an HMAC-SHA256 secret and the public
   // half of an EC P-256 key pair OpenSSL made.
   void LoadOperatorKeys() {
-    ec_ = PkeyPtr(EVP_PKEY_Q_keygen(nullptr, nullptr, "EC", "P-256"));
-    ASSERT_TRUE(ec_);
-    Bytes pub(65);
-    size_t len = 0;
-    ASSERT_EQ(
-        EVP_PKEY_get_octet_string_param(ec_.get(), "encoded-pub-key", pub.data(), pub.size(), &len),
-        1);
+    ec_ = OsslNewP256();
+    const Bytes pub = OsslEcPublicKey(ec_.get());
+    ASSERT_EQ(pub.size(), 65u);
     PersistentStore& store = card_->store();
     store.Begin();
     KeyLoader loader(store);
@@ -176,24 +172,27 @@ class Req_UCCR_VerifyBootstrap : public ::testing::Test {
     for (size_t i = 0; i < key.size(); ++i) v.pin += static_cast<char>('0' + mac[i] % 10);
     return v;
   }
-  Verify Hmac256(uint32_t sequence) {
+  // An operator method's request, and what its MAC or signature covers: sequence || message.
+  static Verify Sequenced(uint8_t method, uint32_t sequence) {
     Verify v;
-    v.method = kHmacSha256;
+    v.method = method;
     v.sequence = sequence;
+    return v;
+  }
+  static Bytes Signed(const Verify& v) {
     Bytes data;
-    AppendU32(data, sequence);
+    AppendU32(data, *v.sequence);
     Append(data, v.body);
-    v.mac = OsslMac("HMAC", "SHA256", hmac_key_, data);
+    return data;
+  }
+  Verify Hmac256(uint32_t sequence) {
+    Verify v = Sequenced(kHmacSha256, sequence);
+    v.mac = OsslMac("HMAC", "SHA256", hmac_key_, Signed(v));
     return v;
   }
   Verify Ecdsa(uint32_t sequence, EVP_PKEY* key = nullptr) {
-    Verify v;
-    v.method = kEcdsa;
-    v.sequence = sequence;
-    Bytes data;
-    AppendU32(data, sequence);
-    Append(data, v.body);
-    v.mac = OsslDerToRaw(OsslSignDer(key ? key : ec_.get(), OsslDigest("SHA256", data)));
+    Verify v = Sequenced(kEcdsa, sequence);
+    v.mac = OsslDerToRaw(OsslSignDer(key ? key : ec_.get(), OsslDigest("SHA256", Signed(v))));
     return v;
   }
 
@@ -266,7 +265,7 @@ TEST_F(Req_UCCR_VerifyBootstrap, MacsAndSignaturesMadeByOpenSslAreValid) {
 TEST_F(Req_UCCR_VerifyBootstrap, ForgeriesReplaysAndUnknownKeysAreRefusedAndLogged) {
   ASSERT_EQ(SwOf(Send(Hmac256(6))), 0x9000);
   ASSERT_EQ(SwOf(Send(Ecdsa(7))), 0x9000);
-  PkeyPtr other(EVP_PKEY_Q_keygen(nullptr, nullptr, "EC", "P-256"));
+  PkeyPtr other = OsslNewP256();
   struct Case {
     const char* what;
     Verify request;

@@ -8,6 +8,7 @@
 
 #include "cards/demo_card.h"
 #include "demo_card_apdus.h"
+#include "demo_card_in_ram.h"
 #include "dm/dm_applet.h"
 #include "runtime/event_log.h"
 #include "runtime/tlv.h"
@@ -55,14 +56,8 @@ std::vector<LoggedEvent> Decode(const Bytes& data) {
 }
 
 TEST(Req_UC521_EventLog, ChangesBlocksAndFailedAuthenticationsAreLoggedForTheAuthority) {
-  std::string error;
-  const uint8_t seed[16] = {5, 21};
-  auto card = MakeDemoCard(DemoCardConfig(),
-                           Platform{std::make_shared<RamMedium>(), crypto::Drbg::FromSeed(seed),
-                                    [] { return int64_t{1700000123}; }},
-                           error);
-  ASSERT_TRUE(card) << error;
-  card->PowerOn();
+  auto card = testing::DemoCardInRam(0x21);
+  ASSERT_TRUE(card);
   const Bytes dm_aid = dm::DmApplet::DefaultAid();
   ASSERT_EQ(SwOf(card->Transmit(testing::SelectAid(dm_aid))), 0x9000);
 

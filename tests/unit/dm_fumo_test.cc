@@ -8,6 +8,7 @@
 
 #include "cards/demo_card.h"
 #include "demo_card_apdus.h"
+#include "demo_card_in_ram.h"
 #include "dm/dm_applet.h"
 #include "host_openssl.h"
 #include "runtime/event_log.h"
@@ -42,25 +43,15 @@ Bytes CheckFirmware(const Bytes& digest, const std::string& version, const Bytes
 class Req_FUMO_FirmwareControl : public ::testing::Test {
  protected:
   void SetUp() override {
-    std::string error;
-    const uint8_t seed[16] = {0xF0};
-    card_ = MakeDemoCard(DemoCardConfig(),
-                         Platform{std::make_shared<RamMedium>(), crypto::Drbg::FromSeed(seed),
-                                  [] { return int64_t{1700000000}; }},
-                         error);
-    ASSERT_TRUE(card_) << error;
-    card_->PowerOn();
+    card_ = testing::DemoCardInRam(0xF0);
+    ASSERT_TRUE(card_);
     ASSERT_EQ(SwOf(card_->Transmit(testing::SelectAid(dm::DmApplet::DefaultAid()))), 0x9000);
   }
   // The operator's FUMO key: the public half of a P-256 pair OpenSSL made.
   void LoadFumoKey() {
-    fumo_ = PkeyPtr(EVP_PKEY_Q_keygen(nullptr, nullptr, "EC", "P-256"));
-    ASSERT_TRUE(fumo_);
-    Bytes pub(65);
-    size_t len = 0;
-    ASSERT_EQ(EVP_PKEY_get_octet_string_param(fumo_.get(), "encoded-pub-key", pub.data(),
-                                              pub.size(), &len),
-              1);
+    fumo_ = OsslNewP256();
+    const Bytes pub = OsslEcPublicKey(fumo_.get());
+    ASSERT_EQ(pub.size(), 65u);
     card_->store().Begin();
     KeySpec spec;
     spec.type = KeyType::kEcP256Public;
@@ -104,7 +95,7 @@ TEST_F(Req_FUMO_FirmwareControl, APackageSignedWithTheFumoKeyIsAllowed) {
   const Bytes signature = OsslDerToRaw(OsslSignDer(fumo_.get(), digest));
   EXPECT_EQ(Decide(CheckFirmware(digest, "2.0", signature)), "8601029000");
   // Signed by another key, or another package's signature: refused (6982), logged durably.
-  PkeyPtr other(EVP_PKEY_Q_keygen(nullptr, nullptr, "EC", "P-256"));
+  PkeyPtr other = OsslNewP256();
   const Bytes forged = OsslDerToRaw(OsslSignDer(other.get(), digest));
   const size_t logged = card_->log().Read(0, 100).size();
   EXPECT_EQ(Decide(CheckFirmware(digest, "2.0", forged)), "6982");

@@ -8,6 +8,7 @@
 
 #include "cards/demo_card.h"
 #include "demo_card_apdus.h"
+#include "demo_card_in_ram.h"
 #include "dm/dm_applet.h"
 #include "host_scp03.h"
 #include "scp03_test_client.h"
@@ -32,14 +33,8 @@ constexpr char kName[] = "./DMAcc/DMCardTest/Name";
 class Req_SEC1_DmOverScp03 : public ::testing::Test {
  protected:
   void SetUp() override {
-    std::string error;
-    const uint8_t seed[16] = {4, 2};
-    card_ = MakeDemoCard(DemoCardConfig(),
-                         Platform{std::make_shared<RamMedium>(), crypto::Drbg::FromSeed(seed),
-                                  [] { return int64_t{1700000000}; }},
-                         error);
-    ASSERT_TRUE(card_) << error;
-    card_->PowerOn();
+    card_ = testing::DemoCardInRam(42);
+    ASSERT_TRUE(card_);
     Bytes select = H("00A404000A");
     Append(select, dm::DmApplet::DefaultAid());
     select.push_back(0x00);

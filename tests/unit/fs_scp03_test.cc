@@ -8,6 +8,7 @@
 
 #include "cards/demo_card.h"
 #include "demo_card_apdus.h"
+#include "demo_card_in_ram.h"
 #include "dm/dm_applet.h"
 #include "fs/demo_fs.h"
 #include "host_scp03.h"
@@ -34,14 +35,8 @@ const std::string kUpdateDir2 = "00DC02F420" + kRecord;
 class Req_SEC1_FsOverScp03 : public ::testing::Test {
  protected:
   void SetUp() override {
-    std::string error;
-    const uint8_t seed[16] = {0xF5};
-    card_ = MakeDemoCard(DemoCardConfig(),
-                         Platform{std::make_shared<RamMedium>(), crypto::Drbg::FromSeed(seed),
-                                  [] { return int64_t{1700000000}; }},
-                         error);
-    ASSERT_TRUE(card_) << error;
-    card_->PowerOn();
+    card_ = testing::DemoCardInRam(0xF5);
+    ASSERT_TRUE(card_);
     ASSERT_EQ(SwOf(card_->Transmit(testing::SelectAid(fs::demo::Aid()))), 0x9000);
     const Bytes r = card_->Transmit(H(kReadDir2));
     ASSERT_EQ(SwOf(r), 0x9000);

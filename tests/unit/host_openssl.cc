@@ -136,6 +136,25 @@ Bytes OsslSigToDer(ByteView raw) {
   return out;
 }
 
+PkeyPtr OsslNewP256() {
+  PkeyPtr key(EVP_PKEY_Q_keygen(nullptr, nullptr, "EC", "P-256"));
+  EXPECT_TRUE(key) << "EVP_PKEY_Q_keygen";
+  return key;
+}
+
+Bytes OsslEcPublicKey(EVP_PKEY* key) {
+  Bytes pub(65);
+  size_t len = 0;
+  if (key == nullptr ||
+      EVP_PKEY_get_octet_string_param(key, OSSL_PKEY_PARAM_ENCODED_PUBLIC_KEY, pub.data(),
+                                      pub.size(), &len) != 1 ||
+      len != pub.size()) {
+    ADD_FAILURE() << "EVP_PKEY_get_octet_string_param";
+    return {};
+  }
+  return pub;
+}
+
 Bytes OsslDerToRaw(ByteView der) {
   const unsigned char* p = der.data();
   SigPtr sig(d2i_ECDSA_SIG(nullptr, &p, static_cast<long>(der.size())));

@@ -41,6 +41,9 @@ Bytes OsslPublicFromPrivate(ByteView priv);
 PkeyPtr OsslEcKey(ByteView pub, ByteView priv = {});
 bool OsslVerifyDer(EVP_PKEY* key, ByteView digest, ByteView der);
 Bytes OsslSignDer(EVP_PKEY* key, ByteView digest);
+// A fresh P-256 key pair, and the uncompressed public key (04 || X || Y) of a key.
+PkeyPtr OsslNewP256();
+Bytes OsslEcPublicKey(EVP_PKEY* key);
 // OpenSSL's DER encoding of the ECDSA-Sig-Value for raw r||s, and back (32-byte r and s).
 Bytes OsslSigToDer(ByteView raw);
 Bytes OsslDerToRaw(ByteView der);
