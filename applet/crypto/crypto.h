@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <memory>
 #include <span>
+#include <string>
 #include <string_view>
 #include <vector>
 
@@ -34,13 +35,24 @@ enum class CryptoStatus : uint8_t {
 
 std::string_view ToString(CryptoStatus status);
 
-enum class HashAlg { kSha1, kSha256 };
+// kMd5 exists only for the OMA DM 1.2 credentials syncml:auth-md5 and syncml:auth-MAC (DM
+// Security §5.1), which are defined with it: Hash takes it, every other call refuses it
+// (kBadInput).
+enum class HashAlg { kSha1, kSha256, kMd5 };
 
-// Message digests (FIPS 180-4): SHA-1 or SHA-256 of `data` into `digest`.
+// Message digests: SHA-1 or SHA-256 (FIPS 180-4), MD5 (RFC 1321) of `data` into `digest`.
 CryptoStatus Hash(HashAlg alg, ByteView data, Bytes& digest);
 
-// HMAC (RFC 2104) with SHA-1 or SHA-256; `mac` receives the full tag.
+// HMAC (RFC 2104) with SHA-1 or SHA-256; `mac` receives the full tag. kMd5: kBadInput.
 CryptoStatus Hmac(HashAlg alg, ByteView key, ByteView message, Bytes& mac);
+
+// Base64 (RFC 4648 §4, the standard alphabet with '=' padding), as OMA DM carries nonces and
+// digests. Base64Encode never fails for data that fits in memory. Base64Decode is strict: the
+// text must be the canonical encoding of some bytes — a multiple of 4 characters of the
+// alphabet, padding only at the end, unused bits zero, no line breaks or spaces (RFC 4648
+// §3.3, §3.5: characters outside the alphabet are rejected); else kBadInput and `out` untouched.
+CryptoStatus Base64Encode(ByteView data, std::string& text);
+CryptoStatus Base64Decode(std::string_view text, Bytes& out);
 
 // AES (FIPS 197) with 128/192/256-bit keys, no padding: input must be a multiple of 16 bytes.
 CryptoStatus AesEcbEncrypt(ByteView key, ByteView in, Bytes& out);

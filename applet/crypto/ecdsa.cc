@@ -8,6 +8,7 @@
 #include <algorithm>
 
 #include "crypto/crypto.h"
+#include "crypto/mbedtls_util.h"
 
 namespace dmcard::crypto {
 namespace {
@@ -211,7 +212,8 @@ CryptoStatus EcdsaP256SignDigestDeterministic(ByteView private_key, ByteView dig
   Mpi d;
   CryptoStatus st = LoadPrivate(group, private_key, d);
   if (st != CryptoStatus::kOk) return st;
-  const mbedtls_md_type_t md = alg == HashAlg::kSha1 ? MBEDTLS_MD_SHA1 : MBEDTLS_MD_SHA256;
+  const mbedtls_md_type_t md = internal::MdType(alg);
+  if (md == MBEDTLS_MD_NONE) return CryptoStatus::kBadInput;  // MD5: never for signatures
   const mbedtls_md_info_t* info = mbedtls_md_info_from_type(md);
   if (info == nullptr) return CryptoStatus::kInternal;
   // RFC 6979 runs HMAC with `alg` over the digest, so the digest must be one made with `alg`.

@@ -1,4 +1,5 @@
-// Message digests (FIPS 180-4) through mbed TLS's generic message-digest layer.
+// Message digests (FIPS 180-4; MD5, RFC 1321, for OMA DM credentials only) through mbed TLS's
+// generic message-digest layer.
 #include <mbedtls/md.h>
 
 #include "crypto/crypto.h"
@@ -10,8 +11,8 @@ namespace dmcard::crypto {
 using internal::DataOrEmpty;
 
 CryptoStatus Hash(HashAlg alg, ByteView data, Bytes& digest) {
-  const mbedtls_md_type_t type = alg == HashAlg::kSha1 ? MBEDTLS_MD_SHA1 : MBEDTLS_MD_SHA256;
-  const mbedtls_md_info_t* info = mbedtls_md_info_from_type(type);
+  const mbedtls_md_info_t* info =
+      mbedtls_md_info_from_type(internal::MdType(alg, /*allow_md5=*/true));
   if (info == nullptr) return CryptoStatus::kInternal;
   Bytes out(mbedtls_md_get_size(info));
   if (mbedtls_md(info, DataOrEmpty(data), data.size(), out.data()) != 0) {

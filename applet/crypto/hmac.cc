@@ -8,7 +8,8 @@ namespace dmcard::crypto {
 using internal::DataOrEmpty;
 
 CryptoStatus Hmac(HashAlg alg, ByteView key, ByteView message, Bytes& mac) {
-  const mbedtls_md_type_t type = alg == HashAlg::kSha1 ? MBEDTLS_MD_SHA1 : MBEDTLS_MD_SHA256;
+  const mbedtls_md_type_t type = internal::MdType(alg);
+  if (type == MBEDTLS_MD_NONE) return CryptoStatus::kBadInput;  // no HMAC-MD5 on this card
   const mbedtls_md_info_t* info = mbedtls_md_info_from_type(type);
   if (info == nullptr) return CryptoStatus::kInternal;
   Bytes out(mbedtls_md_get_size(info));

@@ -88,6 +88,13 @@ std::span<const Command> CommandTable() {
           kInterindustry, 0x24, "CHANGE REFERENCE DATA (DM applet PINs)", "CHANGE REFERENCE DATA"),
       Row<ParsePin, &DmApplet::PinCommand>(
           kInterindustry, 0x2C, "RESET RETRY COUNTER (DM applet PINs)", "RESET RETRY COUNTER"),
+      // DEV3, SC8: OMA DM 1.2 credentials from an account's AppAuth entry, and the card's own
+      // authentication (ISO 7816-4 §11.5.2), both in dm/credentials.cc.
+      Row<ParseCredential, &DmApplet::Credential>(
+          kProprietary, 0x3C, "OMA DM CREDENTIAL (auth-md5, auth-MAC)", "DM CREDENTIAL"),
+      Row<ParseInternalAuthenticate, &DmApplet::InternalAuthenticate>(
+          kInterindustry, 0x88, "INTERNAL AUTHENTICATE (card authentication)",
+          "INTERNAL AUTHENTICATE"),
   };
   return kTable;
 }

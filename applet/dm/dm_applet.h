@@ -16,6 +16,7 @@
 //   dm/personalization.cc  STORE DATA: issuer personalization (dm/personalization.h)
 //   dm/bootstrap.cc        VERIFY BOOTSTRAP (dm/bootstrap.h)
 //   dm/fumo.cc             CHECK FIRMWARE: FUMO control
+//   dm/credentials.cc      OMA DM credentials (auth-md5, auth-MAC) and INTERNAL AUTHENTICATE
 // Values longer than one short APDU travel with command chaining or extended length; long
 // answers with 61xx/GET RESPONSE or extended Le — all handled by the runtime.
 #pragma once
@@ -123,7 +124,7 @@ class DmApplet final : public Applet {
   Sw Personalize(AppletContext& ctx, const std::vector<Dgi>& dgis) const;
 
   // Execute functions, one per command, each given its command's already-validated request
-  // (dm_applet.cc, tree_commands.cc, personalization.cc).
+  // (dm_applet.cc, tree_commands.cc, personalization.cc, credentials.cc).
   Sw AnswerSelect(AppletContext& ctx, const SelectRequest& req, Bytes& out) const;
   Sw GetData(AppletContext& ctx, const GetDataRequest& req, Bytes& out) const;
   Sw Get(AppletContext& ctx, const GetRequest& req, Bytes& out) const;
@@ -137,6 +138,9 @@ class DmApplet final : public Applet {
   Sw SecureChannel(AppletContext& ctx, const SecureChannelRequest& req, Bytes& out) const;
   Sw VerifyBootstrap(AppletContext& ctx, const VerifyBootstrapRequest& req, Bytes& out) const;
   Sw CheckFirmware(AppletContext& ctx, const FirmwareRequest& req, Bytes& out) const;
+  Sw Credential(AppletContext& ctx, const CredentialRequest& req, Bytes& out) const;
+  Sw InternalAuthenticate(AppletContext& ctx, const InternalAuthenticateRequest& req,
+                          Bytes& out) const;
 
   // The digest and provisioning flag of the descriptor, computed once per tree generation (the
   // generation changes with every committed tree change). Not card state: a cache.

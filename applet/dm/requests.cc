@@ -266,6 +266,50 @@ Parsed<SecureChannelRequest> ParseSecureChannel(const CommandApdu& cmd) {
   return SecureChannelRequest{cmd};
 }
 
+Parsed<CredentialRequest> ParseCredential(const CommandApdu& cmd) {
+  if (cmd.p1 > 0x03 || cmd.p2 != 0x00) return Sw::kIncorrectP1P2;
+  Parsed<TlvData> data = ParseTlvData(cmd);
+  if (!data.request) return data.sw;
+  const TlvData& d = *data.request;
+  CredentialRequest r;
+  r.method = (cmd.p1 & 0x01) != 0 ? CredentialRequest::Method::kAuthMac
+                                  : CredentialRequest::Method::kAuthMd5;
+  r.check = cmd.p1 >= 0x02;
+  r.uri = d.uri;
+  const Tlv* nonce = d.Find(0x81);
+  if (nonce == nullptr || nonce->value.size() > CredentialRequest::kMaxNonce) {
+    return Sw::kWrongData;
+  }
+  r.nonce = nonce->value;
+  // Each of the other two is there exactly when the operation takes it.
+  const Tlv* body = d.Find(0x82);
+  if ((body != nullptr) != (r.method == CredentialRequest::Method::kAuthMac)) {
+    return Sw::kWrongData;
+  }
+  if (body != nullptr) {
+    if (body->value.size() != 16) return Sw::kWrongData;  // an MD5 digest
+    r.body_md5 = body->value;
+  }
+  const Tlv* credential = d.Find(0x83);
+  if ((credential != nullptr) != r.check) return Sw::kWrongData;
+  if (credential != nullptr) {
+    if (credential->value.empty() ||
+        credential->value.size() > CredentialRequest::kMaxCredentialText) {
+      return Sw::kWrongData;
+    }
+    r.credential = credential->value;
+  }
+  return r;
+}
+
+Parsed<InternalAuthenticateRequest> ParseInternalAuthenticate(const CommandApdu& cmd) {
+  if (cmd.p1 != 0x00 || cmd.p2 > 0x7F) return Sw::kIncorrectP1P2;
+  if (cmd.data.empty() || cmd.data.size() > InternalAuthenticateRequest::kMaxChallenge) {
+    return Sw::kWrongLength;
+  }
+  return InternalAuthenticateRequest{cmd.p2, cmd.data};
+}
+
 std::string Describe(const SelectRequest& /*r*/) { return {}; }
 std::string Describe(const GetDataRequest& r) {
   return r.what == GetDataRequest::What::kDescriptor ? "descriptor"
@@ -331,6 +375,18 @@ std::string Describe(const SecureChannelRequest& r) {
     if (at != std::string::npos) return name.substr(at);
   }
   return {};
+}
+
+std::string Describe(const CredentialRequest& r) {
+  const char* method = r.method == CredentialRequest::Method::kAuthMd5 ? "auth-md5" : "auth-MAC";
+  return WithUri(std::string(r.check ? "check server " : "client ") + method, r.uri);
+}
+
+std::string Describe(const InternalAuthenticateRequest& r) {
+  if (r.kvn == 0) return "first card key";
+  char buf[8];
+  std::snprintf(buf, sizeof buf, "KVN %02X", r.kvn);
+  return buf;
 }
 
 }  // namespace dmcard::dm

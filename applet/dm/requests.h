@@ -165,6 +165,39 @@ struct SecureChannelRequest {
 };
 Parsed<SecureChannelRequest> ParseSecureChannel(const CommandApdu& cmd);
 
+// 80 3C P1 00 TLVs: OMA DM 1.2 credentials (DM Security §5.1, DM Protocol §9.4) computed and
+// checked on the card from an AppAuth entry's AAuthName and AAuthSecret (dm/credentials.cc).
+// P1 00 the client's syncml:auth-md5, 01 the client's syncml:auth-MAC, 02 check the server's
+// syncml:auth-md5, 03 check the server's syncml:auth-MAC; P2 00 (else 6A86). Data (else 6A80):
+// 80 the AppAuth entry's URI (the node holding AAuthName, AAuthSecret, AAuthLevel, AAuthType),
+// 81 the nonce as raw bytes (NextNonce base64-decoded; 0 to kMaxNonce bytes), 82 MD5(body)
+// (16 bytes; auth-MAC only, absent otherwise), 83 the server's credential as the base64 text
+// it sent (1 to kMaxCredentialText bytes; checks only, absent otherwise).
+struct CredentialRequest {
+  static constexpr size_t kMaxNonce = 128;
+  static constexpr size_t kMaxCredentialText = 64;
+  enum class Method : uint8_t { kAuthMd5, kAuthMac };
+  Method method = Method::kAuthMd5;
+  bool check = false;  // P1 02/03: check the server's credential; else compute the client's
+  std::string uri;
+  ByteView nonce;
+  ByteView body_md5;    // auth-MAC: MD5 of the message body (the card base64-encodes it)
+  ByteView credential;  // checks: the server's credential (base64 text)
+};
+Parsed<CredentialRequest> ParseCredential(const CommandApdu& cmd);
+
+// 00 88 00 P2 challenge: INTERNAL AUTHENTICATE (ISO/IEC 7816-4 §11.5.2), the card proving itself
+// with a key of usage kCardAuthentication (dm/credentials.cc). P1 00 (the key decides the
+// algorithm; else 6A86). P2: the KVN (01 to 7F) of the key, key id 01; 00 the card's first
+// card-authentication key (lowest KVN, then key id; any owner); 80 to FF 6A86. The challenge:
+// 1 to kMaxChallenge bytes (else 6700).
+struct InternalAuthenticateRequest {
+  static constexpr size_t kMaxChallenge = 128;
+  uint8_t kvn = 0;  // 00: the first card-authentication key
+  ByteView challenge;
+};
+Parsed<InternalAuthenticateRequest> ParseInternalAuthenticate(const CommandApdu& cmd);
+
 // What a request is, for logs (DmApplet::DescribeCommand puts the command's label before it):
 // "value ./DevInfo/Man", "XML ./DMAcc", "PIN 01". Never a value, a PIN or document content. ""
 // when there is nothing to add, or when the URI is not printable ASCII (then only the label
@@ -182,5 +215,7 @@ std::string Describe(const ExportRequest& r);
 std::string Describe(const StoreDataRequest& r);
 std::string Describe(const PinRequest& r);
 std::string Describe(const SecureChannelRequest& r);
+std::string Describe(const CredentialRequest& r);
+std::string Describe(const InternalAuthenticateRequest& r);
 
 }  // namespace dmcard::dm

@@ -31,7 +31,9 @@ enum class EventKind : uint8_t {
   kBootstrapAccepted = 1,
   kBootstrapRejected = 2,
   kAuthenticationFailed = 3,  // an SCP03 EXTERNAL AUTHENTICATE that did not verify
-  kCredentialFailed = 4,      // an OMA DM credential (auth-md5, auth-MAC) that did not verify
+  kCredentialFailed = 4,      // an OMA DM credential (auth-md5, auth-MAC) that did not verify,
+                              // or a refused use of the card's credentials (DM CREDENTIAL,
+                              // INTERNAL AUTHENTICATE: dm/credentials.cc)
   kMoChanged = 5,             // ADD, REPLACE, DELETE, EXEC or STORE DATA changed the tree
   kPinBlocked = 6,            // a PIN's (or PUK's) last try was used up
   kFumoDecision = 7,          // a firmware package allowed or refused

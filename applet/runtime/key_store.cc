@@ -341,6 +341,7 @@ CryptoStatus KeyStore::Hmac(KeyHandle key, crypto::HashAlg alg, ByteView message
 
 CryptoStatus KeyStore::VerifyHmac(KeyHandle key, crypto::HashAlg alg, ByteView message,
                                   ByteView mac) {
+  if (alg == crypto::HashAlg::kMd5) return CryptoStatus::kBadInput;  // OMA DM credentials only
   const size_t full_length = alg == crypto::HashAlg::kSha1 ? 20 : 32;
   if (mac.size() < 10 || mac.size() > full_length) return CryptoStatus::kBadInput;
   Loaded k;
@@ -358,6 +359,7 @@ CryptoStatus KeyStore::VerifyHmac(KeyHandle key, crypto::HashAlg alg, ByteView m
 
 CryptoStatus KeyStore::SignDigest(KeyHandle key, crypto::HashAlg alg, ByteView digest,
                                   Bytes& signature) {
+  if (alg == crypto::HashAlg::kMd5) return CryptoStatus::kBadInput;
   const size_t digest_length = alg == crypto::HashAlg::kSha1 ? 20 : 32;
   if (digest.size() != digest_length) return CryptoStatus::kBadInput;
   Loaded k;

@@ -11,7 +11,8 @@ enum class Sw : uint16_t {
   kMoreDataBase = 0x6100,
   kWrongLeBase = 0x6C00,
   kWarningNoInfo = 0x6200,
-  kEndOfFileReached = 0x6282,  // fewer bytes than Ne available before the end of the file
+  kAuthenticationFailed = 0x6300,  // a proof that did not verify (GP SCP03, OMA DM credentials)
+  kEndOfFileReached = 0x6282,      // fewer bytes than Ne available before the end of the file
   kSelectedFileDeactivated = 0x6283,
   kVerifyFailedBase = 0x63C0,  // 63Cx: x further tries allowed
   kMemoryFailure = 0x6581,

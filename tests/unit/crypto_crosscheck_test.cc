@@ -76,6 +76,38 @@ TEST(CryptoCrosscheck, DigestsMatchOpenssl) {
   }
 }
 
+TEST(CryptoCrosscheck, Md5MatchesOpenssl) {
+  Prng prng(0x3D5);
+  for (size_t len : kLengths) {
+    SCOPED_TRACE("length " + std::to_string(len));
+    const Bytes data = prng.Take(len);
+    EXPECT_EQ(Hex(testing::HashOf(HashAlg::kMd5, data)), Hex(OsslDigest("MD5", data)));
+  }
+}
+
+// OpenSSL's EVP_EncodeBlock / EVP_DecodeBlock (RFC 4648 base64, no line breaks).
+std::string OsslBase64(ByteView data) {
+  std::string out(4 * ((data.size() + 2) / 3) + 1, '\0');
+  const int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()), Ptr(data),
+                                static_cast<int>(data.size()));
+  out.resize(static_cast<size_t>(n));
+  return out;
+}
+
+TEST(CryptoCrosscheck, Base64MatchesOpenssl) {
+  Prng prng(0xB64);
+  for (size_t len : kLengths) {
+    SCOPED_TRACE("length " + std::to_string(len));
+    const Bytes data = prng.Take(len);
+    std::string text;
+    ASSERT_EQ(crypto::Base64Encode(data, text), CryptoStatus::kOk);
+    EXPECT_EQ(text, OsslBase64(data));
+    Bytes back;
+    ASSERT_EQ(crypto::Base64Decode(OsslBase64(data), back), CryptoStatus::kOk);
+    EXPECT_EQ(Hex(back), Hex(data));
+  }
+}
+
 TEST(CryptoCrosscheck, HmacMatchesOpenssl) {
   Prng prng(0x4D4AC);
   for (size_t key_len : {1u, 16u, 20u, 32u, 64u, 65u, 131u}) {

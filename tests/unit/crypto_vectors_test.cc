@@ -99,8 +99,10 @@ void CheckDigests(const std::string& file, HashAlg alg, size_t expected_cases) {
   for (const auto& c : cases) {
     SCOPED_TRACE(c.Where());
     const Bytes msg = Message(c);
-    const Bytes direct = alg == HashAlg::kSha1 ? testing::Sha1Of(msg) : testing::Sha256Of(msg);
-    EXPECT_EQ(Hex(direct), Hex(c.Get("md")));
+    if (alg != HashAlg::kMd5) {
+      const Bytes direct = alg == HashAlg::kSha1 ? testing::Sha1Of(msg) : testing::Sha256Of(msg);
+      EXPECT_EQ(Hex(direct), Hex(c.Get("md")));
+    }
     EXPECT_EQ(Hex(testing::HashOf(alg, msg)), Hex(c.Get("md")));
   }
 }
@@ -108,6 +110,67 @@ void CheckDigests(const std::string& file, HashAlg alg, size_t expected_cases) {
 TEST(CryptoVectors, Sha1) { CheckDigests("crypto/sha1.data", HashAlg::kSha1, 4); }
 
 TEST(CryptoVectors, Sha256) { CheckDigests("crypto/sha256.data", HashAlg::kSha256, 4); }
+
+TEST(CryptoVectors, Md5) { CheckDigests("crypto/md5.data", HashAlg::kMd5, 7); }
+
+// MD5 is the OMA DM credentials' digest and nothing else's: no HMAC-MD5, no signature over it.
+TEST(CryptoBadInput, Md5OnlyForDigests) {
+  Bytes out;
+  EXPECT_EQ(crypto::Hmac(HashAlg::kMd5, Bytes(16, 1), Bytes{1, 2, 3}, out),
+            CryptoStatus::kBadInput);
+  EXPECT_EQ(
+      crypto::EcdsaP256SignDigestDeterministic(Bytes(32, 1), Bytes(16, 2), HashAlg::kMd5, out),
+      CryptoStatus::kBadInput);
+  EXPECT_TRUE(out.empty());
+}
+
+// ---- base64 -----------------------------------------------------------------------------------
+
+std::string Text(ByteView b) { return std::string(b.begin(), b.end()); }
+
+TEST(CryptoVectors, Base64) {
+  const auto cases = LoadVectorFile("crypto/base64.data");
+  EXPECT_EQ(cases.size(), 7u);
+  for (const auto& c : cases) {
+    SCOPED_TRACE(c.Where());
+    std::string text = "old";
+    ASSERT_EQ(crypto::Base64Encode(c.Get("data"), text), CryptoStatus::kOk);
+    EXPECT_EQ(text, Text(c.Get("text")));
+    Bytes data = {0xEE};
+    ASSERT_EQ(crypto::Base64Decode(Text(c.Get("text")), data), CryptoStatus::kOk);
+    EXPECT_EQ(Hex(data), Hex(c.Get("data")));
+  }
+}
+
+// RFC 4648 §3.3 and §3.5: only the canonical encoding is taken; nothing is written on a refusal.
+TEST(CryptoBadInput, Base64DecodeIsStrict) {
+  const char* bad[] = {
+      "Zg",      // no padding
+      "Zg=",     // short padding
+      "Zg===",   // too much padding
+      "Z===",    // a lone character
+      "Zh==",    // unused bits not zero (non-canonical "f")
+      "Zm9=",    // unused bits not zero (non-canonical "fo")
+      "Zm 9v",   // a space
+      "Zm9v\n",  // a line break
+      "Zm9v\r\nZm9v",
+      "Zm=v",      // padding inside
+      "=Zm9",      // padding first
+      "Zm9v====",  // a block of padding
+      "Zm9-",      // base64url alphabet
+      "Zm9_",
+  };
+  for (const char* text : bad) {
+    SCOPED_TRACE(text);
+    Bytes out = {0xAA};
+    EXPECT_EQ(crypto::Base64Decode(text, out), CryptoStatus::kBadInput);
+    EXPECT_EQ(out, Bytes{0xAA});
+  }
+  Bytes out = {0xAA};
+  EXPECT_EQ(crypto::Base64Decode(std::string_view("Zm9v\0", 5), out), CryptoStatus::kBadInput);
+  EXPECT_EQ(crypto::Base64Decode(std::string_view("Zm9vYg=\0", 8), out), CryptoStatus::kBadInput);
+  EXPECT_EQ(out, Bytes{0xAA});
+}
 
 // ---- HMAC -------------------------------------------------------------------------------------
 

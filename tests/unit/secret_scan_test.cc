@@ -6,7 +6,9 @@
 // the development issuer PIN through the profile, EF.SECRET written by the user — then every
 // command path of every applet, as every kind of caller:
 //   DM applet  SELECT (descriptor), GET DATA A5, GET of every node with P1 00, 01 (P2 01-08), 02
-//              and 03, EXPORT XML and WBXML of every subtree including ".", INITIALIZE UPDATE;
+//              and 03, EXPORT XML and WBXML of every subtree including ".", OMA DM CREDENTIAL
+//              with P1 00-03 on every node, INTERNAL AUTHENTICATE with every key version,
+//              INITIALIZE UPDATE;
 //   file system  SELECT (FCI, FCP, FMD, none) and READ BINARY / READ RECORD of every file, the
 //              PKCS#15 EFs included, plain and over SCP03 sessions per key set;
 //   ISD        SELECT, GET DATA E0, INITIALIZE UPDATE of every key version, sessions per key set;
@@ -14,6 +16,7 @@
 // SCP03 both as sent and unwrapped) holds any 6-byte window of any secret, nor its hex or base64
 // text. The scanner is shown to find planted values, so the test can fail.
 #include <gtest/gtest.h>
+#include <openssl/evp.h>
 
 #include <algorithm>
 #include <cctype>
@@ -209,6 +212,18 @@ Bytes Tlv(uint8_t tag, ByteView value) {
   Append(t, value);
   return t;
 }
+// OMA DM CREDENTIAL (80 3C) with P1 `op` on the entry `uri`: nonce "n", MD5(body) and a server's
+// credential where the operation takes them (apdu-specs/dm.json).
+Bytes DmCredential(uint8_t op, std::string_view uri) {
+  Bytes tlv = Tlv(0x80, Ascii(uri));
+  Append(tlv, Tlv(0x81, Ascii("n")));
+  if ((op & 0x01) != 0) Append(tlv, Tlv(0x82, Bytes(16, 0x4D)));
+  if (op >= 0x02) Append(tlv, Tlv(0x83, Ascii("Zz6EivR3yeaaENcRN6lpAQ==")));
+  Bytes c = {0x80, 0x3C, op, 0x00, static_cast<uint8_t>(tlv.size())};
+  Append(c, tlv);
+  c.push_back(0x00);
+  return c;
+}
 // ADD of a bin leaf whose value is secret (85 01).
 Bytes DmAddSecretLeaf(std::string_view uri, ByteView value) {
   Bytes tlv = Tlv(0x80, Ascii(uri));
@@ -320,6 +335,19 @@ class Req_SEC1_NoResponseCarriesSecrets : public ::testing::Test {
     for (const auto& s : secrets) {
       EXPECT_EQ(Transceive(*card_, host.Wrap(DmReplace(s.uri, s.value))).sw, 0x9000) << s.uri;
       scanner_.Add(s.uri, s.value);
+    }
+    // The OMA DM authenticators B64(MD5(AAuthName:AAuthSecret)) (docs/credentials.md): as good
+    // as the secrets, so never in an answer either (OpenSSL's MD5 and base64).
+    for (const auto& [name, secret] : {std::pair{"dmcard.example.test", secrets[0].value},
+                                       std::pair{"dmcard-test-client", secrets[2].value}}) {
+      Bytes user = Ascii(std::string(name) + ":");
+      Append(user, secret);
+      unsigned char md[EVP_MAX_MD_SIZE];
+      unsigned int md_len = 0;
+      ASSERT_EQ(EVP_Digest(user.data(), user.size(), md, &md_len, EVP_md5(), nullptr), 1);
+      unsigned char b64[32];
+      const int n = EVP_EncodeBlock(b64, md, static_cast<int>(md_len));
+      scanner_.Add(std::string("authenticator of ") + name, Bytes(b64, b64 + n));
     }
     const Bytes flagged = random.Random(24);
     EXPECT_EQ(Transceive(*card_, host.Wrap(DmAddSecretLeaf(kFlaggedLeaf, flagged))).sw, 0x9000);
@@ -462,6 +490,11 @@ class Req_SEC1_NoResponseCarriesSecrets : public ::testing::Test {
       send(UriCommand(0x30, 0x03, 0x00, uri, true));
       send(UriCommand(0x3A, 0x00, 0x00, uri, true));  // EXPORT XML
       send(UriCommand(0x3A, 0x01, 0x00, uri, true));  // EXPORT WBXML
+      for (uint8_t op = 0x00; op <= 0x03; ++op) send(DmCredential(op, uri));
+    }
+    // INTERNAL AUTHENTICATE with every key version, card-authentication keys (02, 03) or not.
+    for (uint8_t kvn : {0x00, 0x01, 0x02, 0x03, 0x04, 0x05, 0x30, 0x31, 0x32, 0x33}) {
+      send(Bytes{0x00, 0x88, 0x00, kvn, 0x04, 0x01, 0x02, 0x03, 0x04, 0x00});
     }
   }
 
