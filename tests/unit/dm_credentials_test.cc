@@ -5,11 +5,7 @@
 // (tests/data/dm/oma_dm_credentials.data). Every refusal past the parse answers its documented
 // status word, leaves one event-log entry and changes nothing else.
 #include <gtest/gtest.h>
-#include <openssl/bn.h>
-#include <openssl/core_names.h>
-#include <openssl/ec.h>
 #include <openssl/evp.h>
-#include <openssl/param_build.h>
 
 #include <map>
 #include <memory>
@@ -20,6 +16,7 @@
 #include "demo_card_apdus.h"
 #include "dm/dm_applet.h"
 #include "dm/mo_tree.h"
+#include "host_openssl.h"
 #include "host_scp03.h"
 #include "runtime/event_log.h"
 #include "runtime/key_store.h"
@@ -35,6 +32,7 @@ using testing::DataOf;
 using testing::H;
 using testing::Str;
 using testing::SwOf;
+using namespace testing::ossl;  // NOLINT: the host side of every credential and signature
 
 // The demo profile's accounts (profiles/demo/tree.xml), written here from that text.
 constexpr char kCliCred[] = "./DMAcc/DMCardTest/AppAuth/CliCred";
@@ -45,23 +43,6 @@ constexpr char kDemoServerName[] = "dmcard.example.test";
 constexpr char kDemoServerSecret[] = "test-server-secret-NOT-REAL";
 
 // ---- the host's side: OpenSSL -----------------------------------------------------------------
-
-const uint8_t* Ptr(ByteView v) {
-  static const uint8_t kEmpty = 0;
-  return v.empty() ? &kEmpty : v.data();
-}
-
-Bytes OsslDigest(const char* name, ByteView data) {
-  Bytes out(EVP_MAX_MD_SIZE);
-  unsigned int len = 0;
-  EVP_MD* md = EVP_MD_fetch(nullptr, name, nullptr);
-  EXPECT_NE(md, nullptr) << name;
-  const int ok = EVP_Digest(Ptr(data), data.size(), out.data(), &len, md, nullptr);
-  EVP_MD_free(md);
-  EXPECT_EQ(ok, 1);
-  out.resize(len);
-  return out;
-}
 
 std::string OsslBase64(ByteView data) {
   std::string out(4 * ((data.size() + 2) / 3) + 1, '\0');
@@ -84,54 +65,13 @@ std::string HostCredential(std::string_view name, std::string_view secret, ByteV
   return B64Md5(outer);
 }
 
-template <typename T, void (*F)(T*)>
-struct Deleter {
-  void operator()(T* p) const { F(p); }
-};
-using PkeyPtr = std::unique_ptr<EVP_PKEY, Deleter<EVP_PKEY, EVP_PKEY_free>>;
-using PkeyCtxPtr = std::unique_ptr<EVP_PKEY_CTX, Deleter<EVP_PKEY_CTX, EVP_PKEY_CTX_free>>;
-using ParamBldPtr = std::unique_ptr<OSSL_PARAM_BLD, Deleter<OSSL_PARAM_BLD, OSSL_PARAM_BLD_free>>;
-using ParamPtr = std::unique_ptr<OSSL_PARAM, Deleter<OSSL_PARAM, OSSL_PARAM_free>>;
-using SigPtr = std::unique_ptr<ECDSA_SIG, Deleter<ECDSA_SIG, ECDSA_SIG_free>>;
-
 // ECDSA P-256 with SHA-256 over `message`, checked by OpenSSL with the public key (04 || X || Y)
 // against a raw r || s signature.
 bool OsslEcdsaVerifies(ByteView public_key, ByteView message, ByteView raw_signature) {
   if (raw_signature.size() != 64) return false;
-  ParamBldPtr bld(OSSL_PARAM_BLD_new());
-  if (!bld ||
-      OSSL_PARAM_BLD_push_utf8_string(bld.get(), OSSL_PKEY_PARAM_GROUP_NAME, "prime256v1", 0) !=
-          1 ||
-      OSSL_PARAM_BLD_push_octet_string(bld.get(), OSSL_PKEY_PARAM_PUB_KEY, public_key.data(),
-                                       public_key.size()) != 1) {
-    ADD_FAILURE() << "OSSL_PARAM_BLD";
-    return false;
-  }
-  ParamPtr params(OSSL_PARAM_BLD_to_param(bld.get()));
-  PkeyCtxPtr from(EVP_PKEY_CTX_new_from_name(nullptr, "EC", nullptr));
-  EVP_PKEY* raw_key = nullptr;
-  if (!params || !from || EVP_PKEY_fromdata_init(from.get()) != 1 ||
-      EVP_PKEY_fromdata(from.get(), &raw_key, EVP_PKEY_PUBLIC_KEY, params.get()) != 1) {
-    ADD_FAILURE() << "EVP_PKEY_fromdata";
-    return false;
-  }
-  PkeyPtr key(raw_key);
-  SigPtr sig(ECDSA_SIG_new());
-  BIGNUM* r = BN_bin2bn(raw_signature.data(), 32, nullptr);
-  BIGNUM* s = BN_bin2bn(raw_signature.data() + 32, 32, nullptr);
-  if (!sig || !r || !s || ECDSA_SIG_set0(sig.get(), r, s) != 1) {
-    ADD_FAILURE() << "ECDSA_SIG";
-    return false;
-  }
-  unsigned char* der = nullptr;
-  const int der_len = i2d_ECDSA_SIG(sig.get(), &der);
-  const Bytes digest = OsslDigest("SHA256", message);
-  PkeyCtxPtr ctx(EVP_PKEY_CTX_new_from_pkey(nullptr, key.get(), nullptr));
-  const bool ok = der_len > 0 && ctx && EVP_PKEY_verify_init(ctx.get()) == 1 &&
-                  EVP_PKEY_verify(ctx.get(), der, static_cast<size_t>(der_len), digest.data(),
-                                  digest.size()) == 1;
-  OPENSSL_free(der);
-  return ok;
+  const PkeyPtr key = OsslEcKey(public_key);
+  return key &&
+         OsslVerifyDer(key.get(), OsslDigest("SHA256", message), OsslSigToDer(raw_signature));
 }
 
 // ---- C-APDUs (apdu-specs/dm.json) -------------------------------------------------------------
