@@ -44,14 +44,6 @@ constexpr char kDemoServerSecret[] = "test-server-secret-NOT-REAL";
 
 // ---- the host's side: OpenSSL -----------------------------------------------------------------
 
-std::string OsslBase64(ByteView data) {
-  std::string out(4 * ((data.size() + 2) / 3) + 1, '\0');
-  const int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()), Ptr(data),
-                                static_cast<int>(data.size()));
-  out.resize(static_cast<size_t>(n));
-  return out;
-}
-
 std::string B64Md5(ByteView data) { return OsslBase64(OsslDigest("MD5", data)); }
 
 // OMA DM 1.2 (DM Security §5.1): auth-md5 = B64(MD5(B64(MD5(name:secret)):nonce)); auth-MAC

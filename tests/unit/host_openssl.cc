@@ -136,6 +136,14 @@ Bytes OsslSigToDer(ByteView raw) {
   return out;
 }
 
+std::string OsslBase64(ByteView data) {
+  std::string out(4 * ((data.size() + 2) / 3) + 1, '\0');
+  const int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()), Ptr(data),
+                                static_cast<int>(data.size()));
+  out.resize(static_cast<size_t>(n));
+  return out;
+}
+
 PkeyPtr OsslNewP256() {
   PkeyPtr key(EVP_PKEY_Q_keygen(nullptr, nullptr, "EC", "P-256"));
   EXPECT_TRUE(key) << "EVP_PKEY_Q_keygen";

@@ -8,6 +8,7 @@
 #include <openssl/param_build.h>
 
 #include <memory>
+#include <string>
 
 #include "runtime/bytes.h"
 
@@ -32,6 +33,8 @@ const uint8_t* Ptr(ByteView v);
 
 // Message digest by OpenSSL name ("SHA256", "SHA1", "MD5").
 Bytes OsslDigest(const char* name, ByteView data);
+// RFC 4648 base64 (EVP_EncodeBlock: no line breaks).
+std::string OsslBase64(ByteView data);
 // `mac` is "HMAC" (sub-algorithm: a digest) or "CMAC" (sub-algorithm: a cipher).
 Bytes OsslMac(const char* mac, const char* sub, ByteView key, ByteView data);
 Bytes OsslAesCbc(bool encrypt, ByteView key, ByteView iv, ByteView in);
