@@ -6,7 +6,9 @@
 #include <vector>
 
 #include "crypto/crypto.h"
+#include "dm/bootstrap_message.h"
 #include "dm/dm_applet.h"
+#include "dm/tnds.h"
 #include "runtime/event_log.h"
 #include "runtime/key_store.h"
 #include "runtime/tlv.h"
@@ -90,6 +92,15 @@ Sw DmApplet::VerifyBootstrap(AppletContext& ctx, const VerifyBootstrapRequest& r
     return s == StoreStatus::kOk ? sw : SwFromStore(s);
   };
   if (state.locked_out()) return refuse(BootstrapRefusal::kLockedOut, Sw::kAuthMethodBlocked);
+  // What an install would apply, read before anything is counted: a message the card cannot
+  // read is refused as malformed (6A80), whoever made it.
+  std::vector<BootstrapChange> changes;
+  if (req.install) {
+    std::string error;
+    std::optional<std::vector<BootstrapChange>> decoded = DecodeBootstrapMessage(req.body, error);
+    if (!decoded) return Sw::kWrongData;
+    changes = std::move(*decoded);
+  }
 
   // What the proof is checked with.
   Bytes key;  // the OMA methods' HMAC-SHA1 key
@@ -165,7 +176,19 @@ Sw DmApplet::VerifyBootstrap(AppletContext& ctx, const VerifyBootstrapRequest& r
   if (StoreStatus s = store.Put(kBootstrapKey, state.Encode()); s != StoreStatus::kOk) {
     return SwFromStore(s);
   }
-  if (StoreStatus s = ctx.log().Append(EventKind::kBootstrapAccepted, method, who, Bytes{method},
+  // Install: every change of the message in this one transaction (a power cut leaves the old
+  // tree or the new one), with the issuer's unchecked writes: the network's MAC, not the ACLs,
+  // authorizes a bootstrap.
+  if (req.install) {
+    MoTree tree = Tree(ctx);
+    for (const BootstrapChange& change : changes) {
+      if (DmStatus s = ImportNodes(tree, change.nodes); s != DmStatus::kOk) {
+        return SwFromDmStatus(s);
+      }
+    }
+  }
+  if (StoreStatus s = ctx.log().Append(EventKind::kBootstrapAccepted, method, who,
+                                       Bytes{method, static_cast<uint8_t>(req.install ? 1 : 0)},
                                        ctx.now(), /*durable=*/false);
       s != StoreStatus::kOk) {
     return SwFromStore(s);

@@ -192,7 +192,7 @@ bool ContextFields(ByteView data, std::array<std::optional<ByteView>, N>& fields
 }
 
 Parsed<VerifyBootstrapRequest> ParseVerifyBootstrap(const CommandApdu& cmd) {
-  if (cmd.p1p2() != 0x0000) return Sw::kIncorrectP1P2;
+  if (cmd.p1 > 0x01 || cmd.p2 != 0x00) return Sw::kIncorrectP1P2;
   std::array<std::optional<ByteView>, 6> fields;  // tags 80 to 85
   if (!ContextFields(cmd.data, fields)) return Sw::kWrongData;
   const std::optional<ByteView>&method = fields[0], &body = fields[1], &mac = fields[2],
@@ -202,6 +202,7 @@ Parsed<VerifyBootstrapRequest> ParseVerifyBootstrap(const CommandApdu& cmd) {
     return Sw::kWrongData;
   }
   VerifyBootstrapRequest r;
+  r.install = cmd.p1 == 0x01;
   r.method = static_cast<BootstrapMethod>((*method)[0]);
   r.body = *body;
   auto digits = [](ByteView v) {

@@ -124,8 +124,9 @@ Parsed<StoreDataRequest> ParseStoreData(const CommandApdu& cmd);
 // (USERPIN, USERNETWPIN: 1 to 16; USERPINMAC: 10 to 40, an even number), 84 sequence number
 // (4 bytes) and 85 the operator key's KVN (operator methods only, both optional). Each method
 // takes exactly its fields: a missing, extra, repeated or malformed one, or an unknown method,
-// answers 6A80; P1 P2 other than 00 00: 6A86.
+// answers 6A80; P1 other than 00 (verify) and 01 (verify and install), P2 other than 00: 6A86.
 struct VerifyBootstrapRequest {
+  bool install = false;  // P1 01: apply the message to the tree once it verifies
   BootstrapMethod method = BootstrapMethod::kNetwPin;
   ByteView body;
   Bytes mac;  // the MAC's bytes (hex decoded for the OMA methods) or the signature

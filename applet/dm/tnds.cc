@@ -631,14 +631,18 @@ std::optional<Bytes> TndsXmlToWbxml(std::string_view xml, std::string& error) {
   return Bytes(out, out + out_len);
 }
 
-std::optional<std::string> TndsWbxmlToXml(ByteView wbxml, std::string& error) {
+namespace {
+
+// libwbxml2's decoding of untrusted WBXML (`language` its code tables), after the structural
+// scan: libwbxml2 aborts the process on some malformed documents (issue 7 item 6a). The XML as
+// libwbxml2 writes it.
+std::optional<std::string> DecodeWbxml(ByteView wbxml, WbxmlScan kind, WBXMLLanguage language,
+                                       std::string& error) {
   if (wbxml.empty()) {
     error = "empty WBXML document";
     return std::nullopt;
   }
-  // Untrusted input never reaches libwbxml2 unchecked: it aborts the process on some malformed
-  // documents (issue 7 item 6a).
-  if (std::string why = ScanWbxml(wbxml); !why.empty()) {
+  if (std::string why = ScanWbxml(wbxml, kind); !why.empty()) {
     error = "malformed WBXML: " + why;
     return std::nullopt;
   }
@@ -648,7 +652,7 @@ std::optional<std::string> TndsWbxmlToXml(ByteView wbxml, std::string& error) {
     error = "libwbxml: cannot create the WBXML to XML converter";
     return std::nullopt;
   }
-  wbxml_conv_wbxml2xml_set_language(conv, WBXML_LANG_SYNCML_DMDDF12);
+  wbxml_conv_wbxml2xml_set_language(conv, language);
   wbxml_conv_wbxml2xml_set_charset(conv, WBXML_CHARSET_UTF_8);
   wbxml_conv_wbxml2xml_set_gen_type(conv, WBXML_GEN_XML_COMPACT);
   wbxml_conv_wbxml2xml_enable_preserve_whitespaces(conv);
@@ -662,13 +666,26 @@ std::optional<std::string> TndsWbxmlToXml(ByteView wbxml, std::string& error) {
     error = std::string("libwbxml: ") + reinterpret_cast<const char*>(wbxml_errors_string(rc));
     return std::nullopt;
   }
+  return std::string(reinterpret_cast<const char*>(out), out_len);
+}
+
+}  // namespace
+
+std::optional<std::string> SyncMlWbxmlToXml(ByteView wbxml, std::string& error) {
+  return DecodeWbxml(wbxml, WbxmlScan::kSyncMl, WBXML_LANG_SYNCML_SYNCML12, error);
+}
+
+std::optional<std::string> TndsWbxmlToXml(ByteView wbxml, std::string& error) {
+  const std::optional<std::string> out =
+      DecodeWbxml(wbxml, WbxmlScan::kTnds, WBXML_LANG_SYNCML_DMDDF12, error);
+  if (!out) return std::nullopt;
   // Re-indent and drop libwbxml's DOCTYPE (the DDF DTD's): the result reads like an export.
   // No end-of-line normalization: a CR libwbxml writes raw came from the WBXML strings (an
   // exported &#13;), and ToXmlString writes it back as &#13;.
   pugi::xml_document doc;
   const pugi::xml_parse_result parsed = doc.load_buffer(
-      out, out_len, (pugi::parse_default & ~pugi::parse_eol) | pugi::parse_ws_pcdata_single,
-      pugi::encoding_utf8);
+      out->data(), out->size(),
+      (pugi::parse_default & ~pugi::parse_eol) | pugi::parse_ws_pcdata_single, pugi::encoding_utf8);
   if (!parsed) {
     error = std::string("libwbxml produced unreadable XML: ") + parsed.description();
     return std::nullopt;

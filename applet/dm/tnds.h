@@ -49,5 +49,9 @@ DmStatus ImportNodes(MoTree& tree, const std::vector<Node>& nodes);
 // scanned first (dm/wbxml_scan.h) and goes to libwbxml2 only when nothing in it can abort it.
 std::optional<Bytes> TndsXmlToWbxml(std::string_view xml, std::string& error);
 std::optional<std::string> TndsWbxmlToXml(ByteView wbxml, std::string& error);
+// A SyncML 1.2 WBXML document (an OMA DM bootstrap message) as XML, its embedded WBXML TNDS data
+// decoded in place (libwbxml2: items whose Meta/Type is application/vnd.syncml.dmtnds+wbxml).
+// Untrusted input: scanned first (WbxmlScan::kSyncMl). nullopt with `error` on failure.
+std::optional<std::string> SyncMlWbxmlToXml(ByteView wbxml, std::string& error);
 
 }  // namespace dmcard::dm

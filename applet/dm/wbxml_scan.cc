@@ -51,7 +51,7 @@ bool IsXmlChar(uint32_t c) {
 
 class Scanner {
  public:
-  explicit Scanner(ByteView in) : in_(in) {}
+  Scanner(ByteView in, WbxmlScan kind) : in_(in), kind_(kind) {}
 
   std::string Run() {
     if (!Header() || !Body()) return error_;
@@ -235,6 +235,13 @@ class Scanner {
       pos_ = at;
       return Fail("opaque data of " + std::to_string(value) + " bytes runs past the end");
     }
+    // An embedded WBXML TNDS document (kSyncMl): scanned as a document of its own.
+    const ByteView opaque = in_.subspan(pos_, value);
+    if (kind_ == WbxmlScan::kSyncMl && !opaque.empty() && opaque[0] >= 0x01 && opaque[0] <= 0x03 &&
+        ScanWbxml(opaque, WbxmlScan::kTnds).empty()) {
+      pos_ += value;
+      return true;
+    }
     // libwbxml2 decodes DM DDF opaque data as character data, handled as C strings: a NUL
     // would silently cut the value short (and XML 1.0 has no NUL character anyway).
     for (size_t i = pos_; i < pos_ + value; ++i) {
@@ -310,6 +317,7 @@ class Scanner {
   }
 
   ByteView in_;
+  WbxmlScan kind_;
   ByteView strtbl_;
   size_t pos_ = 0;
   std::string error_;
@@ -317,6 +325,6 @@ class Scanner {
 
 }  // namespace
 
-std::string ScanWbxml(ByteView wbxml) { return Scanner(wbxml).Run(); }
+std::string ScanWbxml(ByteView wbxml, WbxmlScan kind) { return Scanner(wbxml, kind).Run(); }
 
 }  // namespace dmcard::dm

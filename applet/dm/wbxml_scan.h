@@ -34,6 +34,12 @@ inline constexpr size_t kMaxWbxmlDepth = 160;
 //    extension and TNDS carries no processing instruction;
 //  - a global token where a tag is due, an attribute value before any attribute start, an
 //    element without END, nesting deeper than kMaxWbxmlDepth, and bytes after the root element.
-std::string ScanWbxml(ByteView wbxml);
+//
+// kSyncMl (an OMA DM bootstrap message: SyncML 1.2 whose items may carry WBXML TNDS) differs in
+// one rule: OPAQUE data holding NUL bytes is accepted when it is itself a WBXML document that
+// passes this scan as TNDS (libwbxml2 decodes such data as an embedded document when the item's
+// Meta/Type is application/vnd.syncml.dmtnds+wbxml); one level, no deeper.
+enum class WbxmlScan : uint8_t { kTnds, kSyncMl };
+std::string ScanWbxml(ByteView wbxml, WbxmlScan kind = WbxmlScan::kTnds);
 
 }  // namespace dmcard::dm

@@ -5,6 +5,7 @@
 #include <string>
 
 #include "host_openssl.h"
+#include "host_wbxml.h"
 #include "pcsc_fixture.h"
 
 namespace dmcard::pcsctest {
@@ -16,17 +17,36 @@ using Pcsc_Bootstrap = PcscTest;
 // parity nibble 9 (odd count), then the digits, low nibble first.
 const Bytes kNetwPinKey = Hex("0910101032547698");
 
-Bytes VerifyNetwPin(const Bytes& message, const Bytes& mac_of) {
+// VERIFY BOOTSTRAP (80 42 P1 00) with NETWPIN: TLVs 80 method, 81 message, 82 the MAC's 40 hex
+// characters (BER lengths); extended Lc and Le when the data does not fit a short APDU.
+Bytes VerifyNetwPin(const Bytes& message, const Bytes& mac_of, uint8_t p1 = 0x00) {
   const std::string mac =
       ToHex(dmcard::testing::ossl::OsslMac("HMAC", "SHA1", kNetwPinKey, mac_of));
-  Bytes data = {0x80, 0x01, 0x00, 0x81, static_cast<uint8_t>(message.size())};
-  data.insert(data.end(), message.begin(), message.end());
-  data.push_back(0x82);
-  data.push_back(static_cast<uint8_t>(mac.size()));
-  data.insert(data.end(), mac.begin(), mac.end());
-  Bytes c = {0x80, 0x42, 0x00, 0x00, static_cast<uint8_t>(data.size())};
-  c.insert(c.end(), data.begin(), data.end());
-  c.push_back(0x00);
+  Bytes data;
+  auto tlv = [&data](uint8_t tag, const Bytes& v) {
+    data.push_back(tag);
+    if (v.size() > 255) {
+      data.insert(data.end(), {0x82, static_cast<uint8_t>(v.size() >> 8)});
+    } else if (v.size() > 127) {
+      data.push_back(0x81);
+    }
+    data.push_back(static_cast<uint8_t>(v.size()));
+    data.insert(data.end(), v.begin(), v.end());
+  };
+  tlv(0x80, Bytes{0x00});
+  tlv(0x81, message);
+  tlv(0x82, Bytes(mac.begin(), mac.end()));
+  Bytes c = {0x80, 0x42, p1, 0x00};
+  if (data.size() > 255) {
+    c.insert(c.end(),
+             {0x00, static_cast<uint8_t>(data.size() >> 8), static_cast<uint8_t>(data.size())});
+    c.insert(c.end(), data.begin(), data.end());
+    c.insert(c.end(), {0x00, 0x00});
+  } else {
+    c.push_back(static_cast<uint8_t>(data.size()));
+    c.insert(c.end(), data.begin(), data.end());
+    c.push_back(0x00);
+  }
   return c;
 }
 
@@ -43,6 +63,34 @@ TEST_F(Pcsc_Bootstrap, Req_UCCR_DeviceHasTheCardVerifyTheNetworksBootstrap) {
   tampered[8] ^= 0x20;
   const Bytes r = card.Transmit(VerifyNetwPin(tampered, message));
   EXPECT_EQ(Sw(r) & 0xFFF0, 0x63C0) << ToHex(r);
+}
+
+// Accept and install (issue 10 item 3): the card verifies and applies a WBXML DM bootstrap
+// message (SyncML 1.2 with embedded WBXML TNDS, encoded here with libwbxml2) in one command; the
+// PKCS#15 view then serves the new account.
+TEST_F(Pcsc_Bootstrap, Req_UCCR_TheVerifiedBootstrapIsInstalledAndThePkcs15ViewServesIt) {
+  StartVicc();
+  Context ctx;
+  CardHandle card(ctx, ReaderName(0), SCARD_PROTOCOL_T1);
+  ASSERT_EQ(Sw(card.Transmit(Hex("00A404000AF0444D434152442D444D00"))), 0x9000);
+  const Bytes message = dmcard::testing::SyncMlXmlToWbxml(R"(<SyncML xmlns="SYNCML:SYNCML1.2">
+<SyncHdr><VerDTD>1.2</VerDTD><VerProto>DM/1.2</VerProto><SessionID>1</SessionID><MsgID>1</MsgID>
+<Target><LocURI>IMEI:000000000000000</LocURI></Target>
+<Source><LocURI>https://dms3.example.test/dm</LocURI></Source></SyncHdr>
+<SyncBody><Add><CmdID>1</CmdID><Item>
+<Meta><Type xmlns="syncml:metinf">application/vnd.syncml.dmtnds+xml</Type></Meta>
+<Data><MgmtTree xmlns="syncml:dmddf1.2"><VerDTD>1.2</VerDTD>
+<Node><NodeName>Third</NodeName><Path>./DMAcc</Path>
+<RTProperties><ACL>Get=*</ACL><Format><node/></Format></RTProperties>
+<Node><NodeName>ServerID</NodeName><RTProperties><Format><chr/></Format></RTProperties>
+<Value>dms3.example.test</Value></Node></Node></MgmtTree></Data></Item></Add>
+<Final/></SyncBody></SyncML>)");
+  ASSERT_FALSE(message.empty());
+  // P1 01: verify and install.
+  EXPECT_EQ(ToHex(card.Transmit(VerifyNetwPin(message, message, 0x01))), "8401069000");
+  ASSERT_EQ(Sw(card.Transmit(Hex("00A4040009F0444D43415244465300"))), 0x9000);
+  const std::string view = ReadBootstrapFile(card);
+  EXPECT_NE(view.find("dms3.example.test"), std::string::npos) << view;
 }
 
 }  // namespace

@@ -96,6 +96,14 @@ void PcscTest::WaitPresent(int slots, int first) {
 
 std::string PcscTest::NewStateDir() { return Sandbox::Get().NewPath("state").string(); }
 
+std::string ReadBootstrapFile(CardHandle& card) {
+  EXPECT_EQ(Sw(card.Transmit("00A4080C0450154402")), 0x9000);
+  const Bytes r = card.Transmit("00B00000000000");
+  EXPECT_EQ(Sw(r), 0x6282);
+  const Bytes d = Data(r);
+  return std::string(d.begin(), d.end());
+}
+
 }  // namespace dmcard::pcsctest
 
 int main(int argc, char** argv) {

@@ -49,4 +49,8 @@ class PcscTest : public ::testing::Test {
   std::vector<Started> vicc_;
 };
 
+// EF(DM_Bootstrap) as the file-system applet selected on the basic channel serves it to `card`
+// (SELECT by path 5015 4402, READ BINARY with extended Le): the PKCS#15 view of the DM tree.
+std::string ReadBootstrapFile(CardHandle& card);
+
 }  // namespace dmcard::pcsctest

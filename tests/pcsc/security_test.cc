@@ -67,15 +67,6 @@ Bytes AddLeaf(const std::string& uri, size_t size) {
   return c;
 }
 
-// EF(DM_Bootstrap) as the channel reads it: SELECT by path, READ BINARY (extended Le).
-std::string ReadBootstrap(CardHandle& card) {
-  EXPECT_EQ(Sw(card.Transmit("00A4080C0450154402")), 0x9000);
-  const Bytes r = card.Transmit("00B00000000000");
-  EXPECT_EQ(Sw(r), 0x6282);
-  const Bytes d = Data(r);
-  return std::string(d.begin(), d.end());
-}
-
 bool Has(const std::string& text, std::string_view part) {
   return text.find(part) != std::string::npos;
 }
@@ -89,7 +80,7 @@ TEST_F(Pcsc_Security, Req_SEC1_BootstrapFileObeysTheDmAcls) {
   const std::string addr = "./DMAcc/Restricted/AppAddr/A1/Addr";
   EXPECT_EQ(ToHex(card.Transmit("80300000" + LenHex(addr.size()) + TextHex(addr) + "00")), "6982");
   ASSERT_EQ(Sw(card.Transmit("00A4040009F0444D43415244465300")), 0x9000);
-  const std::string device = ReadBootstrap(card);
+  const std::string device = ReadBootstrapFile(card);
   EXPECT_TRUE(Has(device, "<MgmtTree")) << device;
   for (const char* hidden :
        {"DMAcc", "dms.restricted.example.test", "restricted-client", "apn.", "not-a-real"}) {
@@ -97,7 +88,7 @@ TEST_F(Pcsc_Security, Req_SEC1_BootstrapFileObeysTheDmAcls) {
   }
   // The user's ./Con after VERIFY, never the server's account.
   ASSERT_EQ(ToHex(card.Transmit(Verify(0x01, "2468"))), "9000");
-  const std::string user = ReadBootstrap(card);
+  const std::string user = ReadBootstrapFile(card);
   EXPECT_TRUE(Has(user, "apn.user-only.example.test")) << user;
   EXPECT_FALSE(Has(user, "dms.restricted.example.test")) << user;
 

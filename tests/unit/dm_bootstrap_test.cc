@@ -5,6 +5,7 @@
 // event-log entry, a durable failure count and nothing else changed.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <string>
 
 #include "cards/demo_card.h"
@@ -13,10 +14,13 @@
 #include "dm/bootstrap.h"
 #include "dm/dm_applet.h"
 #include "dm/imsi.h"
+#include "dm/wbxml_scan.h"
 #include "host_openssl.h"
 #include "host_personalization.h"
+#include "host_wbxml.h"
 #include "runtime/event_log.h"
 #include "runtime/key_store.h"
+#include "runtime/tlv.h"
 #include "scp03_test_client.h"
 #include "test_applets.h"
 #include "vector_file.h"
@@ -340,7 +344,7 @@ TEST_F(Req_UCCR_VerifyBootstrap, ForgeriesReplaysAndUnknownKeysAreRefusedAndLogg
   for (const Verify& v : {no_pin, short_mac, not_hex, seq_for_oma, odd_digits, unknown_method}) {
     EXPECT_EQ(SwOf(Send(v)), 0x6A80);
   }
-  EXPECT_EQ(SwOf(card_->Transmit(H("8042010000"))), 0x6A86);
+  EXPECT_EQ(SwOf(card_->Transmit(H("8042020000"))), 0x6A86);
   EXPECT_EQ(Log().size(), logged);
 }
 
@@ -422,6 +426,175 @@ TEST(Req_UCCR_VerifyBootstrapTear, TheFailureCountNeverGoesBackwards) {
     }
   }
   EXPECT_FALSE(was_cut);
+}
+
+// ---- install on acceptance (issue 10 item 3) ----------------------------------------------------
+
+// A DM bootstrap message (OMA-TS-DM_Bootstrap: SyncML DM 1.2) as a network would send it, made
+// here (self-generated, not a published example): an Add of a second DM account as TNDS and a
+// Replace of one leaf, encoded to WBXML with libwbxml2 (the TNDS embedded as WBXML).
+const char kBootstrapXml[] = R"(<SyncML xmlns="SYNCML:SYNCML1.2">
+<SyncHdr><VerDTD>1.2</VerDTD><VerProto>DM/1.2</VerProto><SessionID>1</SessionID><MsgID>1</MsgID>
+<Target><LocURI>IMEI:000000000000000</LocURI></Target>
+<Source><LocURI>https://dms2.example.test/dm</LocURI></Source></SyncHdr>
+<SyncBody>
+<Add><CmdID>1</CmdID><Item>
+<Meta><Format xmlns="syncml:metinf">xml</Format>
+<Type xmlns="syncml:metinf">application/vnd.syncml.dmtnds+xml</Type></Meta>
+<Data><MgmtTree xmlns="syncml:dmddf1.2"><VerDTD>1.2</VerDTD>
+<Node><NodeName>Second</NodeName><Path>./DMAcc</Path>
+<RTProperties><ACL>Get=dms2.example.test</ACL><Format><node/></Format></RTProperties>
+<Node><NodeName>ServerID</NodeName><RTProperties><Format><chr/></Format></RTProperties>
+<Value>dms2.example.test</Value></Node>
+<Node><NodeName>Name</NodeName><RTProperties><Format><chr/></Format></RTProperties>
+<Value>second DM server (test)</Value></Node>
+</Node></MgmtTree></Data></Item></Add>
+<Replace><CmdID>2</CmdID><Item><Target><LocURI>./DevInfo/Lang</LocURI></Target>
+<Meta><Format xmlns="syncml:metinf">chr</Format></Meta><Data>fr-FR</Data></Item></Replace>
+<Final/>
+</SyncBody></SyncML>)";
+
+class Req_UCCR_InstallBootstrap : public Req_UCCR_VerifyBootstrap {
+ protected:
+  void SetUp() override {
+    Req_UCCR_VerifyBootstrap::SetUp();
+    message_ = testing::SyncMlXmlToWbxml(kBootstrapXml);
+    ASSERT_FALSE(message_.empty());
+  }
+  Bytes Install(Verify v) {
+    Bytes c = v.Apdu();
+    c[2] = 0x01;  // P1 01: verify and install
+    return card_->Transmit(c);
+  }
+  // The tree as a device sees it change: the descriptor's generation (82) and digest (83).
+  std::string TreeFingerprint() {
+    const Bytes r = card_->Transmit(H("80CA00A500"));
+    EXPECT_EQ(SwOf(r), 0x9000);
+    const Bytes data = DataOf(r);
+    const std::optional<std::vector<Tlv>> top = ParseTlvs(data);
+    if (!top || top->empty()) return "?";
+    const std::optional<std::vector<Tlv>> fields = ParseTlvs((*top)[0].value);
+    std::string out;
+    for (const Tlv& t : fields.value_or(std::vector<Tlv>{})) {
+      if (t.tag == 0x82 || t.tag == 0x83) out += ToHex(t.value) + " ";
+    }
+    return out;
+  }
+  std::string Value(const std::string& uri) {
+    dm::MoTree tree(card_->ViewOf(static_cast<size_t>(card_->selected_applet(0))),
+                    dm::DmApplet::kKeyPrefix, {});
+    const std::optional<dm::Node> n = tree.Read(uri);
+    return n ? testing::Str(n->value) : "(none)";
+  }
+  Bytes message_;
+};
+
+TEST_F(Req_UCCR_InstallBootstrap, AVerifiedMessageIsInstalledInOneStep) {
+  const std::string before = TreeFingerprint();
+  EXPECT_EQ(Value("./DevInfo/Lang"), "en-US");  // profiles/demo/tree.xml
+  EXPECT_EQ(ToHex(Install(NetwPin(message_))), "8401069000");
+  EXPECT_EQ(Value("./DMAcc/Second/ServerID"), "dms2.example.test");
+  EXPECT_EQ(Value("./DMAcc/Second/Name"), "second DM server (test)");
+  EXPECT_EQ(Value("./DevInfo/Lang"), "fr-FR");
+  EXPECT_NE(TreeFingerprint(), before) << "the generation and digest move";
+  const std::vector<Event> log = Log();
+  EXPECT_EQ(log.back().kind, EventKind::kBootstrapAccepted);
+  EXPECT_EQ(log.back().detail, (Bytes{kNetwPin, 0x01})) << "method, installed";
+}
+
+TEST_F(Req_UCCR_InstallBootstrap, TamperedReplayedOrUnreadableMessagesInstallNothing) {
+  ASSERT_EQ(ToHex(Send(Hmac256(50))), "8401069000");
+  const std::string before = TreeFingerprint();
+  // Tampered: one letter of a value changed after the MAC was made (still a readable message).
+  Verify tampered = NetwPin(message_);
+  const std::string text(tampered.body.begin(), tampered.body.end());
+  const size_t at = text.find("second DM server");
+  ASSERT_NE(at, std::string::npos);
+  tampered.body[at] = 'S';
+  EXPECT_EQ(SwOf(Install(tampered)) & 0xFFF0, 0x63C0);
+  // Replayed: the operator's message with a used sequence number.
+  Verify replay = Hmac256(50);
+  replay.body = message_;
+  replay.mac = OsslMac("HMAC", "SHA256", hmac_key_, Signed(replay));
+  EXPECT_EQ(SwOf(Install(replay)), 0x6985);
+  // Locked out.
+  // Unreadable: a valid MAC over something that is not a bootstrap message (6A80, not counted).
+  EXPECT_EQ(SwOf(Install(NetwPin(Ascii("not WBXML")))), 0x6A80);
+  EXPECT_EQ(SwOf(Install(NetwPin(testing::SyncMlXmlToWbxml(
+                "<SyncML xmlns=\"SYNCML:SYNCML1.2\"><SyncBody><Delete><CmdID>1</CmdID><Item>"
+                "<Target><LocURI>./DMAcc</LocURI></Target></Item></Delete></SyncBody></SyncML>")))),
+            0x6A80)
+      << "a Delete in a bootstrap";
+  EXPECT_EQ(TreeFingerprint(), before);
+  EXPECT_EQ(Value("./DMAcc/Second/ServerID"), "(none)");
+  // The same message, untouched and fresh, installs.
+  Verify fresh = Hmac256(51);
+  fresh.body = message_;
+  fresh.mac = OsslMac("HMAC", "SHA256", hmac_key_, Signed(fresh));
+  EXPECT_EQ(ToHex(Install(fresh)), "8401069000");
+  EXPECT_EQ(Value("./DMAcc/Second/ServerID"), "dms2.example.test");
+}
+
+// The message is untrusted input: its WBXML, and the TNDS embedded in it, pass the structural
+// scan before libwbxml2 sees them (dm/wbxml_scan.h).
+TEST_F(Req_UCCR_InstallBootstrap, TheEmbeddedTndsIsScannedBeforeLibwbxmlSeesIt) {
+  EXPECT_EQ(dm::ScanWbxml(message_, dm::WbxmlScan::kSyncMl), "");
+  EXPECT_NE(dm::ScanWbxml(message_, dm::WbxmlScan::kTnds), "") << "TNDS opaque data holds no NUL";
+  // The embedded document (OPAQUE C3, its length, then WBXML 1.2: 02 00 00 6A) with a version
+  // byte no WBXML has: no longer a document, and its NUL bytes are refused.
+  Bytes damaged = message_;
+  const Bytes inner = {0x02, 0x00, 0x00, 0x6A};
+  const auto at = std::search(damaged.begin() + 4, damaged.end(), inner.begin(), inner.end());
+  ASSERT_NE(at, damaged.end());
+  *at = 0x07;
+  EXPECT_NE(dm::ScanWbxml(damaged, dm::WbxmlScan::kSyncMl), "");
+  EXPECT_EQ(SwOf(Install(NetwPin(damaged))), 0x6A80);
+}
+
+// A power cut at every write of an install: after power-up the card shows the old tree or the
+// new one, never a part of the message.
+TEST_F(Req_UCCR_InstallBootstrap, PowerCutAtEveryWriteLeavesTheOldTreeOrTheNew) {
+  const Bytes request = [&] {
+    Bytes c = NetwPin(message_).Apdu();
+    c[2] = 0x01;
+    return c;
+  }();
+  auto run = [&](std::optional<uint64_t> cut, bool& was_cut) {
+    auto ram = std::make_shared<RamMedium>();
+    auto faulty = std::make_shared<FaultInjectingMedium>(ram);
+    medium_ = ram;
+    {
+      std::string error;
+      const uint8_t seed[16] = {0xB0, 0x07};
+      auto card = MakeCard(
+          profile_, CardConfigFor(profile_),
+          Platform{faulty, crypto::Drbg::FromSeed(seed), [] { return int64_t{1700000000}; }},
+          error);
+      EXPECT_TRUE(card) << error;
+      card->PowerOn();
+      EXPECT_EQ(SwOf(card->Transmit(testing::SelectAid(dm::DmApplet::DefaultAid()))), 0x9000);
+      if (cut) faulty->CutPowerAfter(*cut);
+      card->Transmit(request);
+      was_cut = faulty->power_cut();
+    }
+    Rebuild();  // on `ram`, the medium as the cut left it
+    return TreeFingerprint() + Value("./DMAcc/Second/Name") + "|" + Value("./DevInfo/Lang");
+  };
+  bool was_cut = false;
+  const std::string old_tree = run(0, was_cut);
+  ASSERT_TRUE(was_cut);
+  const std::string new_tree = run(std::nullopt, was_cut);
+  ASSERT_FALSE(was_cut);
+  ASSERT_NE(old_tree, new_tree);
+  int cuts = 0;
+  for (uint64_t cut = 0; cut < 100; ++cut) {
+    const std::string now = run(cut, was_cut);
+    EXPECT_TRUE(now == old_tree || now == new_tree) << "cut after " << cut << " writes: " << now;
+    if (!was_cut) break;
+    ++cuts;
+  }
+  EXPECT_FALSE(was_cut);
+  EXPECT_GT(cuts, 2);
 }
 
 }  // namespace
