@@ -214,7 +214,24 @@ bool Card::Transmit(ByteView raw, Bytes& out) {
   Bytes unwrapped;
   const SessionStep session = RunSessionStep(ch.session.get(), raw, cmd, unwrapped);
   if (session.outcome != SessionStep::Outcome::kPass) {
-    if (session.outcome == SessionStep::Outcome::kEndSession) EndSession(ch);
+    if (session.outcome == SessionStep::Outcome::kEndSession) {
+      // UC521: a command the session refused (a bad MAC, a replayed or reordered command, a
+      // plain one) is an authentication failure on record, in a transaction of its own.
+      const std::string who = ch.session && !ch.session->principal().empty()
+                                  ? ch.session->principal()
+                                  : std::string("@device");
+      EndSession(ch);
+      store_.Begin();
+      static constexpr uint8_t kWhat[] = {'s', 'e', 'c', 'u', 'r', 'e', ' ', 'm',
+                                          'e', 's', 's', 'a', 'g', 'i', 'n', 'g'};
+      const StoreStatus logged =
+          log_.Append(EventKind::kAuthenticationFailed, static_cast<uint8_t>(session.sw), who,
+                      kWhat, now(), /*durable=*/false);
+      if (logged != StoreStatus::kOk || store_.Commit() != StoreStatus::kOk) {
+        if (store_.in_transaction()) store_.Abort();
+        if (dead()) return false;  // power lost while logging: no answer
+      }
+    }
     ch.response.Drop();
     ch.chain.Drop();
     AppendSw(out, session.sw);

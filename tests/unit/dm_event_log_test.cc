@@ -99,6 +99,19 @@ TEST(Req_UC521_EventLog, ChangesBlocksAndFailedAuthenticationsAreLoggedForTheAut
   ASSERT_EQ(SwOf(later), 0x9000);
   EXPECT_EQ(Decode(DataOf(later)).size(), 1u);
   EXPECT_EQ(SwOf(dms.Transmit(H("80CA00E102 0000 00"))), 0x6700);
+  // A tampered command on the open session (its C-MAC broken): refused, the session ended, and
+  // the failure on record under the session's principal.
+  Bytes tampered = dms.host().Wrap(testing::DmReplace(kName, "tampered"));
+  tampered.back() ^= 0x01;
+  EXPECT_EQ(ToHex(card->Transmit(tampered)), "6982");
+  ASSERT_EQ(SwOf(card->Transmit(testing::SelectAid(dm_aid))), 0x9000);
+  ASSERT_EQ(dms.Open(dm_aid), "");
+  const std::vector<LoggedEvent> after = Decode(DataOf(dms.Transmit(H("80CA00E100"))));
+  ASSERT_FALSE(after.empty());
+  EXPECT_EQ(after.back().kind, static_cast<uint8_t>(EventKind::kAuthenticationFailed));
+  EXPECT_EQ(after.back().reason, 0x82);  // 6982
+  EXPECT_EQ(after.back().principal, "dmcard.example.test");
+  EXPECT_EQ(after.back().detail, "secure messaging");
 }
 
 }  // namespace
