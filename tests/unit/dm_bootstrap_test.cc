@@ -58,6 +58,37 @@ struct Verify {
   std::optional<uint8_t> kvn;
 
   Bytes Apdu() const {
+    const Bytes data = Data();
+    Bytes c = {0x80,
+               0x42,
+               0x00,
+               0x00,
+               0x00,
+               static_cast<uint8_t>(data.size() >> 8),
+               static_cast<uint8_t>(data.size())};
+    Append(c, data);
+    c.push_back(0x00);
+    c.push_back(0x00);
+    return c;
+  }
+  // The same command as short APDUs with command chaining (ISO 7816-4 §5.1.1.1: CLA b5 on every
+  // part but the last), 200 data bytes each.
+  std::vector<Bytes> Chained() const {
+    const Bytes data = Data();
+    std::vector<Bytes> parts;
+    for (size_t pos = 0; pos < data.size(); pos += 200) {
+      const size_t n = std::min<size_t>(200, data.size() - pos);
+      const bool last = pos + n == data.size();
+      Bytes c = {static_cast<uint8_t>(last ? 0x80 : 0x90), 0x42, 0x00, 0x00,
+                 static_cast<uint8_t>(n)};
+      c.insert(c.end(), data.begin() + static_cast<long>(pos),
+               data.begin() + static_cast<long>(pos + n));
+      if (last) c.push_back(0x00);
+      parts.push_back(std::move(c));
+    }
+    return parts;
+  }
+  Bytes Data() const {
     Bytes data;
     auto tlv = [&data](uint8_t tag, ByteView v) {
       data.push_back(tag);
@@ -80,17 +111,7 @@ struct Verify {
       tlv(0x84, s);
     }
     if (kvn) tlv(0x85, Bytes{*kvn});
-    Bytes c = {0x80,
-               0x42,
-               0x00,
-               0x00,
-               0x00,
-               static_cast<uint8_t>(data.size() >> 8),
-               static_cast<uint8_t>(data.size())};
-    Append(c, data);
-    c.push_back(0x00);
-    c.push_back(0x00);
-    return c;
+    return data;
   }
 };
 
@@ -255,8 +276,12 @@ TEST_F(Req_UCCR_VerifyBootstrap, MacsAndSignaturesMadeByOpenSslAreValid) {
   Verify by_kvn = Ecdsa(3);
   by_kvn.kvn = kEcKvn;
   EXPECT_EQ(ToHex(Send(by_kvn)), "8401069000");
-  // A message of several short APDUs' size (the runtime assembles extended length).
+  // A message of several short APDUs' size: extended length, or command chaining.
   EXPECT_EQ(ToHex(Send(NetwPin(Bytes(3000, 0x5A)))), "8401069000");
+  const std::vector<Bytes> parts = NetwPin(Bytes(1000, 0xA5)).Chained();
+  ASSERT_GT(parts.size(), 4u);
+  for (size_t i = 0; i + 1 < parts.size(); ++i) EXPECT_EQ(ToHex(card_->Transmit(parts[i])), "9000");
+  EXPECT_EQ(ToHex(card_->Transmit(parts.back())), "8401069000");
   // Accepted verifications are logged.
   std::vector<Event> log = Log();
   ASSERT_FALSE(log.empty());
