@@ -383,7 +383,11 @@ TEST_F(Req_UCCR_VerifyBootstrap, FailuresLockOutUntilTheIssuerResets) {
   Rebuild();
   EXPECT_EQ(SwOf(Send(bad)), 0x63C1) << "the count survived the power cycle";
   EXPECT_EQ(SwOf(Send(bad)), 0x63C0);
+  const std::string before = State();
+  const Bytes locked_record = *card_->store().Get("dm/bootstrap");
   EXPECT_EQ(SwOf(Send(NetwPin())), 0x6983) << "locked out: even a valid message";
+  EXPECT_TRUE(State() == before) << "the refusal changed the card";
+  EXPECT_EQ(*card_->store().Get("dm/bootstrap"), locked_record) << "nothing more counted";
   const std::vector<Event> log = Log();
   EXPECT_EQ(log.back().reason, static_cast<uint8_t>(dm::BootstrapRefusal::kLockedOut));
   Rebuild();
