@@ -164,6 +164,30 @@ void BM_DmGetLeaf(benchmark::State& state) {
 }
 BENCHMARK(BM_DmGetLeaf);
 
+// REPLACE of a leaf value by the user (./Vendor/dmcard/UserPrefs/Lang, after VERIFY of PIN 01):
+// ACL walk, the node record rewritten, the generation moved and the change logged (event log
+// entry and head) in one RAM-journal transaction.
+void BM_DmReplaceLeaf(benchmark::State& state) {
+  auto card = BenchCard();
+  Bytes out;
+  card->Transmit(*FromHex("00A4040C0AF0444D434152442D444D"), out);
+  card->Transmit(*FromHex("002000010431323334"), out);
+  const std::string uri = "./Vendor/dmcard/UserPrefs/Lang", value = "en-GB";
+  Bytes tlv = {0x80, static_cast<uint8_t>(uri.size())};
+  tlv.insert(tlv.end(), uri.begin(), uri.end());
+  tlv.insert(tlv.end(), {0x81, static_cast<uint8_t>(value.size())});
+  tlv.insert(tlv.end(), value.begin(), value.end());
+  Bytes replace = {0x80, 0x34, 0x00, 0x00, static_cast<uint8_t>(tlv.size())};
+  replace.insert(replace.end(), tlv.begin(), tlv.end());
+  for (auto _ : state) {
+    card->Transmit(replace, out);
+    benchmark::DoNotOptimize(out.data());
+  }
+  if (out.size() != 2 || out[0] != 0x90) state.SkipWithError("REPLACE failed");
+  state.SetItemsProcessed(state.iterations());
+}
+BENCHMARK(BM_DmReplaceLeaf);
+
 }  // namespace
 }  // namespace dmcard
 

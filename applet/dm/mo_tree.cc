@@ -328,11 +328,11 @@ DmStatus MoTree::Atomically(const Principal* who, const std::function<DmStatus()
   if (store_.power_lost()) return DmStatus::kDataStoreFailure;
   if (!store_.in_transaction()) return DmStatus::kCommandFailed;
   const PersistentStore::SavepointId sp = store_.Savepoint();
-  const uint32_t used_before = store_.stats().used;
+  const uint32_t used_before = store_.used();
   DmStatus s = writes();
   if (s == DmStatus::kOk && who != nullptr && BoundByReserve(*who)) {
-    const StoreStats st = store_.stats();
-    if (st.used > used_before && int64_t{st.used} > int64_t{st.capacity} - int64_t{reserve_}) {
+    const uint32_t used = store_.used();
+    if (used > used_before && int64_t{used} > int64_t{store_.capacity()} - int64_t{reserve_}) {
       s = DmStatus::kDeviceFull;
     }
   }

@@ -691,7 +691,7 @@ StoreStatus PersistentStore::Checkpoint() {
 StoreStats PersistentStore::stats() const {
   StoreStats s;
   s.capacity = capacity_;
-  s.used = static_cast<uint32_t>(int64_t{committed_used_} + pending_delta_);
+  s.used = used();
   s.records = static_cast<uint32_t>(Keys("").size());
   s.commits = commits_;
   s.physical_writes = physical_writes_;

@@ -99,7 +99,12 @@ class PersistentStore {
   // an open transaction (the command's); the rest of that transaction stays pending.
   StoreStatus PutDurable(std::string_view key, ByteView value);
 
+  // Everything about the store; `records` counts the keys (linear in their number).
   StoreStats stats() const;
+  // Bytes in use (committed and pending) and the capacity: constant time, for checks made on
+  // every write.
+  uint32_t used() const { return static_cast<uint32_t>(int64_t{committed_used_} + pending_delta_); }
+  uint32_t capacity() const { return capacity_; }
   // Keys with the given prefix (committed view plus pending writes), sorted.
   std::vector<std::string> Keys(std::string_view prefix) const;
 

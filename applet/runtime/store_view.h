@@ -54,6 +54,8 @@ class StoreView {
   void RollbackTo(PersistentStore::SavepointId sp) { store_->RollbackTo(sp); }
 
   StoreStats stats() const { return store_->stats(); }
+  uint32_t used() const { return store_->used(); }
+  uint32_t capacity() const { return store_->capacity(); }
   bool in_transaction() const { return store_->in_transaction(); }
   bool power_lost() const { return store_->power_lost(); }
 
