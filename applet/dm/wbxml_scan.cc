@@ -235,10 +235,17 @@ class Scanner {
       pos_ = at;
       return Fail("opaque data of " + std::to_string(value) + " bytes runs past the end");
     }
-    // An embedded WBXML TNDS document (kSyncMl): scanned as a document of its own.
+    // kSyncMl: libwbxml2 parses OPAQUE data as an embedded document whenever the item's
+    // Meta/Type says so, which the scan cannot see; so OPAQUE data that begins like a WBXML
+    // document (a version byte 00-03, NUL bytes or not) must pass the TNDS scan. Other OPAQUE
+    // data (leaf values) keeps the NUL rule below.
     const ByteView opaque = in_.subspan(pos_, value);
-    if (kind_ == WbxmlScan::kSyncMl && !opaque.empty() && opaque[0] >= 0x01 && opaque[0] <= 0x03 &&
-        ScanWbxml(opaque, WbxmlScan::kTnds).empty()) {
+    if (kind_ == WbxmlScan::kSyncMl && !opaque.empty() && opaque[0] <= 0x03) {
+      const std::string why = ScanWbxml(opaque, WbxmlScan::kTnds);
+      if (!why.empty()) {
+        pos_ = at;
+        return Fail("opaque data that is not an embedded TNDS document (" + why + ")");
+      }
       pos_ += value;
       return true;
     }

@@ -36,9 +36,10 @@ inline constexpr size_t kMaxWbxmlDepth = 160;
 //    element without END, nesting deeper than kMaxWbxmlDepth, and bytes after the root element.
 //
 // kSyncMl (an OMA DM bootstrap message: SyncML 1.2 whose items may carry WBXML TNDS) differs in
-// one rule: OPAQUE data holding NUL bytes is accepted when it is itself a WBXML document that
-// passes this scan as TNDS (libwbxml2 decodes such data as an embedded document when the item's
-// Meta/Type is application/vnd.syncml.dmtnds+wbxml); one level, no deeper.
+// one rule: OPAQUE data that begins with a WBXML version byte (00-03) must itself be a WBXML
+// document that passes this scan as TNDS, NUL bytes or not (libwbxml2 decodes OPAQUE data as an
+// embedded document when the item's Meta/Type is application/vnd.syncml.dmtnds+wbxml, which a
+// structural scan cannot see); one level, no deeper. Other OPAQUE data keeps the NUL rule.
 enum class WbxmlScan : uint8_t { kTnds, kSyncMl };
 std::string ScanWbxml(ByteView wbxml, WbxmlScan kind = WbxmlScan::kTnds);
 

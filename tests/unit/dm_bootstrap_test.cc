@@ -578,6 +578,15 @@ TEST_F(Req_UCCR_InstallBootstrap, TheEmbeddedTndsIsScannedBeforeLibwbxmlSeesIt) 
   *at = 0x07;
   EXPECT_NE(dm::ScanWbxml(damaged, dm::WbxmlScan::kSyncMl), "");
   EXPECT_EQ(SwOf(Install(NetwPin(damaged))), 0x6A80);
+  // An embedded document without a single NUL byte still gets the scan: WBXML 1.3, public id 01,
+  // UTF-8, a 1-byte string table, then ENTITY 0x80000001, which libwbxml2 asserts on (issue 7
+  // item 6a). Inside an outer SyncML 1.2 document (public id 0x1201) as OPAQUE.
+  const Bytes no_nul = H("03 01 6A 01 41 45 02 88 80 80 80 01 01");
+  Bytes outer = H("02 A4 01 6A 00 6D C3");
+  outer.push_back(static_cast<uint8_t>(no_nul.size()));
+  Append(outer, no_nul);
+  outer.push_back(0x01);
+  EXPECT_NE(dm::ScanWbxml(outer, dm::WbxmlScan::kSyncMl), "");
 }
 
 // A power cut at every write of an install: after power-up the card shows the old tree or the
