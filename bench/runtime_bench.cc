@@ -5,7 +5,7 @@
 
 #include <filesystem>
 
-#include "cards/demo_card.h"
+#include "host/demo_card.h"
 #include "fs/demo_fs.h"
 
 namespace dmcard {

@@ -6,9 +6,9 @@
 #include <string>
 #include <vector>
 
-#include "cards/demo_card.h"
-#include "cards/hosted_card.h"
-#include "cards/state_dir.h"
+#include "host/demo_card.h"
+#include "host/hosted_card.h"
+#include "host/state_dir.h"
 #include "runtime/sw_text.h"
 
 namespace dmcard {

@@ -8,8 +8,8 @@
 #include <vector>
 
 #include "bridge.h"
-#include "cards/demo_card.h"
-#include "cards/state_dir.h"
+#include "host/demo_card.h"
+#include "host/state_dir.h"
 #include "runtime/atr.h"
 
 namespace {

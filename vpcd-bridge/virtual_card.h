@@ -6,8 +6,8 @@
 #include <memory>
 #include <string>
 
-#include "cards/hosted_card.h"
-#include "cards/profile.h"
+#include "host/hosted_card.h"
+#include "host/profile_file.h"
 #include "runtime/apdu_text.h"
 #include "runtime/card.h"
 

@@ -12,7 +12,7 @@
 #include <string>
 #include <vector>
 
-#include "cards/demo_card.h"
+#include "host/demo_card.h"
 #include "dm/command_table.h"
 
 namespace dmcard {

@@ -9,8 +9,8 @@
 
 #include <string>
 
-#include "cards/demo_card.h"
-#include "cards/profile.h"
+#include "host/demo_card.h"
+#include "host/profile_file.h"
 #include "demo_card_apdus.h"
 #include "host_personalization.h"
 #include "runtime/pin.h"

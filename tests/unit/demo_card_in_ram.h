@@ -7,7 +7,7 @@
 #include <memory>
 #include <string>
 
-#include "cards/demo_card.h"
+#include "host/demo_card.h"
 
 namespace dmcard::testing {
 

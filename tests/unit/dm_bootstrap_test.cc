@@ -8,8 +8,8 @@
 #include <algorithm>
 #include <string>
 
-#include "cards/demo_card.h"
-#include "cards/profile.h"
+#include "host/demo_card.h"
+#include "host/profile_file.h"
 #include "demo_card_apdus.h"
 #include "dm/bootstrap.h"
 #include "dm/dm_applet.h"

@@ -9,7 +9,7 @@
 #include <string>
 #include <tuple>
 
-#include "cards/demo_card.h"
+#include "host/demo_card.h"
 #include "demo_card_apdus.h"
 #include "dm/command_table.h"
 #include "dm/dm_applet.h"

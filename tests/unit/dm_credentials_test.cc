@@ -12,7 +12,7 @@
 #include <string>
 #include <vector>
 
-#include "cards/demo_card.h"
+#include "host/demo_card.h"
 #include "demo_card_apdus.h"
 #include "dm/dm_applet.h"
 #include "dm/mo_tree.h"

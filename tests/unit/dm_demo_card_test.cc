@@ -2,7 +2,7 @@
 // and a DM server read from it. Expected values are the demo profile's, as its tree.xml states.
 #include <gtest/gtest.h>
 
-#include "cards/demo_card.h"
+#include "host/demo_card.h"
 #include "demo_card_apdus.h"
 #include "dm/dm_applet.h"
 #include "scp03_test_client.h"

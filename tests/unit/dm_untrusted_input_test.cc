@@ -14,7 +14,7 @@
 #include <sstream>
 #include <string>
 
-#include "cards/demo_card.h"
+#include "host/demo_card.h"
 #include "data_table.h"
 #include "demo_card_apdus.h"
 #include "dm/dm_applet.h"

@@ -2,7 +2,7 @@
 // starts at that channel's current DF; one opened from the basic channel starts at the MF.
 #include <gtest/gtest.h>
 
-#include "cards/demo_card.h"
+#include "host/demo_card.h"
 #include "test_applets.h"
 
 namespace dmcard {

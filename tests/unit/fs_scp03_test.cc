@@ -6,7 +6,7 @@
 
 #include <string>
 
-#include "cards/demo_card.h"
+#include "host/demo_card.h"
 #include "demo_card_apdus.h"
 #include "demo_card_in_ram.h"
 #include "dm/dm_applet.h"

@@ -15,7 +15,7 @@
 #include <filesystem>
 #include <string>
 
-#include "cards/demo_card.h"
+#include "host/demo_card.h"
 #include "demo_card_apdus.h"
 #include "dm/dm_applet.h"
 #include "gp/security_domain.h"

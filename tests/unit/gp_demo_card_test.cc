@@ -11,7 +11,7 @@
 #include <fstream>
 #include <string>
 
-#include "cards/demo_card.h"
+#include "host/demo_card.h"
 #include "demo_card_apdus.h"
 #include "gp/security_domain.h"
 #include "host_scp03.h"

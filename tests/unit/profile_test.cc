@@ -12,8 +12,9 @@
 
 #include <unistd.h>
 
-#include "cards/demo_card.h"
-#include "cards/profile.h"
+#include "host/demo_card.h"
+#include "host/platform.h"
+#include "host/profile_file.h"
 #include "data_table.h"
 #include "dm/mo_tree.h"
 #include "dm/tnds.h"

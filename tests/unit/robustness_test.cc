@@ -6,7 +6,7 @@
 #include <random>
 #include <set>
 
-#include "cards/demo_card.h"
+#include "host/demo_card.h"
 #include "test_applets.h"
 
 namespace dmcard {

@@ -25,8 +25,8 @@
 #include <string>
 #include <vector>
 
-#include "cards/demo_card.h"
-#include "cards/profile.h"
+#include "host/demo_card.h"
+#include "host/profile_file.h"
 #include "demo_card_apdus.h"
 #include "dm/dm_applet.h"
 #include "gp/security_domain.h"

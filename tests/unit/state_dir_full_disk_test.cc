@@ -16,8 +16,8 @@
 #include <filesystem>
 #include <string>
 
-#include "cards/demo_card.h"
-#include "cards/hosted_card.h"
+#include "host/demo_card.h"
+#include "host/hosted_card.h"
 #include "test_applets.h"
 
 namespace dmcard {

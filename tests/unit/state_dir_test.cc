@@ -12,9 +12,10 @@
 #include <fstream>
 #include <functional>
 
-#include "cards/demo_card.h"
-#include "cards/hosted_card.h"
-#include "cards/state_dir.h"
+#include "host/demo_card.h"
+#include "host/platform.h"
+#include "host/hosted_card.h"
+#include "host/state_dir.h"
 #include "runtime/persistent_store.h"
 #include "test_applets.h"
 

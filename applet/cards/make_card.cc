@@ -1,9 +1,7 @@
-#include "cards/demo_card.h"
+#include "cards/make_card.h"
 
 #include <algorithm>
-#include <system_error>
 
-#include "cards/state_dir.h"
 #include "dm/dm_applet.h"
 #include "dm/imsi.h"
 #include "dm/pin_policy.h"
@@ -70,14 +68,18 @@ Sw LoadKeySets(Card& card, const std::vector<ProfileKeySet>& sets) {
 
 }  // namespace
 
+void ApplyProfile(const Profile& profile, CardConfig& config) {
+  if (profile.capacity) config.capacity = *profile.capacity;
+  if (profile.protocol) config.protocol = *profile.protocol;
+  if (profile.atr) config.atr = *profile.atr;
+}
+
 CardConfig CardConfigFor(const Profile& profile) {
   CardConfig config;
   ApplyProfile(profile, config);
   config.default_applet = fs::demo::Aid();
   return config;
 }
-
-CardConfig DemoCardConfig() { return CardConfigFor(DemoProfile()); }
 
 std::unique_ptr<Card> MakeCard(const Profile& profile, const CardConfig& config, Platform platform,
                                std::string& error) {
@@ -120,42 +122,6 @@ std::unique_ptr<Card> MakeCard(const Profile& profile, const CardConfig& config,
     return nullptr;
   }
   return card;
-}
-
-std::unique_ptr<Card> MakeDemoCard(const CardConfig& config, Platform platform,
-                                   std::string& error) {
-  return MakeCard(DemoProfile(), config, std::move(platform), error);
-}
-
-std::optional<Platform> MakePlatform(const std::filesystem::path& dir, std::string& error) {
-  Platform p;
-  p.rng = crypto::Drbg::FromSystem();
-  if (!p.rng) {
-    error = "cannot seed the random generator from the operating system";
-    return std::nullopt;
-  }
-  if (dir.empty()) {
-    p.medium = std::make_shared<RamMedium>();
-    return p;
-  }
-  std::error_code ec;
-  CreatePrivateDirectories(dir, ec);
-  if (ec || !std::filesystem::is_directory(dir)) {
-    error = "cannot use state directory '" + dir.string() +
-            "': " + (ec ? ec.message() : "not a directory");
-    return std::nullopt;
-  }
-  if (std::string why = CheckCardStateDir(dir); !why.empty()) {
-    error = why;
-    return std::nullopt;
-  }
-  auto medium = std::make_shared<FileMedium>(dir, /*sync=*/true);  // locks the directory
-  if (!medium->open_error().empty()) {
-    error = medium->open_error();
-    return std::nullopt;
-  }
-  p.medium = std::move(medium);
-  return p;
 }
 
 }  // namespace dmcard

@@ -1,11 +1,10 @@
-// Card profiles: what a card holds when it is made. A profile is a JSON file (format in
-// profiles/README.md) naming the card, its optional transport settings (capacity, protocol,
-// ATR), the DM bootstrap flags, the user PIN/PUK, and the initial management tree as a TNDS XML
-// file next to it. The demo profile (profiles/demo/) is built into the binary.
+// Card profiles: what a card holds when it is made — its optional transport settings
+// (capacity, protocol, ATR), the DM bootstrap flags, the user PIN/PUK, the IMSI, the initial
+// management tree and the SCP03 key sets. The card side sees a profile only as this struct; the
+// host reads it from a JSON file (host/profile_file.h, format in profiles/README.md).
 #pragma once
 
 #include <cstdint>
-#include <filesystem>
 #include <optional>
 #include <string>
 #include <vector>
@@ -52,16 +51,5 @@ struct Profile {
   // handshake; loaded when the card is made, a key set the card already holds is kept.
   std::vector<ProfileKeySet> key_sets;
 };
-
-// Reads a profile file; the tree file is read relative to the profile's directory. On failure
-// returns nullopt and `error` names the file and the field at fault. Never throws.
-std::optional<Profile> LoadProfile(const std::filesystem::path& file, std::string& error);
-
-// The built-in demo profile (profiles/demo/profile.json and tree.xml, embedded at build time;
-// no file is read at run time).
-Profile DemoProfile();
-
-// Sets the fields of `config` the profile specifies (capacity, protocol, ATR); others stay.
-void ApplyProfile(const Profile& profile, CardConfig& config);
 
 }  // namespace dmcard

@@ -1,6 +1,7 @@
-#include "cards/hosted_card.h"
+#include "host/hosted_card.h"
 
-#include "cards/demo_card.h"
+#include "cards/make_card.h"
+#include "host/platform.h"
 #include "runtime/store_status.h"
 
 namespace dmcard {

@@ -14,7 +14,7 @@
 #include <string>
 #include <vector>
 
-#include "cards/profile.h"
+#include "cards/card_profile.h"
 #include "runtime/card.h"
 
 namespace dmcard {

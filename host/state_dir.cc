@@ -1,4 +1,4 @@
-#include "cards/state_dir.h"
+#include "host/state_dir.h"
 
 #include <algorithm>
 #include <cerrno>

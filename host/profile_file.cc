@@ -1,5 +1,5 @@
-// Card profiles; see profile.h and profiles/README.md for the format.
-#include "cards/profile.h"
+// Profile files; see profile_file.h and profiles/README.md for the format.
+#include "host/profile_file.h"
 
 #include <cstdio>
 #include <cstdlib>
@@ -351,12 +351,6 @@ Profile DemoProfile() {
     std::abort();
   }
   return std::move(*p);
-}
-
-void ApplyProfile(const Profile& profile, CardConfig& config) {
-  if (profile.capacity) config.capacity = *profile.capacity;
-  if (profile.protocol) config.protocol = *profile.protocol;
-  if (profile.atr) config.atr = *profile.atr;
 }
 
 }  // namespace dmcard
