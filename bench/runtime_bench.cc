@@ -5,8 +5,8 @@
 
 #include <filesystem>
 
-#include "host/demo_card.h"
 #include "fs/demo_fs.h"
+#include "host/demo_card.h"
 
 namespace dmcard {
 namespace {

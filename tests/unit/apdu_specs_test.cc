@@ -12,8 +12,8 @@
 #include <string>
 #include <vector>
 
-#include "host/demo_card.h"
 #include "dm/command_table.h"
+#include "host/demo_card.h"
 
 namespace dmcard {
 namespace {

@@ -9,9 +9,9 @@
 
 #include <string>
 
+#include "demo_card_apdus.h"
 #include "host/demo_card.h"
 #include "host/profile_file.h"
-#include "demo_card_apdus.h"
 #include "host_personalization.h"
 #include "runtime/pin.h"
 #include "runtime/tlv.h"

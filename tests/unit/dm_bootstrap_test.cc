@@ -8,13 +8,13 @@
 #include <algorithm>
 #include <string>
 
-#include "host/demo_card.h"
-#include "host/profile_file.h"
 #include "demo_card_apdus.h"
 #include "dm/bootstrap.h"
 #include "dm/dm_applet.h"
 #include "dm/imsi.h"
 #include "dm/wbxml_scan.h"
+#include "host/demo_card.h"
+#include "host/profile_file.h"
 #include "host_openssl.h"
 #include "host_personalization.h"
 #include "host_wbxml.h"

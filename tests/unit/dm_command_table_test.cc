@@ -9,11 +9,11 @@
 #include <string>
 #include <tuple>
 
-#include "host/demo_card.h"
 #include "demo_card_apdus.h"
 #include "dm/command_table.h"
 #include "dm/dm_applet.h"
 #include "dm/requests.h"
+#include "host/demo_card.h"
 #include "runtime/tlv.h"
 #include "scp03_test_client.h"
 #include "test_applets.h"

@@ -12,10 +12,10 @@
 #include <string>
 #include <vector>
 
-#include "host/demo_card.h"
 #include "demo_card_apdus.h"
 #include "dm/dm_applet.h"
 #include "dm/mo_tree.h"
+#include "host/demo_card.h"
 #include "host_openssl.h"
 #include "host_scp03.h"
 #include "runtime/event_log.h"

@@ -2,9 +2,9 @@
 // and a DM server read from it. Expected values are the demo profile's, as its tree.xml states.
 #include <gtest/gtest.h>
 
-#include "host/demo_card.h"
 #include "demo_card_apdus.h"
 #include "dm/dm_applet.h"
+#include "host/demo_card.h"
 #include "scp03_test_client.h"
 #include "test_applets.h"
 

@@ -6,10 +6,10 @@
 
 #include <string>
 
-#include "host/demo_card.h"
 #include "demo_card_apdus.h"
 #include "demo_card_in_ram.h"
 #include "dm/dm_applet.h"
+#include "host/demo_card.h"
 #include "runtime/event_log.h"
 #include "runtime/tlv.h"
 #include "scp03_test_client.h"

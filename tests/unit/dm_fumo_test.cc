@@ -6,10 +6,10 @@
 
 #include <string>
 
-#include "host/demo_card.h"
 #include "demo_card_apdus.h"
 #include "demo_card_in_ram.h"
 #include "dm/dm_applet.h"
+#include "host/demo_card.h"
 #include "host_openssl.h"
 #include "runtime/event_log.h"
 #include "runtime/key_store.h"

@@ -8,12 +8,12 @@
 #include <map>
 #include <string>
 
-#include "host/demo_card.h"
-#include "host/profile_file.h"
 #include "demo_card_apdus.h"
 #include "dm/dm_applet.h"
 #include "dm/imsi.h"
 #include "dm/mo_tree.h"
+#include "host/demo_card.h"
+#include "host/profile_file.h"
 #include "host_personalization.h"
 #include "record_check.h"
 #include "runtime/key_store.h"

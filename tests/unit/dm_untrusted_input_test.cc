@@ -14,13 +14,13 @@
 #include <sstream>
 #include <string>
 
-#include "host/demo_card.h"
 #include "data_table.h"
 #include "demo_card_apdus.h"
 #include "dm/dm_applet.h"
 #include "dm/node_value.h"
 #include "dm/tnds.h"
 #include "dm/wbxml_scan.h"
+#include "host/demo_card.h"
 #include "host_personalization.h"
 #include "runtime/tlv.h"
 #include "scp03_test_client.h"

@@ -6,11 +6,11 @@
 
 #include <string>
 
-#include "host/demo_card.h"
 #include "demo_card_apdus.h"
 #include "demo_card_in_ram.h"
 #include "dm/dm_applet.h"
 #include "fs/demo_fs.h"
+#include "host/demo_card.h"
 #include "host_scp03.h"
 #include "runtime/tlv.h"
 #include "scp03_test_client.h"

@@ -15,10 +15,10 @@
 #include <filesystem>
 #include <string>
 
-#include "host/demo_card.h"
 #include "demo_card_apdus.h"
 #include "dm/dm_applet.h"
 #include "gp/security_domain.h"
+#include "host/demo_card.h"
 #include "host_scp03.h"
 #include "record_check.h"
 #include "test_applets.h"

@@ -11,9 +11,9 @@
 #include <fstream>
 #include <string>
 
-#include "host/demo_card.h"
 #include "demo_card_apdus.h"
 #include "gp/security_domain.h"
+#include "host/demo_card.h"
 #include "host_scp03.h"
 #include "runtime/key_store.h"
 #include "test_applets.h"

@@ -12,12 +12,12 @@
 
 #include <unistd.h>
 
-#include "host/demo_card.h"
-#include "host/platform.h"
-#include "host/profile_file.h"
 #include "data_table.h"
 #include "dm/mo_tree.h"
 #include "dm/tnds.h"
+#include "host/demo_card.h"
+#include "host/platform.h"
+#include "host/profile_file.h"
 #include "runtime/atr.h"
 #include "runtime/persistent_store.h"
 #include "runtime/storage_medium.h"

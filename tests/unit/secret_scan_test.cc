@@ -25,11 +25,11 @@
 #include <string>
 #include <vector>
 
-#include "host/demo_card.h"
-#include "host/profile_file.h"
 #include "demo_card_apdus.h"
 #include "dm/dm_applet.h"
 #include "gp/security_domain.h"
+#include "host/demo_card.h"
+#include "host/profile_file.h"
 #include "host_personalization.h"
 #include "host_scp03.h"
 #include "runtime/key_store.h"

@@ -13,8 +13,8 @@
 #include <functional>
 
 #include "host/demo_card.h"
-#include "host/platform.h"
 #include "host/hosted_card.h"
+#include "host/platform.h"
 #include "host/state_dir.h"
 #include "runtime/persistent_store.h"
 #include "test_applets.h"
