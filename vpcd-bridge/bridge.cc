@@ -18,7 +18,8 @@
 #include <chrono>
 #include <cstring>
 
-#include "peer.h"
+#include "host/peer.h"
+#include "host/vicc_control.h"
 #include "runtime/apdu_text.h"
 
 namespace dmcard::vicc {
@@ -107,20 +108,6 @@ bool WriteAll(int fd, const uint8_t* p, size_t n) {
 }
 
 }  // namespace
-
-// The control socket lives in a directory only its user can write: $XDG_RUNTIME_DIR (private by
-// the XDG Base Directory spec), else /run/dmcard for root, else /tmp/dmcard-<uid>. In a shared
-// directory such as /tmp anybody could take the name first and keep the bridge from starting.
-std::string DefaultControlDir() {
-  const char* dir = std::getenv("XDG_RUNTIME_DIR");
-  if (dir != nullptr && *dir != '\0') return dir;
-  if (::geteuid() == 0) return "/run/dmcard";
-  return "/tmp/dmcard-" + std::to_string(::geteuid());
-}
-
-std::string DefaultControlPath(uint16_t port) {
-  return DefaultControlDir() + "/dmcard-vicc-" + std::to_string(port) + ".sock";
-}
 
 std::string PrepareControlDir(const std::string& dir) {
   if (::mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST) {
@@ -704,31 +691,17 @@ int Bridge::Run() {
 }
 
 int RunControlClient(const std::string& path, const std::string& line) {
-  sockaddr_un addr{};
-  addr.sun_family = AF_UNIX;
-  if (path.size() >= sizeof addr.sun_path) {
-    std::fprintf(stderr, "dmcard-vicc ctl: control socket path too long: %s\n", path.c_str());
-    return 1;
-  }
-  std::strcpy(addr.sun_path, path.c_str());
-  int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (fd < 0 || ::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
-    std::fprintf(stderr,
-                 "dmcard-vicc ctl: cannot reach dmcard-vicc at %s (%s).\nIs dmcard-vicc running? "
-                 "If it was started with --control PATH or another --port, pass the same here.\n",
-                 path.c_str(), std::strerror(errno));
-    if (fd >= 0) ::close(fd);
-    return 1;
-  }
-  const std::string msg = line + "\n";
-  WriteAll(fd, reinterpret_cast<const uint8_t*>(msg.data()), msg.size());
   std::string answer;
-  char buf[512];
-  ssize_t n;
-  while ((n = ::recv(fd, buf, sizeof buf, 0)) > 0) answer.append(buf, static_cast<size_t>(n));
-  ::close(fd);
+  std::string error;
+  const bool ok = SendViccControl(path, line, answer, error);
   std::fputs(answer.c_str(), stdout);
-  return answer.rfind("ok", 0) == 0 || answer.find("\nok") != std::string::npos ? 0 : 1;
+  if (!ok && answer.empty()) {
+    std::fprintf(stderr,
+                 "dmcard-vicc ctl: %s\nIf it was started with --control PATH or another --port, "
+                 "pass the same here.\n",
+                 error.c_str());
+  }
+  return ok ? 0 : 1;
 }
 
 }  // namespace dmcard::vicc

@@ -12,7 +12,8 @@
 #include <string>
 #include <vector>
 
-#include "reader_conf.h"
+#include "host/reader_conf.h"
+#include "host/vicc_control.h"
 #include "virtual_card.h"
 
 namespace dmcard::vicc {
@@ -97,10 +98,6 @@ class Bridge {
 // Client side of the control socket: sends `line`, prints the answer, returns the exit code.
 int RunControlClient(const std::string& path, const std::string& line);
 
-// Default control socket path for a first vpcd port, in DefaultControlDir().
-std::string DefaultControlPath(uint16_t port);
-// $XDG_RUNTIME_DIR, else /run/dmcard (root) or /tmp/dmcard-<uid>.
-std::string DefaultControlDir();
 // Creates `dir` 0700 when missing and checks that it is a directory of this user that nobody
 // else can write; empty when it is, else what is wrong and what to do.
 std::string PrepareControlDir(const std::string& dir);

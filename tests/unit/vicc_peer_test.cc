@@ -13,7 +13,7 @@
 #include <bit>
 #include <string>
 
-#include "peer.h"
+#include "host/peer.h"
 
 namespace dmcard::vicc {
 namespace {

@@ -8,7 +8,7 @@
 #include <fstream>
 #include <string>
 
-#include "reader_conf.h"
+#include "host/reader_conf.h"
 
 namespace dmcard::vicc {
 namespace {

@@ -1,4 +1,4 @@
-#include "peer.h"
+#include "host/peer.h"
 
 #include <arpa/inet.h>
 #include <dirent.h>

@@ -1,4 +1,4 @@
-#include "reader_conf.h"
+#include "host/reader_conf.h"
 
 #include <algorithm>
 #include <cstdio>
