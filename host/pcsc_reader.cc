@@ -114,16 +114,17 @@ std::unique_ptr<PcscReader> PcscReader::Open(const std::string& which, bool excl
   for (const std::string& n : *names) {
     if (n == which) name = n;
   }
-  if (name.empty() && !which.empty() && which.find_first_not_of("0123456789") == std::string::npos) {
+  if (name.empty() && !which.empty() &&
+      which.find_first_not_of("0123456789") == std::string::npos) {
     const unsigned long index = std::strtoul(which.c_str(), nullptr, 10);
     if (index < names->size()) name = (*names)[index];
   }
   if (name.empty()) {
-    error = names->empty() ? "no reader '" + which + "': pcscd has no readers (start a card " +
-                                 "with scripts/run.sh, or use --direct for the in-process card)"
-                           : "no reader '" + which + "': 'dmcard readers' lists the " +
-                                 std::to_string(names->size()) +
-                                 " there are (give a name or an index)";
+    error = names->empty()
+                ? "no reader '" + which + "': pcscd has no readers (start a card " +
+                      "with scripts/run.sh, or use --direct for the in-process card)"
+                : "no reader '" + which + "': 'dmcard readers' lists the " +
+                      std::to_string(names->size()) + " there are (give a name or an index)";
     return nullptr;
   }
   SCARDCONTEXT ctx = 0;
@@ -247,7 +248,7 @@ bool PcscReader::Remove(std::string& error) {
   }
   std::string answer;
   if (!vicc::SendViccControl(control_->socket, "remove " + std::to_string(control_->slot), answer,
-                       error)) {
+                             error)) {
     return false;
   }
   if (connected_) SCardDisconnect(card_, SCARD_LEAVE_CARD);
@@ -263,7 +264,7 @@ bool PcscReader::Insert(Bytes& atr, std::string& error) {
   }
   std::string answer;
   if (!vicc::SendViccControl(control_->socket, "insert " + std::to_string(control_->slot), answer,
-                       error)) {
+                             error)) {
     return false;
   }
   return WaitForCard(true, error) && Connect(atr, error);

@@ -36,7 +36,8 @@ CliRun Dmcard(const std::string& args, const std::string& input = "") {
 TEST(DmcardCli, HelpAndUsageErrors) {
   CliRun help = Dmcard("--help");
   EXPECT_EQ(help.rc, 0);
-  EXPECT_NE(help.out.find("dmcard shell"), std::string::npos);
+  EXPECT_NE(help.out.find("dmcard --direct shell"), std::string::npos) << help.out;
+  EXPECT_NE(help.out.find("-r,--reader"), std::string::npos) << help.out;
   EXPECT_NE(help.out.find("--profile FILE"), std::string::npos);
   CliRun none = Dmcard("");
   EXPECT_EQ(none.rc, 2);
@@ -44,7 +45,8 @@ TEST(DmcardCli, HelpAndUsageErrors) {
   EXPECT_NE(none.out.find("dmcard --help"), std::string::npos) << none.out;
   CliRun unknown = Dmcard("demo --frobnicate");
   EXPECT_EQ(unknown.rc, 2);
-  EXPECT_NE(unknown.out.find("unknown option '--frobnicate'"), std::string::npos);
+  EXPECT_NE(unknown.out.find("not expected: --frobnicate"), std::string::npos) << unknown.out;
+  EXPECT_NE(unknown.out.find("dmcard --help"), std::string::npos) << unknown.out;
   CliRun bad_profile = Dmcard("demo --profile /nonexistent.json");
   EXPECT_EQ(bad_profile.rc, 1);
   EXPECT_NE(bad_profile.out.find("/nonexistent.json"), std::string::npos) << bad_profile.out;
@@ -145,6 +147,46 @@ TEST(DmcardCli, ProfileForAnExistingCardSaysItIsNotApplied) {
             std::string::npos)
       << second.out;
   fs::remove_all(state);
+}
+
+TEST(DmcardCli, SendToTheInProcessCardFollowsGetResponse) {
+  // SELECT of the DM applet answers its FCI (6F 44 ..., apdu-specs/dm.json); under T=0 the card
+  // answers 61 46 first and dmcard sends GET RESPONSE for it (ISO 7816-4 §7.6.1).
+  CliRun t1 = Dmcard("--direct send 00A404000AF0444D434152442D444D00");
+  EXPECT_EQ(t1.rc, 0) << t1.out;
+  EXPECT_NE(t1.out.find("< 6F 44 84 0A F0 44 4D 43 41 52 44 2D 44 4D A5 36"), std::string::npos)
+      << t1.out;
+  EXPECT_NE(t1.out.find("9000 (success)"), std::string::npos) << t1.out;
+  CliRun t0 = Dmcard("--t0 send 00A404000AF0444D434152442D444D00");
+  EXPECT_EQ(t0.rc, 0) << t0.out;
+  EXPECT_NE(t0.out.find("(card answered 6146: sent 00 C0 00 00 46)"), std::string::npos) << t0.out;
+  EXPECT_NE(t0.out.find("< 6F 44 84 0A"), std::string::npos) << t0.out;
+}
+
+TEST(DmcardCli, SendRefusesWhatIsNotAnApduAndConflictingCards) {
+  CliRun short_apdu = Dmcard("--direct send 00A4");
+  EXPECT_EQ(short_apdu.rc, 2);
+  EXPECT_NE(short_apdu.out.find("'00A4' is not an APDU"), std::string::npos) << short_apdu.out;
+  CliRun not_hex = Dmcard("--direct send 00A4040G");
+  EXPECT_EQ(not_hex.rc, 2);
+  CliRun both = Dmcard("-r 0 --state /tmp/x send 00A40400");
+  EXPECT_EQ(both.rc, 1);
+  EXPECT_NE(both.out.find("Give one or the other"), std::string::npos) << both.out;
+  CliRun none = Dmcard("--direct send");
+  EXPECT_EQ(none.rc, 2);
+  EXPECT_NE(none.out.find("apdu is required"), std::string::npos) << none.out;
+}
+
+TEST(DmcardCli, ShellNamedCommandsAndAWithheldPin) {
+  CliRun run = Dmcard("--direct shell", "select dm\nverify 1234\nselect nosuch\n");
+  EXPECT_EQ(run.rc, 1) << run.out;  // 'select nosuch' was not understood
+  EXPECT_NE(run.out.find("> 00 A4 04 00 0A F0 44 4D 43 41 52 44 2D 44 4D 00"), std::string::npos)
+      << run.out;
+  // The typed PIN never appears: the command is shown with its value withheld.
+  EXPECT_NE(run.out.find("> 00 20 00 01 04 ** ** ** **"), std::string::npos) << run.out;
+  EXPECT_EQ(run.out.find("31 32 33 34"), std::string::npos) << run.out;
+  EXPECT_NE(run.out.find("error: select needs dm, fs, isd, pkcs15 or an AID"), std::string::npos)
+      << run.out;
 }
 
 }  // namespace

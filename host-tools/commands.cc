@@ -1,0 +1,132 @@
+#include "commands.h"
+
+#include <cstdio>
+
+#include "host/exchange.h"
+#include "host/pcsc_reader.h"
+#include "runtime/bytes.h"
+
+namespace dmcard::cli {
+
+namespace {
+
+// Sends one APDU and prints it with its answer, following 61xx/6Cxx. False when the reader
+// failed (the message is printed).
+bool Exchange(Reader& reader, const Bytes& apdu) {
+  std::printf("> %s\n", ToHex(apdu, ' ').c_str());
+  Bytes r;
+  std::string error;
+  std::vector<RawExchange> raw;
+  if (!TransmitFollowing(reader, apdu, r, error, &raw)) {
+    std::printf("< (no answer)\n");
+    std::fflush(stdout);
+    std::fprintf(stderr, "dmcard: %s\n", error.c_str());
+    return false;
+  }
+  for (size_t i = 1; i < raw.size(); ++i) {
+    std::printf("  (card answered %s: sent %s)\n",
+                ToHex(ByteView(raw[i - 1].response).last(2)).c_str(),
+                ToHex(raw[i].command, ' ').c_str());
+  }
+  std::printf("< %s\n", FormatResponse(r).c_str());
+  PrintNotices(reader);
+  return true;
+}
+
+}  // namespace
+
+int RunReaders() {
+  std::string error;
+  auto names = ListPcscReaders(error);
+  if (!names) {
+    std::fprintf(stderr, "dmcard: %s\n", error.c_str());
+    return kExitFailed;
+  }
+  if (names->empty()) {
+    std::printf("no PC/SC readers (start a card with scripts/run.sh, or use --direct)\n");
+    return kExitOk;
+  }
+  for (size_t i = 0; i < names->size(); ++i) {
+    const std::string& name = (*names)[i];
+    std::string card = "no card";
+    if (auto reader = PcscReader::Open(name, false, error)) {
+      Bytes atr;
+      if (reader->Connect(atr, error)) card = reader->protocol() + "  ATR " + ToHex(atr, ' ');
+    }
+    std::printf("%zu  %s\n   %s\n", i, name.c_str(), card.c_str());
+  }
+  return kExitOk;
+}
+
+int RunSend(const CardOptions& options, const std::vector<std::string>& apdus) {
+  std::vector<Bytes> commands;
+  for (const std::string& hex : apdus) {
+    auto bytes = FromHex(hex);
+    if (!bytes || bytes->size() < 4) {
+      std::fprintf(stderr,
+                   "dmcard: '%s' is not an APDU: give CLA INS P1 P2 [Lc data] [Le] in hex, one "
+                   "argument per APDU (quote it when it has spaces)\n",
+                   hex.c_str());
+      return kExitUsage;
+    }
+    commands.push_back(std::move(*bytes));
+  }
+  auto reader = OpenReader(options, /*direct_by_default=*/false);
+  if (!reader) return kExitFailed;
+  Bytes atr;
+  std::string error;
+  if (!reader->Connect(atr, error)) {
+    std::fprintf(stderr, "dmcard: %s\n", error.c_str());
+    return kExitFailed;
+  }
+  for (const Bytes& c : commands) {
+    if (!Exchange(*reader, c)) return kExitFailed;
+  }
+  return kExitOk;
+}
+
+int RunDemo(const CardOptions& options) {
+  auto reader = OpenReader(options, /*direct_by_default=*/true);
+  if (!reader) return kExitFailed;
+  Bytes atr;
+  std::string error;
+  if (!reader->Connect(atr, error)) {
+    std::fprintf(stderr, "dmcard: %s\n", error.c_str());
+    return kExitFailed;
+  }
+  std::printf("dmcard card: %s ('bash scripts/run.sh' puts it behind PC/SC)\n",
+              reader->name().c_str());
+  std::printf("ATR: %s\n\n", ToHex(atr, ' ').c_str());
+  const std::pair<const char*, const char*> steps[] = {
+      {"SELECT the file system applet by AID", "00 A4 04 00 09 F0444D434152444653 00"},
+      {"SELECT EF 5001 by path 5000/5001, FCP", "00 A4 08 04 04 5000 5001 00"},
+      {"READ BINARY 16 bytes at offset 0", "00 B0 00 00 10"},
+      {"UPDATE BINARY on EF 5002 (needs PIN 01)", "00 D6 82 00 04 CAFEBABE"},
+      {"VERIFY PIN 01 with \"1234\"", "00 20 00 01 04 31323334"},
+      {"UPDATE BINARY on EF 5002 again", "00 D6 82 00 04 CAFEBABE"},
+      {"READ BINARY EF 5002 (SFI 2), 8 bytes", "00 B0 82 00 08"},
+      {"SELECT the MF, no response data", "00 A4 00 0C 02 3F00"},
+      {"READ RECORD 1 of EF.DIR (SFI 30)", "00 B2 01 F4 00"},
+      {"MANAGE CHANNEL open", "00 70 00 00 01"},
+      {"on channel 1: SELECT the OMA DM applet (descriptor: generation, digest, flags)",
+       "01 A4 04 00 0A F0444D434152442D444D 00"},
+      {"GET the child names of ./DMAcc", "81 30 02 00 07 2E2F444D416363 00"},
+      {"GET ./DMAcc/DMCardTest/ServerID",
+       "81 30 00 00 1B 2E2F444D4163632F444D43617264546573742F5365727665724944 00"},
+      {"GET a secret (AAuthSecret): refused to everyone",
+       "81 30 00 00 2E "
+       "2E2F444D4163632F444D43617264546573742F417070417574682F537276437265642F414175746853656372657"
+       "4 00"},
+      {"on the basic channel: READ BINARY of EF(DM_Bootstrap) in the PKCS#15 application",
+       "00 A4 08 0C 04 5015 4402"},
+      {"(first 64 bytes of the TNDS bootstrap document)", "00 B0 00 00 40"},
+  };
+  for (const auto& [what, hex] : steps) {
+    std::printf("# %s\n", what);
+    if (!Exchange(*reader, *FromHex(hex))) return kExitFailed;
+  }
+  std::printf("\nNext: 'dmcard --direct shell' to send your own APDUs (see 'dmcard --help').\n");
+  return kExitOk;
+}
+
+}  // namespace dmcard::cli
