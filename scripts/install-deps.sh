@@ -13,6 +13,7 @@ packages=(
   libpugixml-dev libwbxml2-dev  # OMA DM TNDS documents (XML, WBXML)
   pcscd vsmartcard-vpcd libpcsclite-dev  # the PC/SC stack the card plugs into
   opensc pcsc-tools         # unmodified PC/SC clients (integration tests, first commands to try)
+  libcli11-dev libedit-dev  # dmcard: options (CLI11), the shell's line editing and history (libedit)
 )
 
 missing=()
