@@ -1,5 +1,7 @@
 // dmcard-vicc: the virtual card behind vsmartcard's vpcd driver, so that pcscd shows it as a
 // reader and unmodified PC/SC software talks to it.
+#include <CLI/CLI.hpp>
+
 #include <cstdio>
 #include <cstdlib>
 #include <map>
@@ -17,62 +19,39 @@ namespace {
 constexpr uint16_t kDefaultPort = 35963;  // 0x8C7B, vpcd's default
 constexpr int kMaxSlots = 10;             // cards per process
 
-constexpr const char* kUsage =
-    R"(dmcard-vicc - the dmcard virtual card behind vsmartcard's vpcd (pcscd)
+constexpr const char* kDescription =
+    "dmcard-vicc - the dmcard virtual card behind vsmartcard's vpcd (pcscd)\n\n"
+    "Runs cards until SIGINT/SIGTERM; 'dmcard-vicc ctl COMMAND' controls a running one.";
 
-Usage:
-  dmcard-vicc [options]                 run cards until SIGINT/SIGTERM
-  dmcard-vicc ctl [--control PATH | --port P] COMMAND [SLOT]
-                                        control a running dmcard-vicc
+constexpr const char* kFooter = R"(
+Ports and readers: card i uses --port + i. Debian's vpcd serves two ports per reader.conf
+entry: cards 0 and 1 show up as readers "Virtual PCD 00 00" and "Virtual PCD 00 01".
+dmcard-vicc names each card's reader from the vpcd entries in /etc/reader.conf.d, and says what
+entry to add when none serves its port.
 
-Options:
-  --host HOST      where vpcd listens (default localhost)
-  --port P         vpcd port of the first card (default 35963); card i uses P+i. Debian's
-                   vpcd serves two ports per reader.conf entry: cards 0 and 1 show up as readers
-                   "Virtual PCD 00 00" and "Virtual PCD 00 01". dmcard-vicc names each card's
-                   reader from the vpcd entries in /etc/reader.conf.d, and says what entry to
-                   add when none serves its port
-  --reverse        listen on the port(s) and let vpcd connect (vpcd DEVICENAME host:port); on
-                   --host's address, loopback by default. A connection from this machine must
-                   belong to root (pcscd) or you (see --trust-any-peer); one from another machine
-                   cannot be checked
-  --trust-any-peer give the card to whatever holds the other end of the vpcd connection. By
-                   default, when it is on this machine, it must belong to root (pcscd) or to you:
-                   if another user holds vpcd's port (taken before pcscd started, or while it
-                   restarts), the connection is closed unanswered, stderr names the holder, and
-                   dmcard-vicc retries until pcscd has the port. A vpcd on another machine
-                   (--host) cannot be checked
-  --slots N        run N demo cards (default 1, at most 10)
-  --card SPEC      add a card (repeatable; replaces --slots). SPEC is
-                   KIND[,t0][,state=DIR][,profile=FILE] with KIND demo (a DM card made from the
-                   built-in demo profile, or from FILE) or null (answers 9000 to everything:
-                   a transport latency baseline)
-  --profile FILE   make the DM cards from this profile (profiles/README.md) instead of the
-                   built-in demo profile; applies to new card images only
-  --state DIR      keep card i's persistent memory in DIR/slot<i> (default: RAM only; nothing
-                   survives a restart). One process per state directory: a second one on the
-                   same directory is refused
-  --t0             cards speak T=0 (their ATR offers T=0 only) instead of T=1
-  --control PATH   control socket (default dmcard-vicc-<port>.sock in $XDG_RUNTIME_DIR, else
-                   /run/dmcard for root or /tmp/dmcard-<uid>, a directory made 0700)
-  -v, --verbose    one line per APDU on stderr: command, P1 P2, Lc/Le, SW, microseconds
-  --record FILE    write every exchange as a trace (docs/trace-format.md), readable by you only
-                   (0600); with several cards card i > 0 writes FILE.i. PIN data (VERIFY, CHANGE
-                   REFERENCE DATA, RESET RETRY COUNTER) is written as ** per byte
-  --record-secrets with --record: write secret data in clear — PINs, STORE DATA documents, values
-                   of secret leaves (the trace then holds them)
-  -h, --help       this text;  --version  the version
+Peers: by default, a vpcd connection on this machine must belong to root (pcscd) or to you: if
+another user holds vpcd's port (taken before pcscd started, or while it restarts), the
+connection is closed unanswered, stderr names the holder, and dmcard-vicc retries until pcscd
+has the port. A vpcd on another machine (--host) cannot be checked.
+
+Cards (--card, repeatable; replaces --slots): KIND[,t0][,state=DIR][,profile=FILE] with KIND
+demo (a DM card made from the built-in demo profile, or from FILE) or null (answers 9000 to
+everything: a transport latency baseline).
+
+Traces (--record FILE, docs/trace-format.md; 'dmcard run FILE' replays them): readable by you
+only (0600); with several cards card i > 0 writes FILE.i. PIN data (VERIFY, CHANGE REFERENCE
+DATA, RESET RETRY COUNTER) and every secret the card names is written as ** per byte unless
+--record-secrets.
 
 Environment:
   DMCARD_READER_CONF_DIR  where pcscd's reader entries are read to name the readers (default
                           /etc/reader.conf.d; pcscd itself always reads /etc/reader.conf.d)
 
-Control commands (ctl):
+Control commands (dmcard-vicc ctl [--control PATH | --port P] COMMAND [SLOT]):
   remove [SLOT]    take the card out: its vpcd connection closes, PC/SC sees the reader empty
   insert [SLOT]    put it back
   reset [SLOT]     warm reset of the card
-  status           one line per card
-)";
+  status           one line per card)";
 
 int UsageError(const std::string& what) {
   std::fprintf(stderr, "dmcard-vicc: %s\nRun 'dmcard-vicc --help' for usage.\n", what.c_str());
@@ -125,112 +104,104 @@ bool ParseCardSpec(const std::string& text, CardSpec& spec, std::string& error) 
   return true;
 }
 
-int RunCtl(const std::vector<std::string>& args) {
-  std::string control;
-  uint16_t port = kDefaultPort;
-  std::vector<std::string> words;
-  for (size_t i = 0; i < args.size(); ++i) {
-    const std::string& a = args[i];
-    if (a == "--control" && i + 1 < args.size()) {
-      control = args[++i];
-    } else if (a == "--port" && i + 1 < args.size()) {
-      if (!ParsePort(args[++i], port)) return UsageError("bad port '" + args[i] + "'");
-    } else if (a == "-h" || a == "--help") {
-      std::fputs(kUsage, stdout);
-      return 0;
-    } else if (!a.empty() && a[0] == '-') {
-      return UsageError("unknown ctl option '" + a + "'");
-    } else {
-      words.push_back(a);
-    }
-  }
-  if (words.empty() || words.size() > 2) {
-    return UsageError("ctl needs a command: remove|insert|reset|status [SLOT]");
-  }
+int RunCtl(const std::string& control_option, uint16_t port,
+           const std::vector<std::string>& words) {
+  std::string control = control_option;
   if (control.empty()) control = dmcard::vicc::DefaultControlPath(port);
   std::string line = words[0];
   if (words.size() == 2) line += " " + words[1];
   return dmcard::vicc::RunControlClient(control, line);
 }
 
+// CLI11 check: a TCP port, decimal or 0x hex.
+std::string PortCheck(std::string& text) {
+  uint16_t p = 0;
+  return ParsePort(text, p) ? "" : "needs a port 1..65535, not '" + text + "'";
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   using namespace dmcard;
-  std::vector<std::string> args(argv + 1, argv + argc);
-  if (!args.empty() && args[0] == "ctl") return RunCtl({args.begin() + 1, args.end()});
+  CLI::App app{kDescription, "dmcard-vicc"};
+  app.footer(kFooter);
+  app.set_version_flag("--version", "dmcard-vicc 0.1.0");
+  app.require_subcommand(0, 1);
 
   vicc::BridgeOptions options;
-  uint16_t port = kDefaultPort;
+  std::string port_text = std::to_string(kDefaultPort);
   int slots = 1;
   bool t0 = false;
   std::string state_root;
   std::string profile_path;
+  std::vector<std::string> card_texts;
+  app.add_option("--host", options.host, "where vpcd listens (default localhost)")
+      ->type_name("HOST");
+  app.add_option("--port", port_text, "vpcd port of the first card (default 35963)")
+      ->type_name("P")
+      ->check(CLI::Validator(PortCheck, "PORT"));
+  app.add_flag("--reverse", options.reverse,
+               "listen on the port(s) and let vpcd connect (vpcd DEVICENAME host:port), on "
+               "--host's address, loopback by default");
+  app.add_flag("--trust-any-peer", options.trust_any_peer,
+               "give the card to whatever holds the other end of the vpcd connection");
+  app.add_option("--slots", slots, "run N demo cards (default 1)")
+      ->type_name("N")
+      ->check(CLI::Range(1, kMaxSlots));
+  app.add_option("--card", card_texts, "add a card (see Cards below)")->type_name("SPEC");
+  app.add_option("--profile", profile_path,
+                 "make the DM cards from this profile (profiles/README.md) instead of the "
+                 "built-in demo profile; new card images only")
+      ->type_name("FILE");
+  app.add_option("--state", state_root,
+                 "keep card i's persistent memory in DIR/slot<i> (default: RAM only). One "
+                 "process per state directory")
+      ->type_name("DIR");
+  app.add_flag("--t0", t0, "cards speak T=0 (their ATR offers T=0 only) instead of T=1");
+  app.add_option("--control", options.control_path,
+                 "control socket (default dmcard-vicc-<port>.sock in $XDG_RUNTIME_DIR, else "
+                 "/run/dmcard for root or /tmp/dmcard-<uid>, a directory made 0700)")
+      ->type_name("PATH");
+  app.add_flag("-v,--verbose", options.verbose,
+               "one line per APDU on stderr: the command's name, P1 P2, Lc/Le, SW, microseconds");
+  app.add_option("--record", options.record_path, "write every exchange as a trace (see below)")
+      ->type_name("FILE");
+  app.add_flag("--record-secrets", options.record_secrets,
+               "with --record: write secret data in clear (the trace then holds them)");
+
+  CLI::App* ctl = app.add_subcommand("ctl", "control a running dmcard-vicc (see below)");
+  std::string ctl_control;
+  std::string ctl_port_text = std::to_string(kDefaultPort);
+  std::vector<std::string> ctl_words;
+  ctl->add_option("--control", ctl_control, "its control socket")->type_name("PATH");
+  ctl->add_option("--port", ctl_port_text, "its first vpcd port (names the default socket)")
+      ->type_name("P")
+      ->check(CLI::Validator(PortCheck, "PORT"));
+  ctl->add_option("COMMAND", ctl_words, "remove|insert|reset|status [SLOT]")
+      ->required()
+      ->expected(1, 2);
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForVersion& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    return UsageError(e.what());
+  }
+  uint16_t port = kDefaultPort;
+  if (ctl->parsed()) {
+    ParsePort(ctl_port_text, port);
+    return RunCtl(ctl_control, port, ctl_words);
+  }
+  ParsePort(port_text, port);
   std::vector<CardSpec> cards;
-  for (size_t i = 0; i < args.size(); ++i) {
-    const std::string& a = args[i];
-    auto value = [&](const char* name) -> const std::string* {
-      if (i + 1 >= args.size()) return nullptr;
-      (void)name;
-      return &args[++i];
-    };
-    if (a == "-h" || a == "--help") {
-      std::fputs(kUsage, stdout);
-      return 0;
-    } else if (a == "--version") {
-      std::printf("dmcard-vicc 0.1.0\n");
-      return 0;
-    } else if (a == "--host") {
-      const std::string* v = value("--host");
-      if (v == nullptr) return UsageError("--host needs a host name");
-      options.host = *v;
-    } else if (a == "--port") {
-      const std::string* v = value("--port");
-      if (v == nullptr || !ParsePort(*v, port)) return UsageError("--port needs a port 1..65535");
-    } else if (a == "--reverse") {
-      options.reverse = true;
-    } else if (a == "--trust-any-peer") {
-      options.trust_any_peer = true;
-    } else if (a == "--slots") {
-      const std::string* v = value("--slots");
-      char* end = nullptr;
-      long n = v == nullptr ? 0 : std::strtol(v->c_str(), &end, 10);
-      if (v == nullptr || *end != '\0' || n < 1 || n > kMaxSlots) {
-        return UsageError("--slots needs a number from 1 to 10");
-      }
-      slots = static_cast<int>(n);
-    } else if (a == "--card") {
-      const std::string* v = value("--card");
-      if (v == nullptr) return UsageError("--card needs a spec, e.g. demo or null");
-      CardSpec spec;
-      std::string error;
-      if (!ParseCardSpec(*v, spec, error)) return UsageError(error);
-      cards.push_back(spec);
-    } else if (a == "--state") {
-      const std::string* v = value("--state");
-      if (v == nullptr) return UsageError("--state needs a directory");
-      state_root = *v;
-    } else if (a == "--profile") {
-      const std::string* v = value("--profile");
-      if (v == nullptr) return UsageError("--profile needs a profile file (profile.json)");
-      profile_path = *v;
-    } else if (a == "--t0") {
-      t0 = true;
-    } else if (a == "--control") {
-      const std::string* v = value("--control");
-      if (v == nullptr) return UsageError("--control needs a socket path");
-      options.control_path = *v;
-    } else if (a == "-v" || a == "--verbose") {
-      options.verbose = true;
-    } else if (a == "--record-secrets") {
-      options.record_secrets = true;
-    } else if (a == "--record") {
-      const std::string* v = value("--record");
-      if (v == nullptr) return UsageError("--record needs a file name");
-      options.record_path = *v;
-    } else {
-      return UsageError("unknown argument '" + a + "'");
-    }
+  for (const std::string& text : card_texts) {
+    CardSpec spec;
+    std::string error;
+    if (!ParseCardSpec(text, spec, error)) return UsageError(error);
+    cards.push_back(spec);
   }
   options.reader_conf_dir = vicc::DefaultReaderConfDir();
   if (cards.empty()) cards.assign(static_cast<size_t>(slots), CardSpec{});

@@ -473,7 +473,8 @@ TEST(Vicc_Cli, BadArgumentsSayWhatIsWrong) {
   EXPECT_NE(help.find("--profile FILE"), std::string::npos);
   auto [bad, rc1] = run("--slots 11");
   EXPECT_EQ(rc1, 2);
-  EXPECT_NE(bad.find("--slots needs a number from 1 to 10"), std::string::npos) << bad;
+  EXPECT_NE(bad.find("--slots: Value 11 not in range 1 to 10"), std::string::npos) << bad;
+  EXPECT_NE(bad.find("dmcard-vicc --help"), std::string::npos) << bad;
   auto [card, rc2] = run("--card demo,turbo");
   EXPECT_EQ(rc2, 2);
   EXPECT_NE(card.find("unknown card option 'turbo'"), std::string::npos) << card;
