@@ -2,11 +2,12 @@
 
 #include <cstdio>
 
+#include "host/apdu_spec.h"
 #include "host/demo_card.h"
 #include "host/direct_reader.h"
+#include "host/exchange.h"
 #include "host/pcsc_reader.h"
 #include "host/state_dir.h"
-#include "runtime/sw_text.h"
 
 namespace dmcard::cli {
 
@@ -74,7 +75,35 @@ std::string FormatResponse(const Bytes& r) {
   if (r.size() > 2) s = ToHex(ByteView(r).first(r.size() - 2), ' ') + "  ";
   char swbuf[8];
   std::snprintf(swbuf, sizeof swbuf, "%04X", sw);
-  return s + swbuf + " (" + DescribeSw(sw) + ")";
+  return s + swbuf + " (" + StatusWordMeaning(BuiltInApduSpecs(), sw) + ")";
+}
+
+bool PrintedExchange(Reader& reader, CommandNamer& namer, const Bytes& apdu, bool withhold) {
+  std::string shown = ToHex(apdu, ' ');
+  if (withhold && apdu.size() > 5) {
+    shown = ToHex(ByteView(apdu).first(5), ' ');
+    for (size_t i = 5; i < apdu.size(); ++i) shown += " **";
+  }
+  std::printf("> %s    %s\n", shown.c_str(), namer.Name(apdu).Describe().c_str());
+  Bytes r;
+  std::string error;
+  std::vector<RawExchange> raw;
+  const bool ok = TransmitFollowing(reader, apdu, r, error, &raw);
+  for (const RawExchange& x : raw) namer.Observe(x.command, x.response);
+  if (!ok) {
+    std::printf("< (no answer)\n");
+    std::fflush(stdout);
+    std::fprintf(stderr, "dmcard: %s\n", error.c_str());
+    return false;
+  }
+  for (size_t i = 1; i < raw.size(); ++i) {
+    std::printf("  (card answered %s: sent %s)\n",
+                ToHex(ByteView(raw[i - 1].response).last(2)).c_str(),
+                ToHex(raw[i].command, ' ').c_str());
+  }
+  std::printf("< %s\n", FormatResponse(r).c_str());
+  PrintNotices(reader);
+  return true;
 }
 
 }  // namespace dmcard::cli

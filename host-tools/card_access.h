@@ -6,6 +6,7 @@
 #include <memory>
 #include <string>
 
+#include "host/command_namer.h"
 #include "host/reader.h"
 
 namespace dmcard::cli {
@@ -27,8 +28,14 @@ std::unique_ptr<Reader> OpenReader(const CardOptions& options, bool direct_by_de
 // failure); nothing for other readers.
 void PrintNotices(Reader& reader);
 
-// "6F 44 ... 90 00" as "6F 44 …  9000 (meaning)".
+// "6F 44 ... 90 00" as "6F 44 …  9000 (meaning)", the meaning from the command reference.
 std::string FormatResponse(const Bytes& response);
+
+// One exchange as `send` and the shell show it: the command with its name from the command
+// reference (following selections), each GET RESPONSE or Le retry, the response with its status
+// word's meaning. `withhold` shows the command's data as "**" per byte (a typed PIN). False when
+// the reader failed; the message is on standard error.
+bool PrintedExchange(Reader& reader, CommandNamer& namer, const Bytes& apdu, bool withhold = false);
 
 // Exit codes: 0 done, 1 the card or a check said no, 2 the command line was wrong.
 constexpr int kExitOk = 0;

@@ -2,38 +2,10 @@
 
 #include <cstdio>
 
-#include "host/exchange.h"
 #include "host/pcsc_reader.h"
 #include "runtime/bytes.h"
 
 namespace dmcard::cli {
-
-namespace {
-
-// Sends one APDU and prints it with its answer, following 61xx/6Cxx. False when the reader
-// failed (the message is printed).
-bool Exchange(Reader& reader, const Bytes& apdu) {
-  std::printf("> %s\n", ToHex(apdu, ' ').c_str());
-  Bytes r;
-  std::string error;
-  std::vector<RawExchange> raw;
-  if (!TransmitFollowing(reader, apdu, r, error, &raw)) {
-    std::printf("< (no answer)\n");
-    std::fflush(stdout);
-    std::fprintf(stderr, "dmcard: %s\n", error.c_str());
-    return false;
-  }
-  for (size_t i = 1; i < raw.size(); ++i) {
-    std::printf("  (card answered %s: sent %s)\n",
-                ToHex(ByteView(raw[i - 1].response).last(2)).c_str(),
-                ToHex(raw[i].command, ' ').c_str());
-  }
-  std::printf("< %s\n", FormatResponse(r).c_str());
-  PrintNotices(reader);
-  return true;
-}
-
-}  // namespace
 
 int RunReaders() {
   std::string error;
@@ -79,8 +51,9 @@ int RunSend(const CardOptions& options, const std::vector<std::string>& apdus) {
     std::fprintf(stderr, "dmcard: %s\n", error.c_str());
     return kExitFailed;
   }
+  CommandNamer namer;
   for (const Bytes& c : commands) {
-    if (!Exchange(*reader, c)) return kExitFailed;
+    if (!PrintedExchange(*reader, namer, c)) return kExitFailed;
   }
   return kExitOk;
 }
@@ -121,9 +94,10 @@ int RunDemo(const CardOptions& options) {
        "00 A4 08 0C 04 5015 4402"},
       {"(first 64 bytes of the TNDS bootstrap document)", "00 B0 00 00 40"},
   };
+  CommandNamer namer;
   for (const auto& [what, hex] : steps) {
     std::printf("# %s\n", what);
-    if (!Exchange(*reader, *FromHex(hex))) return kExitFailed;
+    if (!PrintedExchange(*reader, namer, *FromHex(hex))) return kExitFailed;
   }
   std::printf("\nNext: 'dmcard --direct shell' to send your own APDUs (see 'dmcard --help').\n");
   return kExitOk;

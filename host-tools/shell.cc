@@ -15,7 +15,6 @@
 
 #include "card_access.h"
 #include "host/direct_reader.h"
-#include "host/exchange.h"
 #include "runtime/bytes.h"
 
 namespace dmcard::cli {
@@ -81,27 +80,13 @@ class Shell {
   }
 
  private:
-  bool Send(const Bytes& apdu) {
+  bool Send(const Bytes& apdu, bool withhold = false) {
     if (apdu.size() < 4) {
       std::printf("error: an APDU has at least 4 bytes (CLA INS P1 P2), this has %zu\n",
                   apdu.size());
       return false;
     }
-    std::printf("> %s\n", ToHex(apdu, ' ').c_str());
-    Bytes r;
-    std::string error;
-    std::vector<RawExchange> raw;
-    if (!TransmitFollowing(reader_, apdu, r, error, &raw)) {
-      std::printf("< (no answer: %s)\n", error.c_str());
-      return true;
-    }
-    for (size_t i = 1; i < raw.size(); ++i) {
-      const Bytes& before = raw[i - 1].response;
-      std::printf("  (card answered %s: sent %s)\n", ToHex(ByteView(before).last(2)).c_str(),
-                  ToHex(raw[i].command, ' ').c_str());
-    }
-    std::printf("< %s\n", FormatResponse(r).c_str());
-    PrintNotices(reader_);
+    PrintedExchange(reader_, namer_, apdu, withhold);
     return true;
   }
 
@@ -126,17 +111,7 @@ class Shell {
     }
     Bytes apdu{0x00, 0x20, 0x00, 0x01, static_cast<uint8_t>(pin.size())};
     apdu.insert(apdu.end(), pin.begin(), pin.end());
-    std::string withheld;  // as traces write it: "**" per byte (docs/trace-format.md)
-    for (size_t i = 0; i < pin.size(); ++i) withheld += i == 0 ? "**" : " **";
-    std::printf("> 00 20 00 01 %02X %s\n", static_cast<unsigned>(pin.size()), withheld.c_str());
-    Bytes r;
-    std::string error;
-    if (!TransmitFollowing(reader_, apdu, r, error)) {
-      std::printf("< (no answer: %s)\n", error.c_str());
-      return true;
-    }
-    std::printf("< %s\n", FormatResponse(r).c_str());
-    return true;
+    return Send(apdu, /*withhold=*/true);  // shown as traces show it: "**" per byte
   }
 
   bool Power(const std::string& verb) {
@@ -160,6 +135,7 @@ class Shell {
       std::printf("error: %s\n", error.c_str());
       return true;
     }
+    namer_.Reset();
     if (verb == "off") {
       std::printf("powered off\n");
     } else if (verb == "remove") {
@@ -184,6 +160,7 @@ class Shell {
   }
 
   Reader& reader_;
+  CommandNamer namer_;
 };
 
 std::string HistoryFile() {

@@ -340,6 +340,7 @@ void Bridge::Drop(Slot& s, const std::string& why, LinkState next) {
   s.undecided = -1;
   // Losing the reader is losing power: transient state and selections are gone.
   s.card->PowerOff();
+  s.namer.Reset();
   RecordEvent(s, "@power-off");
   // Reverse mode keeps listening while removed: Debian's vpcd 0.8 aborts pcscd when its
   // connection attempt finds no listener. AcceptVpcd turns vpcd away instead.
@@ -396,16 +397,19 @@ void Bridge::ApplyControl(Slot& s, uint8_t control) {
   switch (control) {
     case kCtrlPowerOff:
       s.card->PowerOff();
+      s.namer.Reset();
       RecordEvent(s, "@power-off");
       if (options_.verbose) Say(s, "power off");
       return;
     case kCtrlPowerOn:
       s.card->PowerOn();
+      s.namer.Reset();
       RecordEvent(s, "@power-on");
       if (options_.verbose) Say(s, "power on");
       return;
     default:
       s.card->Reset();
+      s.namer.Reset();
       RecordEvent(s, "@reset");
       if (options_.verbose) Say(s, "reset");
       return;
@@ -424,11 +428,16 @@ void Bridge::DecideUndecided(Slot& s, uint64_t now_ms) {
 
 void Bridge::Answer(Slot& s, ByteView command) {
   // Named and judged before the card runs it (a SELECT changes who would name the next one).
-  const std::string what = options_.verbose ? s.card->Describe(command) : std::string();
+  // The reference's name (apdu-specs, following selections per channel), then the card's own
+  // account of it, which adds the URI of a tree command (never a value or a PIN).
+  const std::string what =
+      options_.verbose ? s.namer.Name(command).Describe() + " — " + s.card->Describe(command)
+                       : std::string();
   const bool withhold =
       s.record != nullptr && !options_.record_secrets && s.card->CarriesSecrets(command);
   const auto start = std::chrono::steady_clock::now();
   s.card->Transmit(command, s.response);
+  s.namer.Observe(command, s.response);
   const auto us = std::chrono::duration_cast<std::chrono::microseconds>(
                       std::chrono::steady_clock::now() - start)
                       .count();

@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "host/command_namer.h"
 #include "host/reader_conf.h"
 #include "host/vicc_control.h"
 #include "virtual_card.h"
@@ -66,6 +67,8 @@ class Bridge {
     // else without waiting) or a 1-byte C-APDU (vpcd waits for its answer); -1 = none.
     int undecided = -1;
     uint64_t undecided_until_ms = 0;  // then it is answered as a C-APDU
+    // -v: names each command from the command reference (apdu-specs), following selections.
+    CommandNamer namer;
   };
 
   void Say(const Slot& s, const std::string& text) const;

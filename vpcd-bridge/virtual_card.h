@@ -23,7 +23,8 @@ class VirtualCard {
   virtual const Bytes& atr() const = 0;
   // Always produces an R-APDU (at least a status word).
   virtual void Transmit(ByteView command, Bytes& response) = 0;
-  // Before Transmit: a one-line name of `command` for -v, and whether a trace must withhold its
+  // Before Transmit: the card's own one-line account of `command` for -v (the DM applet adds the
+  // URI), and whether a trace must withhold its
   // data (PINs, keys, secret leaves).
   virtual std::string Describe(ByteView command) = 0;
   virtual bool CarriesSecrets(ByteView command) = 0;

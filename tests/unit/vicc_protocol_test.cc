@@ -597,6 +597,10 @@ TEST(Vicc_Record, TraceWithholdsSecretLeavesAndVerboseNamesDmCommands) {
   const std::string err = vicc.Stderr();
   EXPECT_NE(err.find("DM ADD " + uri), std::string::npos) << err;
   EXPECT_NE(err.find("DM GET value ./DevInfo/Man"), std::string::npos) << err;
+  // The command reference's names (apdu-specs/dm.json), following the DM applet's selection.
+  EXPECT_NE(err.find("GET (tree): value of a leaf — DM GET value ./DevInfo/Man"), std::string::npos)
+      << err;
+  EXPECT_NE(err.find("ADD (tree) — DM ADD " + uri), std::string::npos) << err;
   EXPECT_EQ(err.find(secret), std::string::npos) << err;
   fs::remove(trace);
 }
