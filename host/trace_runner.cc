@@ -19,29 +19,31 @@ constexpr size_t kDiffMaxRows = 8;
 
 using Clock = std::chrono::steady_clock;
 
-// The expected data of `items` as one 2-character unit per byte: a pattern ("6F", "6?"), ".."
-// for a byte any value goes (`{N}`, captures); `*` stands for as many bytes as `actual` has
-// left. `patterns` holds the pattern of each unit (mask 00 for "..").
-void ExpectedUnits(const std::vector<DataItem>& items, size_t actual_size,
-                   std::vector<BytePattern>& patterns) {
-  const size_t fixed = [&] {
-    size_t n = 0;
-    for (const DataItem& item : items) {
-      if (!item.rest) n += item.kind == DataItem::Kind::kBytes ? item.bytes.size() : item.length;
-    }
-    return n;
-  }();
+// One byte of the expected data, as the diff shows it.
+struct ExpectedUnit {
+  BytePattern pattern;
+  bool free = false;  // any value goes: {N}, captures, '*' (shown "..")
+  std::string ToString() const { return free ? ".." : pattern.ToString(); }
+};
+
+// The expected data of `items`, one unit per byte; '*' stands for as many bytes as the
+// `actual_size` bytes of the answer leave.
+std::vector<ExpectedUnit> ExpectedUnits(const std::vector<DataItem>& items, size_t actual_size) {
+  size_t fixed = 0;
+  for (const DataItem& item : items) {
+    if (!item.rest) fixed += item.kind == DataItem::Kind::kBytes ? item.bytes.size() : item.length;
+  }
+  std::vector<ExpectedUnit> units;
   for (const DataItem& item : items) {
     if (item.kind == DataItem::Kind::kBytes) {
-      patterns.insert(patterns.end(), item.bytes.begin(), item.bytes.end());
+      for (const BytePattern& p : item.bytes) units.push_back(ExpectedUnit{p, false});
       continue;
     }
     const size_t n = item.rest ? (actual_size > fixed ? actual_size - fixed : 0) : item.length;
-    patterns.insert(patterns.end(), n, BytePattern{0, 0});
+    units.insert(units.end(), n, ExpectedUnit{BytePattern{0, 0}, true});
   }
+  return units;
 }
-
-std::string Unit(const BytePattern& p) { return p.mask == 0 ? ".." : p.ToString(); }
 
 std::string SwText(const std::vector<std::vector<BytePattern>>& sw) {
   std::string s;
@@ -243,8 +245,7 @@ std::string DescribeMismatch(const ResponseMatcher& expect, ByteView response) {
            " (no status word)";
   }
   const ByteView body = response.first(response.size() - 2);
-  std::vector<BytePattern> units;
-  ExpectedUnits(expect.data, body.size(), units);
+  const std::vector<ExpectedUnit> units = ExpectedUnits(expect.data, body.size());
   const size_t n = std::max(units.size(), body.size());
   size_t rows = 0;
   for (size_t row = 0; row < n; row += kDiffRowBytes) {
@@ -252,9 +253,9 @@ std::string DescribeMismatch(const ResponseMatcher& expect, ByteView response) {
     bool row_differs = false;
     for (size_t i = row; i < std::min(n, row + kDiffRowBytes); ++i) {
       const bool have_e = i < units.size(), have_a = i < body.size();
-      const bool bad = !have_e || !have_a || !units[i].Matches(body[i]);
+      const bool bad = !have_e || !have_a || !units[i].pattern.Matches(body[i]);
       row_differs |= bad;
-      e += (have_e ? Unit(units[i]) : "--") + " ";
+      e += (have_e ? units[i].ToString() : "--") + " ";
       a += (have_a ? ToHex(body.subspan(i, 1)) : "--") + " ";
       marks += bad ? "^^ " : "   ";
     }
