@@ -9,6 +9,7 @@
 
 #include "card_access.h"
 #include "commands.h"
+#include "run_command.h"
 #include "shell.h"
 
 namespace dmcard::cli {
@@ -67,6 +68,21 @@ int main(int argc, char** argv) {
       app.add_subcommand("send", "send APDUs, print each response, its status word and meaning");
   send->add_option("apdu", send_hex, "C-APDUs in hex (one argument each)")->required();
 
+  RunCommandOptions run_opt;
+  CLI::App* run = app.add_subcommand(
+      "run",
+      "run trace files (native, scriptor, apdutool; docs/trace-format.md) and check "
+      "every answer; exit 1 on any mismatch");
+  run->add_option("file", run_opt.files, "trace or script files")->required();
+  run->add_option("--format", run_opt.format, "auto (default), native, scriptor or apdutool")
+      ->type_name("FMT");
+  run->add_option("--junit", run_opt.junit, "write the results as JUnit XML")->type_name("FILE");
+  run->add_flag("--stop", run_opt.stop, "stop at the first failure");
+  run->add_flag("-v,--verbose", run_opt.verbose, "print every exchange of a native trace");
+  run->add_option("--set", run_opt.values, "a value for ${NAME} in the traces")
+      ->type_name("NAME=HEX");
+  run->add_flag("!--no-progress", run_opt.progress, "no progress bar");
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
@@ -90,5 +106,6 @@ int main(int argc, char** argv) {
     return reader ? RunShell(*reader) : kExitFailed;
   }
   if (send->parsed()) return RunSend(card, send_hex);
+  if (run->parsed()) return RunTraces(card, run_opt);
   return kExitUsage;
 }

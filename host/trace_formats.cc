@@ -5,6 +5,8 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cerrno>
+#include <cstring>
 #include <fstream>
 #include <sstream>
 
@@ -385,7 +387,11 @@ bool ReadTraceFile(const std::filesystem::path& path, TraceFormat format, Trace&
                    std::string& error) {
   std::ifstream in(path, std::ios::binary);
   if (!in) {
-    error = "cannot read " + path.string();
+    std::error_code ec;
+    error = "cannot read " + path.string() + ": " +
+            (!std::filesystem::exists(path, ec)        ? "no such file"
+             : std::filesystem::is_directory(path, ec) ? "it is a directory"
+                                                       : std::strerror(errno));
     return false;
   }
   std::stringstream buffer;

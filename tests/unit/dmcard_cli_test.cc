@@ -189,5 +189,63 @@ TEST(DmcardCli, ShellNamedCommandsAndAWithheldPin) {
       << run.out;
 }
 
+std::string TraceData(const std::string& name) {
+  return std::string(DMCARD_SOURCE_DIR) + "/tests/data/traces/" + name;
+}
+
+TEST(DmcardCli, RunPassesAGoodTraceAndFailsATamperedOneWithItsDiff) {
+  CliRun good =
+      Dmcard("--direct run " + TraceData("demo_v1.trace") + " " + TraceData("demo_v2.trace"));
+  EXPECT_EQ(good.rc, 0) << good.out;
+  EXPECT_NE(good.out.find("PASS demo_v1: 20 passed, 0 failed"), std::string::npos) << good.out;
+  EXPECT_NE(good.out.find("PASS demo_v2:"), std::string::npos) << good.out;
+  // demo_v1_tampered.trace expects 6A83 where the card answers 6A82 (file not found).
+  const fs::path junit = fs::temp_directory_path() / ("dmcard-junit-" + std::to_string(::getpid()));
+  CliRun bad =
+      Dmcard("--direct run --junit " + junit.string() + " " + TraceData("demo_v1_tampered.trace"));
+  EXPECT_EQ(bad.rc, 1) << bad.out;
+  EXPECT_NE(bad.out.find("demo_v1_tampered.trace:12: the answer to 00 A4 00 0C 02 12 34 does not "
+                         "match"),
+            std::string::npos)
+      << bad.out;
+  EXPECT_NE(bad.out.find("status word 6A82 (file or application not found), expected 6A83"),
+            std::string::npos)
+      << bad.out;
+  std::ifstream in(junit);
+  const std::string xml((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  EXPECT_NE(xml.find("<testsuite name=\"demo_v1_tampered\""), std::string::npos) << xml;
+  EXPECT_NE(xml.find("<failure"), std::string::npos) << xml;
+  fs::remove(junit);
+}
+
+TEST(DmcardCli, RunPrintsScriptorAndApdutoolScriptsInTheirOwnStyles) {
+  CliRun scriptor = Dmcard("--direct run " + TraceData("scriptor_demo.txt"));
+  EXPECT_EQ(scriptor.rc, 0) << scriptor.out;
+  // pcsc-tools scriptor: "< RESPONSE : meaning" (pcsc-perl's ISO7816Error text).
+  EXPECT_NE(scriptor.out.find("< 6A 82 : Wrong parameter(s) P1-P2. File not found."),
+            std::string::npos)
+      << scriptor.out;
+  CliRun apdutool = Dmcard("--direct run " + TraceData("apdutool_demo.scr"));
+  EXPECT_EQ(apdutool.rc, 0) << apdutool.out;
+  EXPECT_NE(apdutool.out.find("CLA: 00, INS: a4, P1: 08, P2: 0c, Lc: 04, 50, 00, 50, 01, Le: 00, "
+                              "SW1: 90, SW2: 00"),
+            std::string::npos)
+      << apdutool.out;
+  CliRun tampered = Dmcard("--direct run " + TraceData("apdutool_tampered.scr"));
+  EXPECT_EQ(tampered.rc, 1) << tampered.out;
+}
+
+TEST(DmcardCli, RunReadsEveryFileBeforeTouchingTheCard) {
+  CliRun missing = Dmcard("--direct run " + TraceData("demo_v1.trace") + " /nonexistent.trace");
+  EXPECT_EQ(missing.rc, 1);
+  EXPECT_NE(missing.out.find("/nonexistent.trace"), std::string::npos) << missing.out;
+  EXPECT_EQ(missing.out.find("PASS"), std::string::npos) << "ran before reading every file";
+  CliRun format = Dmcard("--direct run --format nosuch " + TraceData("demo_v1.trace"));
+  EXPECT_EQ(format.rc, 2);
+  CliRun set = Dmcard("--direct run --set nohex " + TraceData("demo_v1.trace"));
+  EXPECT_EQ(set.rc, 2);
+  EXPECT_NE(set.out.find("--set takes NAME=HEX"), std::string::npos) << set.out;
+}
+
 }  // namespace
 }  // namespace dmcard
