@@ -27,7 +27,9 @@ bool ReadFile(const std::filesystem::path& path, std::string& text, std::string&
 
 // Hex digits to bytes (the profile's keys and KVN); nullopt when not an even count of hex digits.
 std::optional<Bytes> Hex(const std::string& text) {
-  if (text.size() % 2 != 0) return std::nullopt;
+  if (text.size() % 2 != 0 || text.find_first_not_of("0123456789abcdefABCDEF") != text.npos) {
+    return std::nullopt;
+  }
   return FromHex(text);
 }
 
