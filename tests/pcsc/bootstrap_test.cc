@@ -4,8 +4,8 @@
 // with OpenSSL, the IMSI's key written from OMA Provisioning Bootstrap's rule.
 #include <string>
 
-#include "host_openssl.h"
-#include "host_wbxml.h"
+#include "host/openssl_util.h"
+#include "host/wbxml_encode.h"
 #include "pcsc_fixture.h"
 
 namespace dmcard::pcsctest {
@@ -20,8 +20,7 @@ const Bytes kNetwPinKey = Hex("0910101032547698");
 // VERIFY BOOTSTRAP (80 42 P1 00) with NETWPIN: TLVs 80 method, 81 message, 82 the MAC's 40 hex
 // characters (BER lengths); extended Lc and Le when the data does not fit a short APDU.
 Bytes VerifyNetwPin(const Bytes& message, const Bytes& mac_of, uint8_t p1 = 0x00) {
-  const std::string mac =
-      ToHex(dmcard::testing::ossl::OsslMac("HMAC", "SHA1", kNetwPinKey, mac_of));
+  const std::string mac = ToHex(ossl::OsslMac("HMAC", "SHA1", kNetwPinKey, mac_of));
   Bytes data;
   auto tlv = [&data](uint8_t tag, const Bytes& v) {
     data.push_back(tag);
@@ -73,7 +72,8 @@ TEST_F(Pcsc_Bootstrap, Req_UCCR_TheVerifiedBootstrapIsInstalledAndThePkcs15ViewS
   Context ctx;
   CardHandle card(ctx, ReaderName(0), SCARD_PROTOCOL_T1);
   ASSERT_EQ(Sw(card.Transmit(Hex("00A404000AF0444D434152442D444D00"))), 0x9000);
-  const Bytes message = dmcard::testing::SyncMlXmlToWbxml(R"(<SyncML xmlns="SYNCML:SYNCML1.2">
+  std::string error;
+  const Bytes message = XmlToWbxml(R"(<SyncML xmlns="SYNCML:SYNCML1.2">
 <SyncHdr><VerDTD>1.2</VerDTD><VerProto>DM/1.2</VerProto><SessionID>1</SessionID><MsgID>1</MsgID>
 <Target><LocURI>IMEI:000000000000000</LocURI></Target>
 <Source><LocURI>https://dms3.example.test/dm</LocURI></Source></SyncHdr>
@@ -84,8 +84,10 @@ TEST_F(Pcsc_Bootstrap, Req_UCCR_TheVerifiedBootstrapIsInstalledAndThePkcs15ViewS
 <RTProperties><ACL>Get=*</ACL><Format><node/></Format></RTProperties>
 <Node><NodeName>ServerID</NodeName><RTProperties><Format><chr/></Format></RTProperties>
 <Value>dms3.example.test</Value></Node></Node></MgmtTree></Data></Item></Add>
-<Final/></SyncBody></SyncML>)");
-  ASSERT_FALSE(message.empty());
+<Final/></SyncBody></SyncML>)",
+                                   error)
+                            .value_or(Bytes{});
+  ASSERT_FALSE(message.empty()) << error;
   // P1 01: verify and install.
   EXPECT_EQ(ToHex(card.Transmit(VerifyNetwPin(message, message, 0x01))), "8401069000");
   ASSERT_EQ(Sw(card.Transmit(Hex("00A4040009F0444D43415244465300"))), 0x9000);

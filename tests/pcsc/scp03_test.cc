@@ -1,6 +1,6 @@
 // Issue 9 ("Must show", line 2) through the real stack (pcscd + vpcd + dmcard-vicc with the demo
 // profile): a DM server opens a GlobalPlatform SCP03 secure channel to the DM applet with the host
-// side of tests/unit/host_scp03 (OpenSSL) and changes ./DMAcc as its ServerID, which the device
+// side of host/scp03_host (OpenSSL) and changes ./DMAcc as its ServerID, which the device
 // (any PC/SC client without the keys) cannot; tampered, replayed and reordered commands are
 // refused, end the session and change nothing; a session lives on its logical channel only.
 // In-process counterpart: tests/unit/dm_scp03_test.cc.
@@ -12,16 +12,12 @@
 
 #include <filesystem>
 
-#include "host_personalization.h"
-#include "host_scp03.h"
+#include "host/personalization.h"
+#include "host/scp03_host.h"
 #include "pcsc_fixture.h"
 
 namespace dmcard::pcsctest {
 namespace {
-
-using dmcard::testing::HostScp03;
-using dmcard::testing::HostScp03Error;
-using dmcard::testing::HostScp03Keys;
 
 using Pcsc_Scp03 = PcscTest;
 
@@ -258,7 +254,7 @@ TEST_F(Pcsc_Scp03, Req_SEC1_SessionStaysOnItsLogicalChannelThroughPcsc) {
 
 // Issue 9 item 5 (SC2): the issuer loads the demo profile into a blank card (the issuer's key set
 // only) through pcscd + vpcd, over SCP03 with STORE DATA of DGIs, the host reading the profile
-// file itself (tests/unit/host_personalization). The card then holds the profile's tree, flags,
+// file itself (host/personalization). The card then holds the profile's tree, flags,
 // PIN and DM server key set; a DM server cannot personalize.
 TEST_F(Pcsc_Scp03, Req_SC2_PersonalizeABlankCardThroughPcsc) {
   const std::filesystem::path root = std::filesystem::path(__FILE__).parent_path().parent_path();
@@ -269,10 +265,16 @@ TEST_F(Pcsc_Scp03, Req_SC2_PersonalizeABlankCardThroughPcsc) {
   EXPECT_EQ(PlainGet(card, kName), "SW 6A82");                         // an empty tree
   EXPECT_EQ(ToHex(card.Transmit(Hex("002000010431323334"))), "6A88");  // no PIN yet
 
-  const std::vector<Bytes> commands =
-      dmcard::testing::StoreDataCommands(dmcard::testing::PersonalizationDgis(
-          dmcard::testing::ReadHostProfile(root.parent_path() / "profiles/demo/profile.json"),
-          kDemoIssuer.dek));
+  std::string error;
+  const std::optional<HostProfile> profile =
+      ReadHostProfile(root.parent_path() / "profiles/demo/profile.json", error);
+  ASSERT_TRUE(profile) << error;
+  const std::optional<std::vector<HostDgi>> dgis =
+      PersonalizationDgis(*profile, kDemoIssuer.dek, error);
+  ASSERT_TRUE(dgis) << error;
+  const std::optional<std::vector<Bytes>> blocks = StoreDataCommands(*dgis, error);
+  ASSERT_TRUE(blocks) << error;
+  const std::vector<Bytes>& commands = *blocks;
   HostScp03 issuer(kDemoIssuer);
   ASSERT_EQ(Open(card, issuer, 0x33, 0, kIssuerKvn), "");
   for (const Bytes& c : commands) {

@@ -8,8 +8,8 @@
 #include <string>
 #include <vector>
 
-#include "host_personalization.h"
-#include "host_scp03.h"
+#include "host/personalization.h"
+#include "host/scp03_host.h"
 #include "pcsc_fixture.h"
 
 namespace dmcard::pcsctest {
@@ -152,10 +152,10 @@ TEST_F(Pcsc_Security, Req_SEC1_FullCardStillAcceptsTheIssuer) {
   ASSERT_GT(added, 10);
   // The issuer still writes: an SCP03 session with the profile's issuer key set (KVN 30,
   // obviously-test keys), STORE DATA of a tree merged (DGI 0202).
-  const dmcard::testing::HostScp03Keys issuer_keys = {Bytes(kIssuerEnc, kIssuerEnc + 16),
-                                                      Bytes(kIssuerMac, kIssuerMac + 16),
-                                                      Bytes(kIssuerDek, kIssuerDek + 16)};
-  dmcard::testing::HostScp03 issuer(issuer_keys);
+  const HostScp03Keys issuer_keys = {Bytes(kIssuerEnc, kIssuerEnc + 16),
+                                     Bytes(kIssuerMac, kIssuerMac + 16),
+                                     Bytes(kIssuerDek, kIssuerDek + 16)};
+  HostScp03 issuer(issuer_keys);
   const Bytes init = card.Transmit(issuer.InitializeUpdate(0x30, Hex("0102030405060708")));
   ASSERT_EQ(Sw(init), 0x9000) << ToHex(init);
   issuer.ReadInitializeUpdateResponse(Data(init), Hex("F0444D434152442D444D"));
@@ -164,8 +164,11 @@ TEST_F(Pcsc_Security, Req_SEC1_FullCardStillAcceptsTheIssuer) {
       "<MgmtTree><VerDTD>1.2</VerDTD><Node><NodeName>DevInfo</NodeName><Node>"
       "<NodeName>Lang</NodeName><RTProperties><Format><chr/></Format></RTProperties>"
       "<Value>en-issuer</Value></Node></Node></MgmtTree>";
-  for (const Bytes& c :
-       dmcard::testing::StoreDataCommands({{0x0202, Bytes(tnds.begin(), tnds.end())}})) {
+  std::string error;
+  const std::optional<std::vector<Bytes>> blocks =
+      StoreDataCommands({{0x0202, Bytes(tnds.begin(), tnds.end())}}, error);
+  ASSERT_TRUE(blocks) << error;
+  for (const Bytes& c : *blocks) {
     const Bytes r = card.Transmit(issuer.Wrap(c));
     ASSERT_EQ(Sw(r), 0x9000) << ToHex(r);
   }

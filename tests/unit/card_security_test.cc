@@ -11,8 +11,8 @@
 
 #include "demo_card_apdus.h"
 #include "host/demo_card.h"
+#include "host/personalization.h"
 #include "host/profile_file.h"
-#include "host_personalization.h"
 #include "runtime/pin.h"
 #include "runtime/tlv.h"
 #include "scp03_test_client.h"
@@ -328,7 +328,11 @@ TEST(Req_SEC1_CardNotExhausted, FullCardStillAcceptsIssuerAndAuthorityWrites) {
       "<Value>en-issuer</Value></Node></Node></MgmtTree>";
   Scp03TestClient issuer(c.card(), {0x30, testing::DemoIssuerKeys()});
   ASSERT_EQ(issuer.Open(H(kDmAidHex)), "");
-  for (const Bytes& block : testing::StoreDataCommands({{0x0202, Ascii(tnds)}})) {
+  std::string error;
+  const std::optional<std::vector<Bytes>> blocks =
+      StoreDataCommands({{0x0202, Ascii(tnds)}}, error);
+  ASSERT_TRUE(blocks) << error;
+  for (const Bytes& block : *blocks) {
     EXPECT_EQ(SwOf(issuer.Transmit(block)), 0x9000);
   }
   ASSERT_EQ(c.SelectAid(kDmAidHex), 0x9000);  // ends the session

@@ -16,7 +16,7 @@
 
 #include "crypto/crypto.h"
 #include "crypto_results.h"
-#include "host_openssl.h"
+#include "host/openssl_util.h"
 #include "runtime/bytes.h"
 
 namespace dmcard {
@@ -25,7 +25,7 @@ namespace {
 using crypto::CryptoStatus;
 using crypto::Drbg;
 using crypto::HashAlg;
-using namespace testing::ossl;  // NOLINT: the OpenSSL side of every cross-check
+using namespace ossl;  // NOLINT: the OpenSSL side of every cross-check
 
 std::string Hex(ByteView b) { return ToHex(b); }
 

@@ -6,7 +6,7 @@
 #include <string>
 #include <string_view>
 
-#include "host_scp03.h"
+#include "host/scp03_host.h"
 #include "runtime/bytes.h"
 
 namespace dmcard::testing {

@@ -10,7 +10,7 @@
 #include "data_table.h"
 #include "dm/dm_applet.h"
 #include "dm/mo_tree.h"
-#include "host_personalization.h"
+#include "host/personalization.h"
 #include "runtime/tlv.h"
 #include "scp03_test_client.h"
 #include "test_applets.h"
@@ -418,8 +418,10 @@ TEST(DmPersonalization, StoreDataNeedsTheIssuersSession) {
       "<MgmtTree><VerDTD>1.2</VerDTD><Node><NodeName>Fresh</NodeName><RTProperties><Format>"
       "<node/></Format><ACL>Get=*</ACL></RTProperties></Node></MgmtTree>";
   // DGI 0201 (the tree replaced), 0101 (flags: autoconnect only).
+  std::string error;
   const std::vector<Bytes> store =
-      testing::StoreDataCommands({{0x0201, Bytes(doc.begin(), doc.end())}, {0x0101, Bytes{0x04}}});
+      StoreDataCommands({{0x0201, Bytes(doc.begin(), doc.end())}, {0x0101, Bytes{0x04}}}, error)
+          .value_or(std::vector<Bytes>{});
   ASSERT_EQ(store.size(), 1u);
   EXPECT_EQ(SwOf(card->Transmit(store[0])), 0x6982);
   EXPECT_EQ(SwOf(card->Transmit(H("0020000104 31323334"))), 0x9000);

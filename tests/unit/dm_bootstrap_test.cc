@@ -14,10 +14,10 @@
 #include "dm/imsi.h"
 #include "dm/wbxml_scan.h"
 #include "host/demo_card.h"
+#include "host/openssl_util.h"
+#include "host/personalization.h"
 #include "host/profile_file.h"
-#include "host_openssl.h"
-#include "host_personalization.h"
-#include "host_wbxml.h"
+#include "host/wbxml_encode.h"
 #include "runtime/event_log.h"
 #include "runtime/key_store.h"
 #include "runtime/tlv.h"
@@ -32,7 +32,7 @@ using testing::Ascii;
 using testing::DataOf;
 using testing::H;
 using testing::SwOf;
-using namespace testing::ossl;  // NOLINT: the host side of every MAC and signature
+using namespace ossl;  // NOLINT: the host side of every MAC and signature
 
 constexpr uint8_t kNetwPin = 0x00, kUserPin = 0x01, kUserNetwPin = 0x02, kUserPinMac = 0x03,
                   kHmacSha256 = 0x10, kEcdsa = 0x11;
@@ -43,7 +43,7 @@ const Bytes kBody = Ascii("<a WBXML DM bootstrap message as the network sent it>
 // The NETWPIN key, written from OMA ProvBoot's rule (reference-facts.md §2) apart from the card:
 // the semi-octets of EF_IMSI without the length byte.
 Bytes NetwPinKeyOf(const std::string& imsi) {
-  const Bytes ef = testing::HostEfImsi(imsi);
+  const Bytes ef = HostEfImsi(imsi);
   return Bytes(ef.begin() + 1, ef.begin() + 1 + ef[0]);
 }
 
@@ -395,7 +395,11 @@ TEST_F(Req_UCCR_VerifyBootstrap, FailuresLockOutUntilTheIssuerResets) {
   // The issuer resets it (and may set another limit).
   testing::Scp03TestClient issuer(*card_, {0x30, testing::DemoIssuerKeys()});
   ASSERT_EQ(issuer.Open(dm::DmApplet::DefaultAid()), "");
-  for (const Bytes& block : testing::StoreDataCommands({{0x0104, Bytes{0x02}}})) {
+  std::string error;
+  const std::optional<std::vector<Bytes>> blocks =
+      StoreDataCommands({{0x0104, Bytes{0x02}}}, error);
+  ASSERT_TRUE(blocks) << error;
+  for (const Bytes& block : *blocks) {
     ASSERT_EQ(SwOf(issuer.Transmit(block)), 0x9000);
   }
   ASSERT_EQ(SwOf(card_->Transmit(testing::SelectAid(dm::DmApplet::DefaultAid()))), 0x9000);
@@ -487,8 +491,9 @@ class Req_UCCR_InstallBootstrap : public Req_UCCR_VerifyBootstrap {
  protected:
   void SetUp() override {
     Req_UCCR_VerifyBootstrap::SetUp();
-    message_ = testing::SyncMlXmlToWbxml(kBootstrapXml);
-    ASSERT_FALSE(message_.empty());
+    std::string error;
+    message_ = XmlToWbxml(kBootstrapXml, error).value_or(Bytes{});
+    ASSERT_FALSE(message_.empty()) << error;
   }
   Bytes Install(Verify v) {
     Bytes c = v.Apdu();
@@ -549,9 +554,13 @@ TEST_F(Req_UCCR_InstallBootstrap, TamperedReplayedOrUnreadableMessagesInstallNot
   // Locked out.
   // Unreadable: a valid MAC over something that is not a bootstrap message (6A80, not counted).
   EXPECT_EQ(SwOf(Install(NetwPin(Ascii("not WBXML")))), 0x6A80);
-  EXPECT_EQ(SwOf(Install(NetwPin(testing::SyncMlXmlToWbxml(
-                "<SyncML xmlns=\"SYNCML:SYNCML1.2\"><SyncBody><Delete><CmdID>1</CmdID><Item>"
-                "<Target><LocURI>./DMAcc</LocURI></Target></Item></Delete></SyncBody></SyncML>")))),
+  std::string error;
+  EXPECT_EQ(SwOf(Install(NetwPin(
+                XmlToWbxml(
+                    "<SyncML xmlns=\"SYNCML:SYNCML1.2\"><SyncBody><Delete><CmdID>1</CmdID><Item>"
+                    "<Target><LocURI>./DMAcc</LocURI></Target></Item></Delete></SyncBody></SyncML>",
+                    error)
+                    .value_or(Bytes{})))),
             0x6A80)
       << "a Delete in a bootstrap";
   EXPECT_EQ(TreeFingerprint(), before);

@@ -16,8 +16,8 @@
 #include "dm/dm_applet.h"
 #include "dm/mo_tree.h"
 #include "host/demo_card.h"
-#include "host_openssl.h"
-#include "host_scp03.h"
+#include "host/openssl_util.h"
+#include "host/scp03_host.h"
 #include "runtime/event_log.h"
 #include "runtime/key_store.h"
 #include "runtime/tlv.h"
@@ -32,7 +32,7 @@ using testing::DataOf;
 using testing::H;
 using testing::Str;
 using testing::SwOf;
-using namespace testing::ossl;  // NOLINT: the host side of every credential and signature
+using namespace ossl;  // NOLINT: the host side of every credential and signature
 
 // The demo profile's accounts (profiles/demo/tree.xml), written here from that text.
 constexpr char kCliCred[] = "./DMAcc/DMCardTest/AppAuth/CliCred";
@@ -445,15 +445,15 @@ TEST_F(InternalAuthenticateCard, Req_SC8_AesKeyAnswersWithItsCmac) {
     const Bytes challenge(len, static_cast<uint8_t>(len));
     const Bytes r = Send(InternalAuthenticate(0x20, challenge));
     ASSERT_EQ(SwOf(r), 0x9000) << ToHex(r);
-    EXPECT_EQ(ToHex(DataOf(r)), ToHex(testing::HostScp03::AesCmac(kAes, challenge)));
+    EXPECT_EQ(ToHex(DataOf(r)), ToHex(HostScp03::AesCmac(kAes, challenge)));
     // AES-256 at KVN 23.
     EXPECT_EQ(ToHex(DataOf(Send(InternalAuthenticate(0x23, challenge)))),
-              ToHex(testing::HostScp03::AesCmac(Bytes(32, 0x23), challenge)));
+              ToHex(HostScp03::AesCmac(Bytes(32, 0x23), challenge)));
   }
   // P2 00: the first card-authentication key, KVN 20.
   const Bytes challenge = H("0102030405060708");
   EXPECT_EQ(ToHex(DataOf(Send(InternalAuthenticate(0x00, challenge)))),
-            ToHex(testing::HostScp03::AesCmac(kAes, challenge)));
+            ToHex(HostScp03::AesCmac(kAes, challenge)));
 }
 
 TEST_F(InternalAuthenticateCard, Req_SC8_EcKeyAnswersWithAnEcdsaSignature) {

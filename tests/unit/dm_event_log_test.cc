@@ -69,7 +69,7 @@ TEST(Req_UC521_EventLog, ChangesBlocksAndFailedAuthenticationsAreLoggedForTheAut
     EXPECT_NE(SwOf(card->Transmit(H("0020000104 39393939"))), 0x9000);
   }
   // A failed authentication with the DM server's key set (a made-up host cryptogram).
-  testing::HostScp03 bogus(testing::DemoDmsKeys());
+  HostScp03 bogus(testing::DemoDmsKeys());
   ASSERT_EQ(SwOf(card->Transmit(bogus.InitializeUpdate(0x31, H("0102030405060708")))), 0x9000);
   EXPECT_NE(SwOf(card->Transmit(H("8482010010 00000000000000000000000000000000"))), 0x9000);
   // The DM server changes its account, then reads the log.

@@ -10,7 +10,7 @@
 #include "demo_card_in_ram.h"
 #include "dm/dm_applet.h"
 #include "host/demo_card.h"
-#include "host_openssl.h"
+#include "host/openssl_util.h"
 #include "runtime/event_log.h"
 #include "runtime/key_store.h"
 #include "test_applets.h"
@@ -21,7 +21,7 @@ namespace {
 using testing::Ascii;
 using testing::H;
 using testing::SwOf;
-using namespace testing::ossl;  // NOLINT: the host side of the signatures
+using namespace ossl;  // NOLINT: the host side of the signatures
 
 Bytes CheckFirmware(const Bytes& digest, const std::string& version, const Bytes& signature = {}) {
   Bytes data = {0x80, static_cast<uint8_t>(digest.size())};

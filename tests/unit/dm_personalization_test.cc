@@ -1,7 +1,7 @@
 // Issuer personalization over SCP03 (issue 9 item 5; SC2: the card stores authentication
 // parameters securely): the issuer opens a session with its key set and loads a profile — keys,
 // PINs, the IMSI, flags, the tree — with STORE DATA of DGIs (apdu-specs/dm.json). The host side
-// (tests/unit/host_personalization, OpenSSL) reads the profile file itself; the card built from a
+// (host/personalization, OpenSSL) reads the profile file itself; the card built from a
 // blank profile and personalized must hold what the card built directly from the profile holds.
 #include <gtest/gtest.h>
 
@@ -13,8 +13,8 @@
 #include "dm/imsi.h"
 #include "dm/mo_tree.h"
 #include "host/demo_card.h"
+#include "host/personalization.h"
 #include "host/profile_file.h"
-#include "host_personalization.h"
 #include "record_check.h"
 #include "runtime/key_store.h"
 #include "scp03_test_client.h"
@@ -27,8 +27,6 @@ namespace {
 using testing::Ascii;
 using testing::DataOf;
 using testing::H;
-using testing::HostDgi;
-using testing::HostScp03;
 using testing::Scp03TestClient;
 using testing::SwOf;
 
@@ -137,8 +135,17 @@ class TestCard {
 
 // The STORE DATA commands that load the demo profile, read by the host from its file.
 std::vector<Bytes> DemoPersonalization() {
-  return testing::StoreDataCommands(
-      testing::PersonalizationDgis(testing::ReadHostProfile(kDemoProfile), kIssuer.keys.dek));
+  std::string error;
+  const std::optional<HostProfile> profile = ReadHostProfile(kDemoProfile, error);
+  EXPECT_TRUE(profile) << error;
+  if (!profile) return {};
+  const std::optional<std::vector<HostDgi>> dgis =
+      PersonalizationDgis(*profile, kIssuer.keys.dek, error);
+  EXPECT_TRUE(dgis) << error;
+  if (!dgis) return {};
+  std::optional<std::vector<Bytes>> blocks = StoreDataCommands(*dgis, error);
+  EXPECT_TRUE(blocks) << error;
+  return blocks.value_or(std::vector<Bytes>{});
 }
 
 // An issuer session to the DM applet on channel 0 of `c`.
@@ -179,7 +186,7 @@ TEST(Req_SC2_IssuerPersonalization, EfImsiMatchesThePublishedEncoding) {
     const std::string digits = testing::Str(v.Get("imsi_ascii"));
     const Bytes& ef = v.Get("ef_imsi");
     EXPECT_EQ(ToHex(dm::EfImsiFromDigits(digits).value_or(Bytes{})), ToHex(ef));
-    EXPECT_EQ(ToHex(testing::HostEfImsi(digits)), ToHex(ef));
+    EXPECT_EQ(ToHex(HostEfImsi(digits)), ToHex(ef));
     EXPECT_EQ(dm::DigitsOfEfImsi(ef).value_or(""), digits);
   }
   // TS 31.102 §4.2.2 worked by hand: 14 digits (even) take parity 1 and an F filler in the
@@ -283,7 +290,7 @@ TEST(Req_SC2_IssuerPersonalization, MalformedSequencesAreRefusedAndChangeNothing
   TestCard c(Load(kDemoProfile));
   const Bytes dek = kIssuer.keys.dek;
   const Bytes pin_dgi =
-      testing::EncodeDgi({0x8301, HostScp03::EncryptSensitiveData(dek, Ascii("5555"))});
+      EncodeDgi({0x8301, HostScp03::EncryptSensitiveData(dek, Ascii("5555"))}).value();
   struct Case {
     const char* what;
     std::vector<Bytes> blocks;
@@ -308,18 +315,19 @@ TEST(Req_SC2_IssuerPersonalization, MalformedSequencesAreRefusedAndChangeNothing
       {"a secret DGI sent in clear", {Block(0xE8, 0x00, H("830104 35353535"))}, 0x6A80},
       {"a secret DGI encrypted under another key",
        {Block(0xE8, 0x00,
-              testing::EncodeDgi(
-                  {0x8301, HostScp03::EncryptSensitiveData(kDms.keys.dek, Ascii("5555"))}))},
+              EncodeDgi({0x8301, HostScp03::EncryptSensitiveData(kDms.keys.dek, Ascii("5555"))})
+                  .value())},
        0x6A80},
       {"a PIN that breaks the policy",
        {Block(0xE8, 0x00,
-              testing::EncodeDgi({0x8301, HostScp03::EncryptSensitiveData(dek, Ascii("12a4"))}))},
+              EncodeDgi({0x8301, HostScp03::EncryptSensitiveData(dek, Ascii("12a4"))}).value())},
        0x6A80},
       {"a key set bound to a reserved name",
        {Block(0xE8, 0x00,
-              testing::EncodeDgi(
-                  {0x8401, HostScp03::EncryptSensitiveData(dek, H("3A0A10" + std::string(96, 'A') +
-                                                                  ToHex(Ascii("@other"))))}))},
+              EncodeDgi(
+                  {0x8401, HostScp03::EncryptSensitiveData(
+                               dek, H("3A0A10" + std::string(96, 'A') + ToHex(Ascii("@other"))))})
+                  .value())},
        0x6A80},
   };
   auto issuer = IssuerSession(c);

@@ -1,6 +1,6 @@
 // A DM server manages the tree over a GlobalPlatform SCP03 secure channel opened to the DM applet
 // itself (issue 9 item 4, SEC1/SC8): its key set's owner — the demo DM account's ServerID — is
-// the channel's principal for the OMA DM ACLs. The host side is tests/unit/host_scp03 (OpenSSL);
+// the channel's principal for the OMA DM ACLs. The host side is host/scp03_host (OpenSSL);
 // the demo profile's test keys are written here from the ASCII they spell.
 #include <gtest/gtest.h>
 
@@ -10,7 +10,7 @@
 #include "demo_card_in_ram.h"
 #include "dm/dm_applet.h"
 #include "host/demo_card.h"
-#include "host_scp03.h"
+#include "host/scp03_host.h"
 #include "scp03_test_client.h"
 #include "test_applets.h"
 
@@ -22,8 +22,6 @@ using testing::DataOf;
 using testing::DmGet;
 using testing::DmReplace;
 using testing::H;
-using testing::HostScp03;
-using testing::HostScp03Keys;
 using testing::SwOf;
 
 const HostScp03Keys kDemoDms = testing::DemoDmsKeys();
@@ -110,7 +108,7 @@ TEST_F(Req_SEC1_DmOverScp03, OnlyTheAccountsServerIsThatServer) {
   const Bytes r = card_->Transmit(wrong.InitializeUpdate(0x31, H("0102030405060708")));
   ASSERT_EQ(SwOf(r), 0x9000);
   EXPECT_THROW(wrong.ReadInitializeUpdateResponse(DataOf(r), dm::DmApplet::DefaultAid()),
-               testing::HostScp03Error);  // the card's cryptogram does not match either
+               HostScp03Error);  // the card's cryptogram does not match either
 }
 
 }  // namespace

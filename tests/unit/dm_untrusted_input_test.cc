@@ -21,7 +21,7 @@
 #include "dm/tnds.h"
 #include "dm/wbxml_scan.h"
 #include "host/demo_card.h"
-#include "host_personalization.h"
+#include "host/personalization.h"
 #include "runtime/tlv.h"
 #include "scp03_test_client.h"
 #include "test_applets.h"
@@ -91,8 +91,14 @@ class DemoDmCard {
   // STORE DATA of one TNDS document: DGI 0201 (replacing the tree) or 0202 (merged into it).
   uint16_t StoreData(bool replace, ByteView doc) {
     uint16_t sw = 0;
-    for (const Bytes& block : testing::StoreDataCommands(
-             {{replace ? uint16_t{0x0201} : uint16_t{0x0202}, Bytes(doc.begin(), doc.end())}})) {
+    std::string error;
+    const std::optional<std::vector<Bytes>> blocks = StoreDataCommands(
+        {{replace ? uint16_t{0x0201} : uint16_t{0x0202}, Bytes(doc.begin(), doc.end())}}, error);
+    if (!blocks) {
+      ADD_FAILURE() << error;
+      return 0;
+    }
+    for (const Bytes& block : *blocks) {
       sw = SwOf(Transmit(block));
       if (sw != 0x9000) break;
     }

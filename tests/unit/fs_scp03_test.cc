@@ -11,7 +11,7 @@
 #include "dm/dm_applet.h"
 #include "fs/demo_fs.h"
 #include "host/demo_card.h"
-#include "host_scp03.h"
+#include "host/scp03_host.h"
 #include "runtime/tlv.h"
 #include "scp03_test_client.h"
 #include "test_applets.h"
@@ -21,7 +21,6 @@ namespace {
 
 using testing::DataOf;
 using testing::H;
-using testing::HostScp03;
 using testing::Scp03TestClient;
 using testing::SwOf;
 

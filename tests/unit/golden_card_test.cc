@@ -19,7 +19,7 @@
 #include "dm/dm_applet.h"
 #include "gp/security_domain.h"
 #include "host/demo_card.h"
-#include "host_scp03.h"
+#include "host/scp03_host.h"
 #include "record_check.h"
 #include "test_applets.h"
 
@@ -33,8 +33,6 @@ using testing::DataOf;
 using testing::DmGet;
 using testing::DmReplace;
 using testing::H;
-using testing::HostScp03;
-using testing::HostScp03Keys;
 using testing::SelectAid;
 using testing::Str;
 using testing::SwOf;
@@ -146,7 +144,7 @@ class Golden_CardV1 : public ::testing::Test {
     sequence = SequenceCounterOf(DataOf(r));
     try {
       host.ReadInitializeUpdateResponse(DataOf(r), aid);  // checks the card cryptogram
-    } catch (const testing::HostScp03Error& e) {
+    } catch (const HostScp03Error& e) {
       return e.what();
     }
     const Bytes a = Send(host.ExternalAuthenticate(level));

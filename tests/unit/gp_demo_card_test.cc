@@ -14,7 +14,7 @@
 #include "demo_card_apdus.h"
 #include "gp/security_domain.h"
 #include "host/demo_card.h"
-#include "host_scp03.h"
+#include "host/scp03_host.h"
 #include "runtime/key_store.h"
 #include "test_applets.h"
 
@@ -26,8 +26,6 @@ using gp::SecurityDomain;
 using testing::Ascii;
 using testing::DataOf;
 using testing::H;
-using testing::HostScp03;
-using testing::HostScp03Keys;
 using testing::SwOf;
 
 const HostScp03Keys kDemoIssuer = testing::DemoIssuerKeys();
@@ -57,7 +55,7 @@ std::string Open(Card& card, HostScp03& host, uint8_t kvn, uint8_t level) {
   if (SwOf(r) != 0x9000) return "INITIALIZE UPDATE " + ToHex(r);
   try {
     host.ReadInitializeUpdateResponse(DataOf(r), SecurityDomain::IsdAid());
-  } catch (const testing::HostScp03Error& e) {
+  } catch (const HostScp03Error& e) {
     return e.what();
   }
   const Bytes a = card.Transmit(host.ExternalAuthenticate(level));

@@ -1,5 +1,5 @@
 // GlobalPlatform SCP03 (Card Specification v2.3 Amendment D): the card's side (applet/gp/scp03,
-// mbed TLS) and the tests' host side (host_scp03, OpenSSL) each against published vectors
+// mbed TLS) and the host side (host/scp03_host, OpenSSL) each against published vectors
 // (tests/data/gp/*.data, sources named in their headers), then against each other over
 // pseudo-random sessions, then the card refusing what it must refuse.
 //
@@ -16,7 +16,7 @@
 #include <vector>
 
 #include "gp/scp03.h"
-#include "host_scp03.h"
+#include "host/scp03_host.h"
 #include "runtime/bytes.h"
 #include "vector_file.h"
 
@@ -32,9 +32,6 @@ using gp::ChannelOptions;
 using gp::Scp03Channel;
 using gp::Scp03Status;
 using gp::SMode;
-using testing::HostScp03;
-using testing::HostScp03Error;
-using testing::HostScp03Keys;
 using testing::LoadVectorFile;
 using testing::VectorCase;
 

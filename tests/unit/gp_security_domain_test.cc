@@ -1,5 +1,5 @@
 // SCP03 secure sessions on a card (gp/scp03_handshake, gp/scp03_session, gp/security_domain),
-// driven in-process by the tests' host side (host_scp03, OpenSSL): a runtime Card with the Issuer
+// driven in-process by the host side (host/scp03_host, OpenSSL): a runtime Card with the Issuer
 // Security Domain and a test applet that serves the same handshake (as the DM applet does), key
 // sets in the card's key store for the issuer and for a management authority.
 //
@@ -23,7 +23,7 @@
 
 #include "gp/scp03_handshake.h"
 #include "gp/security_domain.h"
-#include "host_scp03.h"
+#include "host/scp03_host.h"
 #include "runtime/key_store.h"
 #include "test_applets.h"
 #include "vector_file.h"
@@ -34,9 +34,6 @@ namespace {
 using gp::SecurityDomain;
 using testing::DataOf;
 using testing::H;
-using testing::HostScp03;
-using testing::HostScp03Error;
-using testing::HostScp03Keys;
 using testing::LoadVectorFile;
 using testing::SwOf;
 using testing::VectorCase;

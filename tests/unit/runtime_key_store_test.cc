@@ -1,6 +1,6 @@
 // The key store (runtime/key_store.h): keys loaded through KeyLoader and used by handle, each
 // operation checked against published vectors (tests/data/crypto/*.data: NIST SP 800-38A, RFC
-// 4493, RFC 4231, RFC 6979) or against OpenSSL (host_scp03); every usage allows its operations
+// 4493, RFC 4231, RFC 6979) or against OpenSSL (host/scp03_host); every usage allows its operations
 // and no other; no result of any call carries key material; counters, limits and key-set state
 // persist as documented; a power cut at every write of a key-set load leaves the old set or
 // the new one.
@@ -14,7 +14,7 @@
 #include <vector>
 
 #include "crypto_results.h"
-#include "host_scp03.h"
+#include "host/scp03_host.h"
 #include "runtime/applet.h"
 #include "runtime/key_store.h"
 #include "runtime/persistent_store.h"
@@ -25,7 +25,6 @@ namespace dmcard {
 namespace {
 
 using crypto::HashAlg;
-using testing::HostScp03;
 using testing::LoadVectorFile;
 
 Bytes H(std::string_view hex) {

@@ -29,9 +29,9 @@
 #include "dm/dm_applet.h"
 #include "gp/security_domain.h"
 #include "host/demo_card.h"
+#include "host/personalization.h"
 #include "host/profile_file.h"
-#include "host_personalization.h"
-#include "host_scp03.h"
+#include "host/scp03_host.h"
 #include "runtime/key_store.h"
 #include "test_applets.h"
 
@@ -43,8 +43,6 @@ using testing::Ascii;
 using testing::DataOf;
 using testing::DmReplace;
 using testing::H;
-using testing::HostScp03;
-using testing::HostScp03Keys;
 using testing::SelectAid;
 using testing::Str;
 using testing::SwOf;
@@ -394,11 +392,15 @@ class Req_SEC1_NoResponseCarriesSecrets : public ::testing::Test {
     Append(key, hmac);
     const Bytes& dek = sets_[0].keys.dek;
     auto secret = [&dek](uint16_t tag, const Bytes& plain) {
-      return testing::HostDgi{tag, HostScp03::EncryptSensitiveData(dek, plain)};
+      return HostDgi{tag, HostScp03::EncryptSensitiveData(dek, plain)};
     };
-    for (const Bytes& block : testing::StoreDataCommands(
-             {secret(0x8202, Ascii(tnds)), secret(0x8301, Ascii(pin)), secret(0x8302, Ascii(puk)),
-              secret(0x8401, key_set), secret(0x8402, key)})) {
+    std::string error;
+    const std::optional<std::vector<Bytes>> blocks = StoreDataCommands(
+        {secret(0x8202, Ascii(tnds)), secret(0x8301, Ascii(pin)), secret(0x8302, Ascii(puk)),
+         secret(0x8401, key_set), secret(0x8402, key)},
+        error);
+    ASSERT_TRUE(blocks) << error;
+    for (const Bytes& block : *blocks) {
       ASSERT_EQ(RunWrapped("STORE DATA", host, block).sw, 0x9000);
     }
     user_pin_ = pin;
@@ -425,7 +427,7 @@ class Req_SEC1_NoResponseCarriesSecrets : public ::testing::Test {
     if (iu.sw != 0x9000) return "INITIALIZE UPDATE " + ToHex(Bytes{kvn}) + " answered an error";
     try {
       host.ReadInitializeUpdateResponse(iu.data, aid);
-    } catch (const testing::HostScp03Error& e) {
+    } catch (const HostScp03Error& e) {
       return e.what();
     }
     const Exchange ea = Run("EXTERNAL AUTHENTICATE", host.ExternalAuthenticate(level));
@@ -448,7 +450,7 @@ class Req_SEC1_NoResponseCarriesSecrets : public ::testing::Test {
       const Bytes unwrapped = host.Unwrap(e.data, e.sw);
       Scan(label + " (unwrapped)", unwrapped);
       e.data = unwrapped;
-    } catch (const testing::HostScp03Error& err) {
+    } catch (const HostScp03Error& err) {
       ADD_FAILURE() << label << ": " << err.what();
     }
     return e;

@@ -27,8 +27,8 @@
 
 #include "demo_card_apdus.h"
 #include "dm/dm_applet.h"
-#include "host_personalization.h"
-#include "host_scp03.h"
+#include "host/personalization.h"
+#include "host/scp03_host.h"
 #include "test_applets.h"
 
 namespace dmcard {
@@ -565,7 +565,7 @@ TEST(Vicc_Record, TraceWithholdsSecretLeavesAndVerboseNamesDmCommands) {
   EXPECT_EQ(ToHex(vpcd.Exchange(H("80320000" + lc(add.size() / 2) + add))), "6982");
   // The issuer's STORE DATA with a secret in the document (DGI 0202, a tree merged), over an
   // SCP03 session at C-MAC only: the document crosses in clear and the trace must withhold it.
-  testing::HostScp03 issuer(testing::DemoIssuerKeys());
+  HostScp03 issuer(testing::DemoIssuerKeys());
   const Bytes init = vpcd.Exchange(issuer.InitializeUpdate(0x30, H("0102030405060708")));
   ASSERT_EQ(testing::SwOf(init), 0x9000) << ToHex(init);
   issuer.ReadInitializeUpdateResponse(testing::DataOf(init), dm::DmApplet::DefaultAid());
@@ -575,8 +575,11 @@ TEST(Vicc_Record, TraceWithholdsSecretLeavesAndVerboseNamesDmCommands) {
       "</NodeName><Node><NodeName>AAuthSecret</NodeName><RTProperties><Format><chr/></Format>"
       "</RTProperties><Value>" +
       secret + "</Value></Node></Node></Node></MgmtTree>";
+  std::string error;
   const std::vector<Bytes> store =
-      testing::StoreDataCommands({{0x0202, Bytes(tnds.begin(), tnds.end())}}, /*max_data=*/255);
+      StoreDataCommands({{0x0202, Bytes(tnds.begin(), tnds.end())}}, error, /*max_data=*/255)
+          .value_or(std::vector<Bytes>{});
+  ASSERT_EQ(error, "");
   ASSERT_EQ(store.size(), 1u);
   EXPECT_EQ(ToHex(vpcd.Exchange(issuer.Wrap(store[0]))), "9000");
   // A new SELECT ends the session; a plain GET stays in clear.

@@ -1,11 +1,13 @@
-// The host's side of GlobalPlatform SCP03 (Card Specification v2.3 Amendment D), for tests: an
-// off-card entity that opens a secure channel, wraps C-APDUs and unwraps R-APDUs. Built on
-// OpenSSL 3 and written apart from the card's applet/gp/scp03.*, so that each checks the other;
-// both are checked against published vectors (tests/data/gp/). Usable in-process against
-// gp::Scp03Channel or a whole card, and through PC/SC.
+// The host's side of GlobalPlatform SCP03 (Card Specification v2.3 Amendment D): an off-card
+// entity (issuer, DM server, `dmcard personalize`) that opens a secure channel, wraps C-APDUs
+// and unwraps R-APDUs. Built on OpenSSL 3 and written apart from the card's applet/gp/scp03.*,
+// so that each checks the other; both are checked against published vectors (tests/data/gp/).
+// Usable in-process against gp::Scp03Channel or a whole card, and through PC/SC.
 //
-// Host side, so failures throw HostScp03Error (a wrong card cryptogram or R-MAC, OpenSSL
-// failing, an APDU this class cannot wrap).
+// The one throwing class of the host library: a channel that fails (a wrong card cryptogram or
+// R-MAC, OpenSSL failing, an APDU this class cannot wrap) is over, so every failure throws
+// HostScp03Error (the host side's fatal error, STYLE.md) and the caller ends the session where
+// it catches it. Nothing else is thrown.
 #pragma once
 
 #include <cstdint>
@@ -14,19 +16,22 @@
 
 #include "runtime/bytes.h"
 
-namespace dmcard::testing {
+namespace dmcard {
 
+// Why the secure channel failed; the session cannot continue.
 class HostScp03Error : public std::runtime_error {
  public:
   using std::runtime_error::runtime_error;
 };
 
+// The static keys of one SCP03 key set (AES-128, -192 or -256).
 struct HostScp03Keys {
   Bytes enc;  // K-ENC
   Bytes mac;  // K-MAC
   Bytes dek;  // K-DEK
 };
 
+// One secure channel session from the host's side.
 class HostScp03 {
  public:
   // `s` is 8 (S8 mode) or 16 (S16 mode): challenge, cryptogram and MAC length.
@@ -96,4 +101,4 @@ class HostScp03 {
   uint64_t counter_ = 0;
 };
 
-}  // namespace dmcard::testing
+}  // namespace dmcard

@@ -1,5 +1,5 @@
 // Host-side SCP03 on OpenSSL 3 (EVP_Q_mac for AES-CMAC, EVP_CIPHER for AES-ECB/CBC).
-#include "host_scp03.h"
+#include "host/scp03_host.h"
 
 #include <openssl/evp.h>
 
@@ -7,7 +7,7 @@
 #include <memory>
 #include <utility>
 
-namespace dmcard::testing {
+namespace dmcard {
 namespace {
 
 constexpr size_t kBlock = 16;
@@ -330,4 +330,4 @@ Bytes HostScp03::Unwrap(ByteView response, uint16_t sw) {
   return Unpad(AesRaw("CBC", false, s_enc_, CounterIcv(s_enc_, counter_, true), body));
 }
 
-}  // namespace dmcard::testing
+}  // namespace dmcard

@@ -1,6 +1,7 @@
-// The host's crypto for tests: OpenSSL 3 wrappers that the card's results (mbed TLS) are checked
-// against — digests, HMAC/CMAC, AES-CBC, P-256 keys and ECDSA. Failures are test failures
-// (ADD_FAILURE/EXPECT) with an empty result.
+// The host's crypto: OpenSSL 3 wrappers for what host tools compute and for checking the card's
+// results (mbed TLS) against a second implementation — digests, HMAC/CMAC, AES-CBC, P-256 keys
+// and ECDSA. Nothing throws: a failure (OpenSSL refusing, a malformed input) gives an empty
+// result (empty bytes, a null key, false).
 #pragma once
 
 #include <openssl/ec.h>
@@ -12,7 +13,7 @@
 
 #include "runtime/bytes.h"
 
-namespace dmcard::testing::ossl {
+namespace dmcard::ossl {
 
 template <typename T, void (*F)(T*)>
 struct Deleter {
@@ -51,4 +52,4 @@ Bytes OsslEcPublicKey(EVP_PKEY* key);
 Bytes OsslSigToDer(ByteView raw);
 Bytes OsslDerToRaw(ByteView der);
 
-}  // namespace dmcard::testing::ossl
+}  // namespace dmcard::ossl
