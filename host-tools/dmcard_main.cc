@@ -9,6 +9,7 @@
 
 #include "card_access.h"
 #include "commands.h"
+#include "dm_commands.h"
 #include "run_command.h"
 #include "shell.h"
 
@@ -83,6 +84,53 @@ int main(int argc, char** argv) {
       ->type_name("NAME=HEX");
   run->add_flag("!--no-progress", run_opt.progress, "no progress bar");
 
+  std::string tree_uri = ".";
+  bool tree_tnds = false;
+  CLI::App* tree = app.add_subcommand("tree", "print the management tree as the device sees it");
+  tree->add_option("uri", tree_uri, "the subtree (default: the whole tree, '.')");
+  tree->add_flag("--tnds", tree_tnds, "TNDS XML (the card's EXPORT) instead of a drawing");
+
+  DmsAuth dms_auth;
+  DmsRequest dms_req;
+  CLI::App* dms = app.add_subcommand(
+      "dms", "act as a DM server (a management authority) over SCP03 with its key set");
+  dms->require_subcommand(1);
+  dms->add_option("--keys", dms_auth.keys.profile,
+                  "profile whose key_sets hold the server's keys (default: the built-in demo "
+                  "profile's obviously-test keys)")
+      ->type_name("PROFILE");
+  dms->add_option("--server", dms_auth.keys.owner,
+                  "the key set's owner (ServerID) or name; default: the profile's only DM server")
+      ->type_name("ID");
+  dms->add_option("--level", dms_auth.level,
+                  "SCP03 security level: 01 C-MAC, 03 +C-DEC, 13 +R-MAC, 33 +R-ENC (default)");
+  auto value_help = "text, or hex: followed by hex digits";
+  CLI::App* dms_get = dms->add_subcommand("get", "leaf values; an interior node's children");
+  dms_get->add_option("uri", dms_req.uris, "node URIs, e.g. ./DevInfo/Man")->required();
+  CLI::App* dms_add = dms->add_subcommand("add", "add a node: a leaf with VALUE, or interior");
+  dms_add->add_option("uri", dms_req.uri, "the new node's URI")->required();
+  dms_add->add_option("value", dms_req.value, value_help);
+  dms_add->add_option("--format", dms_req.format, "a leaf's format (default chr)");
+  dms_add->add_option("--type", dms_req.type, "MIME type");
+  dms_add->add_option("--acl", dms_req.acl, "ACL, e.g. 'Get=*&Replace=dms.example.test'");
+  dms_add->add_flag("--secret", dms_req.secret, "the value is never readable (a credential)");
+  CLI::App* dms_replace = dms->add_subcommand("replace", "replace a leaf's value (or property)");
+  dms_replace->add_option("uri", dms_req.uri, "the node's URI")->required();
+  dms_replace->add_option("value", dms_req.value, value_help)->required();
+  dms_replace->add_option("--property", dms_req.property, "ACL or Title instead of the value");
+  CLI::App* dms_delete = dms->add_subcommand("delete", "delete a node and its subtree");
+  dms_delete->add_option("uri", dms_req.uri, "the node's URI")->required();
+  CLI::App* dms_exec = dms->add_subcommand("exec", "EXEC a node, with optional data");
+  dms_exec->add_option("uri", dms_req.uri, "the node's URI")->required();
+  dms_exec->add_option("data", dms_req.value, value_help);
+  CLI::App* dms_tree = dms->add_subcommand("tree", "the tree as the server sees it");
+  dms_tree->add_option("uri", dms_req.uri, "the subtree (default '.')");
+  dms_tree->add_flag("--tnds", dms_req.tnds, "TNDS XML instead of a drawing");
+  dms->add_subcommand("log", "the card's event log");
+  dms->add_subcommand("helpdesk",
+                      "UC521 report: device and card properties, configuration, capabilities, "
+                      "event log");
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
@@ -107,5 +155,15 @@ int main(int argc, char** argv) {
   }
   if (send->parsed()) return RunSend(card, send_hex);
   if (run->parsed()) return RunTraces(card, run_opt);
+  if (tree->parsed()) return RunTree(card, tree_uri, tree_tnds);
+  if (dms->parsed()) {
+    dms_req.verb = dms->get_subcommands().front()->get_name();
+    for (CLI::App* sub : {dms_add, dms_replace, dms_exec}) {
+      if (sub->parsed() && sub->count(sub == dms_exec ? "data" : "value") > 0) {
+        dms_req.has_value = true;
+      }
+    }
+    return RunDms(card, dms_auth, dms_req);
+  }
   return kExitUsage;
 }

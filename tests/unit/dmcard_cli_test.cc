@@ -247,5 +247,83 @@ TEST(DmcardCli, RunReadsEveryFileBeforeTouchingTheCard) {
   EXPECT_NE(set.out.find("--set takes NAME=HEX"), std::string::npos) << set.out;
 }
 
+// Values from profiles/demo/tree.xml, the built-in demo profile's tree.
+TEST(DmcardCli, TreeDrawsWhatTheDeviceMayReadAndHidesSecrets) {
+  CliRun info = Dmcard("--direct tree ./DevInfo");
+  EXPECT_EQ(info.rc, 0) << info.out;
+  EXPECT_NE(info.out.find("./DevInfo\n├── DevId = IMEI:000000000000000\n"), std::string::npos)
+      << info.out;
+  EXPECT_NE(info.out.find("└── Mod = dmcard-virtual\n"), std::string::npos) << info.out;
+  CliRun all = Dmcard("--direct tree");
+  EXPECT_EQ(all.rc, 0) << all.out;
+  EXPECT_NE(all.out.find("Addr = https://dms.example.test/dm"), std::string::npos) << all.out;
+  EXPECT_NE(all.out.find("AAuthSecret = (not readable)"), std::string::npos) << all.out;
+  CliRun tnds = Dmcard("--direct tree --tnds ./DevInfo");
+  EXPECT_EQ(tnds.rc, 0) << tnds.out;
+  EXPECT_NE(tnds.out.find("<NodeName>Man</NodeName>"), std::string::npos) << tnds.out;
+  CliRun bad = Dmcard("--direct tree DevInfo");
+  EXPECT_NE(bad.rc, 0);
+  EXPECT_NE(bad.out.find("./"), std::string::npos) << bad.out;
+}
+
+TEST(DmcardCli, DmsChangesTheTreeOverScp03AndTheLogSaysSo) {
+  const fs::path state =
+      fs::temp_directory_path() / ("dmcard-cli-dms-" + std::to_string(::getpid()));
+  fs::remove_all(state);
+  const std::string card = "--state " + state.string() + " dms ";
+  CliRun add = Dmcard(card + "add ./DMAcc/DMCardTest/Note 'hello there'");
+  EXPECT_EQ(add.rc, 0) << add.out;
+  EXPECT_NE(add.out.find("add ./DMAcc/DMCardTest/Note: OK"), std::string::npos) << add.out;
+  CliRun replace = Dmcard(card + "replace ./DMAcc/DMCardTest/Note hex:414243");
+  EXPECT_EQ(replace.rc, 0) << replace.out;
+  CliRun get = Dmcard(card + "get ./DMAcc/DMCardTest/Note ./DevInfo/Man ./DMAcc");
+  EXPECT_EQ(get.rc, 0) << get.out;
+  EXPECT_NE(get.out.find("./DMAcc/DMCardTest/Note = ABC\n"), std::string::npos) << get.out;
+  EXPECT_NE(get.out.find("./DevInfo/Man = dmcard\n"), std::string::npos) << get.out;
+  EXPECT_NE(get.out.find("./DMAcc/ DMCardTest\n"), std::string::npos) << get.out;
+  CliRun del = Dmcard(card + "delete ./DMAcc/DMCardTest/Note");
+  EXPECT_EQ(del.rc, 0) << del.out;
+  CliRun gone = Dmcard(card + "get ./DMAcc/DMCardTest/Note");
+  EXPECT_EQ(gone.rc, 1) << gone.out;
+  EXPECT_NE(gone.out.find("6A82"), std::string::npos) << gone.out;
+  // The demo root ACL lets only dmcard.example.test add under "." — and the card says no.
+  CliRun refused = Dmcard(card + "add ./Vendor/dmcard/X 1");
+  EXPECT_NE(refused.out.find("refused"), std::string::npos) << refused.out;
+  CliRun log = Dmcard(card + "log");
+  EXPECT_EQ(log.rc, 0) << log.out;
+  EXPECT_NE(log.out.find("dmcard.example.test: tree changed by ADD — ./DMAcc/DMCardTest/Note"),
+            std::string::npos)
+      << log.out;
+  EXPECT_NE(log.out.find("by DELETE"), std::string::npos) << log.out;
+  fs::remove_all(state);
+}
+
+TEST(DmcardCli, DmsSaysWhichKeySetsThereAreAndRefusesABadLevel) {
+  CliRun server = Dmcard("--direct dms --server nosuch get ./DevInfo/Man");
+  EXPECT_EQ(server.rc, 2);
+  EXPECT_NE(server.out.find("no key set for 'nosuch'; it has issuer (owner @issuer), dm-server "
+                            "(owner dmcard.example.test)"),
+            std::string::npos)
+      << server.out;
+  CliRun level = Dmcard("--direct dms --level 02 get ./DevInfo/Man");
+  EXPECT_EQ(level.rc, 2);
+  EXPECT_NE(level.out.find("--level must be 01, 03, 13 or 33"), std::string::npos) << level.out;
+  CliRun none = Dmcard("--direct dms");
+  EXPECT_EQ(none.rc, 2) << none.out;
+}
+
+TEST(DmcardCli, HelpdeskReportsTheCardTheDeviceTheConfigurationAndTheLog) {
+  CliRun report = Dmcard("--direct dms helpdesk");
+  EXPECT_EQ(report.rc, 0) << report.out;
+  for (const char* part :
+       {"UC521 helpdesk report",
+        "flags: provisioning data present, user confirmation required "
+        "(USA1), connect to the DMS autonomously (USA3)",
+        "capabilities: extended length", "Device properties (DevInfo)", "├── Man = dmcard",
+        "FwV = 0.1.0-test", "DM accounts", "Event log", "(the event log is empty)"}) {
+    EXPECT_NE(report.out.find(part), std::string::npos) << part << "\n" << report.out;
+  }
+}
+
 }  // namespace
 }  // namespace dmcard
