@@ -199,6 +199,13 @@ int Helpdesk(Reader& reader, DmSession& s) {
   return rc;
 }
 
+bool LevelOk(const std::string& level) {
+  static const std::vector<std::string> kLevels = {"01", "03", "13", "33"};
+  if (std::find(kLevels.begin(), kLevels.end(), level) != kLevels.end()) return true;
+  std::fprintf(stderr, "dmcard: --level must be 01, 03, 13 or 33, not '%s'\n", level.c_str());
+  return false;
+}
+
 }  // namespace
 
 int RunTree(const CardOptions& card, const std::string& uri, bool tnds) {
@@ -214,12 +221,7 @@ int RunTree(const CardOptions& card, const std::string& uri, bool tnds) {
 }
 
 int RunDms(const CardOptions& card, const DmsAuth& auth, const DmsRequest& req) {
-  static const std::vector<std::string> kLevels = {"01", "03", "13", "33"};
-  if (std::find(kLevels.begin(), kLevels.end(), auth.level) == kLevels.end()) {
-    std::fprintf(stderr, "dmcard: --level must be 01, 03, 13 or 33, not '%s'\n",
-                 auth.level.c_str());
-    return kExitUsage;
-  }
+  if (!LevelOk(auth.level)) return kExitUsage;
   std::string error;
   auto keys = FindKeySet(auth.keys, error);
   if (!keys) {
@@ -283,6 +285,66 @@ int RunDms(const CardOptions& card, const DmsAuth& auth, const DmsRequest& req) 
   auto r = Command(s, apdu, "");
   if (!r) return kExitFailed;
   return Outcome(req.verb + " " + uri, *r);
+}
+
+}  // namespace dmcard::cli
+
+namespace dmcard::cli {
+
+int RunPersonalize(const CardOptions& card, const std::string& profile_file,
+                   const std::string& issuer_keys, const std::string& level) {
+  if (!LevelOk(level)) return kExitUsage;
+  std::string error;
+  auto keys = FindKeySet({issuer_keys.empty() ? profile_file : issuer_keys, "@issuer"}, error);
+  if (!keys) {
+    std::fprintf(stderr, "dmcard: %s (personalization needs the issuer's key set: --issuer-keys)\n",
+                 error.c_str());
+    return kExitUsage;
+  }
+  auto profile = ReadHostProfile(profile_file, error);
+  if (!profile) {
+    std::fprintf(stderr, "dmcard: %s\n", error.c_str());
+    return kExitUsage;
+  }
+  auto dgis = PersonalizationDgis(*profile, keys->dek, error);
+  auto blocks = dgis ? StoreDataCommands(*dgis, error) : std::nullopt;
+  if (!blocks) {
+    std::fprintf(stderr, "dmcard: %s\n", error.c_str());
+    return kExitUsage;
+  }
+  auto reader = OpenReader(card, /*direct_by_default=*/false);
+  if (!reader) return kExitFailed;
+  auto session = DmSession::OpenSecure(*reader, *keys,
+                                       static_cast<uint8_t>(std::stoi(level, nullptr, 16)), error);
+  if (!session) {
+    std::fprintf(stderr, "dmcard: %s\n", error.c_str());
+    return kExitFailed;
+  }
+  std::printf("personalizing %s from %s: %zu DGIs in %zu STORE DATA blocks, SCP03 level %s\n",
+              reader->name().c_str(), profile_file.c_str(), dgis->size(), blocks->size(),
+              level.c_str());
+  for (size_t i = 0; i < blocks->size(); ++i) {
+    Bytes r;
+    if (!session->Transmit((*blocks)[i], r, error)) {
+      std::fprintf(stderr, "dmcard: block %zu: %s\n", i, error.c_str());
+      return kExitFailed;
+    }
+    if (StatusWordOf(r) != 0x9000) {
+      std::fprintf(stderr,
+                   "dmcard: block %zu of %zu refused: %s; the card applies a sequence whole or "
+                   "not at all, so nothing changed\n",
+                   i, blocks->size(), DmsStatusText(StatusWordOf(r)).c_str());
+      return kExitFailed;
+    }
+  }
+  std::string list;
+  for (const HostDgi& d : *dgis) {
+    list += (list.empty() ? "" : " ") +
+            ToHex(Bytes{static_cast<uint8_t>(d.tag >> 8), static_cast<uint8_t>(d.tag)});
+  }
+  std::printf("done: the card holds the profile (DGIs %s)\n", list.c_str());
+  PrintNotices(*reader);
+  return kExitOk;
 }
 
 }  // namespace dmcard::cli

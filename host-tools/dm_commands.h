@@ -35,4 +35,10 @@ int RunTree(const CardOptions& card, const std::string& uri, bool tnds);
 // `dmcard dms VERB ...`, over SCP03 as the DM server `auth` names.
 int RunDms(const CardOptions& card, const DmsAuth& auth, const DmsRequest& request);
 
+// `dmcard personalize PROFILE`: loads the profile's tree, flags, IMSI, PINs and key sets into
+// the card by STORE DATA over SCP03 as the issuer (docs/personalization.md). The issuer's key
+// set comes from `issuer_keys` (a profile; default: PROFILE itself).
+int RunPersonalize(const CardOptions& card, const std::string& profile,
+                   const std::string& issuer_keys, const std::string& level);
+
 }  // namespace dmcard::cli

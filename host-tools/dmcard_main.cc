@@ -131,6 +131,17 @@ int main(int argc, char** argv) {
                       "UC521 report: device and card properties, configuration, capabilities, "
                       "event log");
 
+  std::string perso_profile, perso_issuer, perso_level = "33";
+  CLI::App* perso = app.add_subcommand(
+      "personalize", "load a profile into the card over SCP03 as the issuer (STORE DATA)");
+  perso->add_option("profile", perso_profile, "the profile to load (profiles/README.md)")
+      ->required();
+  perso
+      ->add_option("--issuer-keys", perso_issuer,
+                   "profile holding the card's current issuer key set (default: PROFILE)")
+      ->type_name("PROFILE");
+  perso->add_option("--level", perso_level, "SCP03 security level (default 33)");
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
@@ -156,6 +167,7 @@ int main(int argc, char** argv) {
   if (send->parsed()) return RunSend(card, send_hex);
   if (run->parsed()) return RunTraces(card, run_opt);
   if (tree->parsed()) return RunTree(card, tree_uri, tree_tnds);
+  if (perso->parsed()) return RunPersonalize(card, perso_profile, perso_issuer, perso_level);
   if (dms->parsed()) {
     dms_req.verb = dms->get_subcommands().front()->get_name();
     for (CLI::App* sub : {dms_add, dms_replace, dms_exec}) {

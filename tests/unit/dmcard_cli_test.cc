@@ -325,5 +325,30 @@ TEST(DmcardCli, HelpdeskReportsTheCardTheDeviceTheConfigurationAndTheLog) {
   }
 }
 
+TEST(DmcardCli, PersonalizeLoadsAProfileIntoABlankCardAsTheIssuer) {
+  const fs::path state =
+      fs::temp_directory_path() / ("dmcard-cli-perso-" + std::to_string(::getpid()));
+  fs::remove_all(state);
+  const std::string src = DMCARD_SOURCE_DIR;
+  const std::string blank = src + "/tests/data/dm/profiles/blank/profile.json";
+  const std::string demo = src + "/profiles/demo/profile.json";
+  const std::string card = "--state " + state.string() + " ";
+  CliRun empty = Dmcard(card + "--profile " + blank + " tree ./DevInfo");
+  EXPECT_NE(empty.out.find("./DevInfo (6A82"), std::string::npos) << empty.out;
+  // The demo profile's own issuer key set is the blank card's (the same obviously-test keys).
+  CliRun perso = Dmcard(card + "personalize " + demo);
+  EXPECT_EQ(perso.rc, 0) << perso.out;
+  EXPECT_NE(perso.out.find("done: the card holds the profile"), std::string::npos) << perso.out;
+  CliRun info = Dmcard(card + "tree ./DevInfo");
+  EXPECT_NE(info.out.find("├── Man = dmcard\n"), std::string::npos) << info.out;
+  // A DM server key set is not the issuer's: the card refuses the handshake.
+  CliRun wrong = Dmcard(card + "dms --server nosuch get .");
+  EXPECT_EQ(wrong.rc, 2);
+  CliRun missing = Dmcard(card + "personalize /nonexistent/profile.json");
+  EXPECT_EQ(missing.rc, 2) << missing.out;
+  EXPECT_NE(missing.out.find("/nonexistent/profile.json"), std::string::npos) << missing.out;
+  fs::remove_all(state);
+}
+
 }  // namespace
 }  // namespace dmcard
