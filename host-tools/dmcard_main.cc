@@ -10,6 +10,7 @@
 #include "card_access.h"
 #include "commands.h"
 #include "dm_commands.h"
+#include "operator_commands.h"
 #include "run_command.h"
 #include "shell.h"
 
@@ -142,6 +143,18 @@ int main(int argc, char** argv) {
       ->type_name("PROFILE");
   perso->add_option("--level", perso_level, "SCP03 security level (default 33)");
 
+  CLI::App* op = app.add_subcommand("operator",
+                                    "the network operator's side of the signed "
+                                    "bootstrap (UC-CR): keys and packages");
+  op->require_subcommand(1);
+  KeygenOptions keygen_opt;
+  CLI::App* keygen = op->add_subcommand(
+      "keygen", "make operator bootstrap keys (HMAC-SHA256, ECDSA P-256) and profile entries");
+  keygen->add_option("--out", keygen_opt.out_dir, "directory for the key files")->required();
+  keygen->add_option("--hmac-kvn", keygen_opt.hmac_kvn, "the HMAC key's KVN on the card (40)");
+  keygen->add_option("--ec-kvn", keygen_opt.ec_kvn, "the EC key's KVN on the card (41)");
+  keygen->add_option("--owner", keygen_opt.owner, "the keys' owner on the card (@issuer)");
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
@@ -167,6 +180,7 @@ int main(int argc, char** argv) {
   if (send->parsed()) return RunSend(card, send_hex);
   if (run->parsed()) return RunTraces(card, run_opt);
   if (tree->parsed()) return RunTree(card, tree_uri, tree_tnds);
+  if (keygen->parsed()) return RunOperatorKeygen(keygen_opt);
   if (perso->parsed()) return RunPersonalize(card, perso_profile, perso_issuer, perso_level);
   if (dms->parsed()) {
     dms_req.verb = dms->get_subcommands().front()->get_name();

@@ -24,9 +24,6 @@ namespace {
 
 using BioPtr = std::unique_ptr<BIO, ossl::Deleter<BIO, BIO_free_all>>;
 
-constexpr uint8_t kKeyTypeHmacSecret = 4;  // runtime/key_store.h KeyType::kHmacSecret
-constexpr uint8_t kKeyTypeEcPublic = 6;    // KeyType::kEcP256Public
-constexpr uint8_t kUsageBootstrap = 4;     // KeyUsage::kBootstrapVerification
 constexpr char kTndsXmlType[] = "application/vnd.syncml.dmtnds+xml";
 
 // The PEM text of a BIO's contents.
@@ -216,21 +213,10 @@ std::optional<std::vector<HostDgi>> OperatorKeyDgis(const OperatorKeys& keys,
   // docs/personalization.md, DGI 8402: KVN | key id | type | usage | use limit (4) | owner length
   // | owner | material.
   auto dgi = [&](uint8_t kvn, uint8_t type, ByteView material) {
-    Bytes v = {kvn,
-               slots.key_id,
-               type,
-               kUsageBootstrap,
-               0,
-               0,
-               0,
-               0,
-               static_cast<uint8_t>(slots.owner.size())};
-    Append(v, TextBytes(slots.owner));
-    Append(v, material);
-    return HostDgi{0x8402, HostScp03::EncryptSensitiveData(dek, v)};  // AES DEK: cannot throw
+    return AnyKeyDgi(kvn, slots.key_id, type, kDgiUsageBootstrap, slots.owner, material, dek);
   };
-  return std::vector<HostDgi>{dgi(slots.hmac_kvn, kKeyTypeHmacSecret, keys.hmac_secret),
-                              dgi(slots.ec_kvn, kKeyTypeEcPublic, pub)};
+  return std::vector<HostDgi>{dgi(slots.hmac_kvn, kDgiKeyTypeHmacSecret, keys.hmac_secret),
+                              dgi(slots.ec_kvn, kDgiKeyTypeEcPublic, pub)};
 }
 
 // ---- the message ----

@@ -79,6 +79,27 @@ bool ParseProfile(const nlohmann::json& j, HostProfile& p, std::string& tree_fil
     }
     p.key_sets.push_back(std::move(set));
   }
+  const nlohmann::json keys = j.value("bootstrap_keys", nlohmann::json::array());
+  for (size_t i = 0; i < keys.size(); ++i) {
+    const nlohmann::json& e = keys[i];
+    const std::string where = "bootstrap_keys[" + std::to_string(i) + "]";
+    HostProfile::BootstrapKey key;
+    const std::optional<Bytes> kvn = Hex(e.at("kvn").get<std::string>());
+    if (!kvn || kvn->size() != 1) {
+      error = where + ".kvn: not one byte in hex";
+      return false;
+    }
+    key.kvn = kvn->at(0);
+    key.ec = e.at("type").get<std::string>() == "ecdsa-p256";
+    key.owner = e.value("owner", "@issuer");
+    std::optional<Bytes> material = Hex(e.at(key.ec ? "public" : "secret").get<std::string>());
+    if (!material) {
+      error = where + ": the key is not hex";
+      return false;
+    }
+    key.material = std::move(*material);
+    p.bootstrap_keys.push_back(std::move(key));
+  }
   return true;
 }
 
@@ -168,7 +189,23 @@ std::optional<std::vector<HostDgi>> PersonalizationDgis(const HostProfile& p, By
     Append(v, TextBytes(set.owner));
     dgis.push_back(secret(0x8401, v));
   }
+  for (const HostProfile::BootstrapKey& key : p.bootstrap_keys) {
+    if (key.owner.empty() || key.owner.size() > 255) {
+      error = "bootstrap key " + ToHex(Bytes{key.kvn}) + ": the owner must be 1 to 255 bytes";
+      return std::nullopt;
+    }
+    dgis.push_back(AnyKeyDgi(key.kvn, 0x01, key.ec ? kDgiKeyTypeEcPublic : kDgiKeyTypeHmacSecret,
+                             kDgiUsageBootstrap, key.owner, key.material, dek));
+  }
   return dgis;
+}
+
+HostDgi AnyKeyDgi(uint8_t kvn, uint8_t id, uint8_t type, uint8_t usage, const std::string& owner,
+                  ByteView material, ByteView dek) {
+  Bytes v = {kvn, id, type, usage, 0, 0, 0, 0, static_cast<uint8_t>(owner.size())};
+  Append(v, TextBytes(owner));
+  Append(v, material);
+  return HostDgi{0x8402, HostScp03::EncryptSensitiveData(dek, v)};  // AES DEK: cannot throw
 }
 
 std::optional<Bytes> EncodeDgi(const HostDgi& dgi) {

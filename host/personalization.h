@@ -32,6 +32,14 @@ struct HostProfile {
     Bytes enc, mac, dek;
   };
   std::vector<KeySet> key_sets;
+  // An operator bootstrap key (DGI 8402, usage bootstrap verification, key id 01).
+  struct BootstrapKey {
+    uint8_t kvn = 0;
+    bool ec = false;  // EC P-256 public key; else an HMAC secret
+    std::string owner = "@issuer";
+    Bytes material;
+  };
+  std::vector<BootstrapKey> bootstrap_keys;
 };
 
 // Reads `profile_json` and the tree file it names (relative to its directory). nullopt with
@@ -62,6 +70,17 @@ std::optional<std::vector<HostDgi>> PersonalizationDgis(const HostProfile& profi
 // is longer than 65535 bytes, `max_data` is out of range, or more than 256 blocks are needed.
 std::optional<std::vector<Bytes>> StoreDataCommands(const std::vector<HostDgi>& dgis,
                                                     std::string& error, size_t max_data = 200);
+
+// Key store types and usages as DGI 8402 codes them (runtime/key_store.h KeyType, KeyUsage).
+inline constexpr uint8_t kDgiKeyTypeHmacSecret = 4;
+inline constexpr uint8_t kDgiKeyTypeEcPublic = 6;
+inline constexpr uint8_t kDgiUsageBootstrap = 4;
+
+// DGI 8402, one key for the key store (docs/personalization.md): KVN | key id | type | usage |
+// use limit (4 bytes, 0 = none) | owner length | owner | material, encrypted under `dek` (an
+// AES key; the caller checks it). The owner is 1 to 255 bytes.
+HostDgi AnyKeyDgi(uint8_t kvn, uint8_t id, uint8_t type, uint8_t usage, const std::string& owner,
+                  ByteView material, ByteView dek);
 
 // The DGI's wire form: tag, length (1 byte below 255, else FF + 2 bytes), value. nullopt when
 // the value is longer than 65535 bytes.

@@ -107,8 +107,9 @@ class ProfileParser {
     if (!j.is_object()) return Fail({}, "the profile must be a JSON object");
 
     static const std::set<std::string, std::less<>> kFields = {
-        "profile",  "description", "capacity", "protocol", "atr",     "bootstrap", "user_pin",
-        "user_puk", "tree",        "imsi",     "root_acl", "reserve", "key_sets"};
+        "profile",   "description", "capacity", "protocol",      "atr",
+        "bootstrap", "user_pin",    "user_puk", "tree",          "imsi",
+        "root_acl",  "reserve",     "key_sets", "bootstrap_keys"};
     for (const auto& [key, value] : j.items()) {
       if (key == "dev_issuer_pin") {
         return Fail(key,
@@ -220,6 +221,7 @@ class ProfileParser {
     }
 
     if (!KeySets(j, p.key_sets)) return false;
+    if (!BootstrapKeys(j, p.bootstrap_keys)) return false;
 
     std::string tree_name;
     if (!String(j, "tree", /*required=*/true, tree_name)) return false;
@@ -285,6 +287,74 @@ class ProfileParser {
         if (other.name == set.name) return Fail(at + ".name", "is used twice");
       }
       out.push_back(std::move(set));
+    }
+    return true;
+  }
+
+  // "bootstrap_keys": [{"name", "kvn", "type", "owner", "secret" | "public"}, ...]: the operator's
+  // keys for VERIFY BOOTSTRAP methods 10 (HMAC-SHA256) and 11 (ECDSA P-256); `dmcard operator
+  // keygen` writes these entries.
+  bool BootstrapKeys(const nlohmann::json& j, std::vector<ProfileBootstrapKey>& out) {
+    auto it = j.find("bootstrap_keys");
+    if (it == j.end()) return true;
+    if (!it->is_array()) return Fail("bootstrap_keys", "must be an array of keys");
+    static const std::set<std::string, std::less<>> kKeyFields = {"name",  "kvn",    "type",
+                                                                  "owner", "secret", "public"};
+    for (size_t n = 0; n < it->size(); ++n) {
+      const nlohmann::json& e = (*it)[n];
+      const std::string at = "bootstrap_keys[" + std::to_string(n) + "]";
+      if (!e.is_object()) return Fail(at, "must be an object");
+      for (const auto& [key, value] : e.items()) {
+        if (!kKeyFields.contains(key)) return Fail(at + "." + key, "unknown field");
+      }
+      ProfileBootstrapKey key;
+      std::string kvn, type;
+      key.owner = "@issuer";
+      if (!String(e, "name", true, key.name, at) || !String(e, "kvn", true, kvn, at) ||
+          !String(e, "type", true, type, at) || !String(e, "owner", false, key.owner, at)) {
+        return false;
+      }
+      if (key.name.empty()) return Fail(at + ".name", "is empty");
+      const std::optional<Bytes> kvn_byte = FromHex(kvn);
+      if (!kvn_byte || kvn_byte->size() != 1 || (*kvn_byte)[0] == 0 || (*kvn_byte)[0] > 0x7F ||
+          ((*kvn_byte)[0] >= KeyLoader::kScp03KvnFirst &&
+           (*kvn_byte)[0] <= KeyLoader::kScp03KvnLast)) {
+        return Fail(at + ".kvn",
+                    "must be a key version number \"01\" to \"7F\" outside the "
+                    "SCP03 range 30 to 3F, got \"" +
+                        kvn + "\"");
+      }
+      key.kvn = (*kvn_byte)[0];
+      if (!KeyOwnerAcceptable(key.owner)) {
+        return Fail(at + ".owner",
+                    "must be \"@issuer\" or a DM ServerID, got \"" + key.owner + "\"");
+      }
+      if (type != "hmac-sha256" && type != "ecdsa-p256") {
+        return Fail(at + ".type",
+                    "must be \"hmac-sha256\" or \"ecdsa-p256\", got \"" + type + "\"");
+      }
+      key.ec = type == "ecdsa-p256";
+      const char* field = key.ec ? "public" : "secret";
+      if (e.contains(key.ec ? "secret" : "public")) {
+        return Fail(at, std::string("a ") + type + " key takes \"" + field + "\" only");
+      }
+      std::string hex;
+      if (!String(e, field, true, hex, at)) return false;
+      std::optional<Bytes> material = FromHex(hex);
+      if (key.ec && (!material || material->size() != 65 || (*material)[0] != 0x04)) {
+        return Fail(at + ".public",
+                    "must be an uncompressed P-256 point in hex (65 bytes, 04 "
+                    "|| X || Y)");
+      }
+      if (!key.ec && (!material || material->size() < 16 || material->size() > 64)) {
+        return Fail(at + ".secret", "must be an HMAC secret of 16 to 64 bytes in hex");
+      }
+      key.material = std::move(*material);
+      for (const ProfileBootstrapKey& other : out) {
+        if (other.kvn == key.kvn) return Fail(at + ".kvn", "is used twice (" + kvn + ")");
+        if (other.name == key.name) return Fail(at + ".name", "is used twice");
+      }
+      out.push_back(std::move(key));
     }
     return true;
   }

@@ -22,6 +22,16 @@ struct ProfileKeySet {
   Bytes enc, mac, dek;  // "enc", "mac", "dek": AES-128/192/256 keys of one length, hex
 };
 
+// An operator's bootstrap verification key of a profile ("bootstrap_keys"; docs/bootstrap.md
+// methods 10 and 11), loaded into the key store with usage bootstrap verification, key id 01.
+struct ProfileBootstrapKey {
+  std::string name;   // "name"
+  uint8_t kvn = 0;    // "kvn": 01 to 7F, outside the SCP03 range 30 to 3F
+  bool ec = false;    // "type": "hmac-sha256" (false) or "ecdsa-p256" (true)
+  std::string owner;  // "owner": "@issuer" (default) or a DM ServerID
+  Bytes material;     // "secret" (HMAC, 16 to 64 bytes) or "public" (EC, 04 || X || Y)
+};
+
 struct Profile {
   std::string name;         // "profile"
   std::string description;  // "description" (optional)
@@ -50,6 +60,9 @@ struct Profile {
   // "key_sets": SCP03 key sets for the Issuer Security Domain and the applets serving the SCP03
   // handshake; loaded when the card is made, a key set the card already holds is kept.
   std::vector<ProfileKeySet> key_sets;
+  // "bootstrap_keys": the operator's keys that VERIFY BOOTSTRAP methods 10 and 11 use; loaded
+  // when the card is made, a key the card already holds is kept.
+  std::vector<ProfileBootstrapKey> bootstrap_keys;
 };
 
 }  // namespace dmcard

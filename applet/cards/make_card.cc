@@ -49,15 +49,30 @@ std::vector<fs::PinSpec> UserPinFor(const Profile& profile) {
   return {pin};
 }
 
-// The profile's SCP03 key sets into the card's key store, those whose KVN the card does not hold
-// yet: keys the issuer has changed since stay. One transaction: all or none.
-Sw LoadKeySets(Card& card, const std::vector<ProfileKeySet>& sets) {
+// The profile's SCP03 key sets and bootstrap keys into the card's key store, those whose KVN the
+// card does not hold yet: keys the issuer has changed since stay. One transaction: all or none.
+Sw LoadKeys(Card& card, const std::vector<ProfileKeySet>& sets,
+            const std::vector<ProfileBootstrapKey>& bootstrap_keys) {
   PersistentStore& store = card.store();
   store.Begin();
   KeyLoader loader(store);
   for (const ProfileKeySet& set : sets) {
     if (card.keys().Find(set.kvn, 0x01)) continue;
     const CryptoStatus s = loader.LoadScp03KeySet(set.kvn, set.owner, set.enc, set.mac, set.dek);
+    if (s != CryptoStatus::kOk) {
+      store.Abort();
+      return SwFromCrypto(s);
+    }
+  }
+  for (const ProfileBootstrapKey& key : bootstrap_keys) {
+    if (card.keys().Find(key.kvn, 0x01)) continue;
+    KeySpec spec;
+    spec.type = key.ec ? KeyType::kEcP256Public : KeyType::kHmacSecret;
+    spec.usage = KeyUsage::kBootstrapVerification;
+    spec.kvn = key.kvn;
+    spec.id = 0x01;
+    spec.owner = key.owner;
+    const CryptoStatus s = loader.Load(spec, key.material);
     if (s != CryptoStatus::kOk) {
       store.Abort();
       return SwFromCrypto(s);
@@ -115,7 +130,7 @@ std::unique_ptr<Card> MakeCard(const Profile& profile, const CardConfig& config,
   // The PKCS#15 view reads the DM tree: an explicit, read-only grant (runtime/store_view.h).
   card->GrantRead(fs::demo::Aid(), dm::DmApplet::kKeyPrefix);
   sw = card->Install(std::make_unique<gp::SecurityDomain>());
-  if (sw == Sw::kOk) sw = LoadKeySets(*card, profile.key_sets);
+  if (sw == Sw::kOk) sw = LoadKeys(*card, profile.key_sets, profile.bootstrap_keys);
   if (sw != Sw::kOk) {
     error =
         "installing the issuer security domain or its key sets failed with status " + SwText(sw);

@@ -317,5 +317,54 @@ TEST_F(HostOperatorCard, TheEcdsaSignatureVerifiesWithOpenSslFromThePublicKeyFil
   EXPECT_EQ(ToHex(Verify(*proof, proof->command_data)), "8401069000");
 }
 
+// The operator's keys given in a profile ("bootstrap_keys", as `dmcard operator keygen` writes
+// them): a card made from it verifies the operator's HMAC-SHA256 and ECDSA bootstraps and refuses
+// tampered ones; personalization turns the same entries into one DGI 8402 each.
+TEST(HostOperator, ProfileBootstrapKeysVerifyTheOperatorsMessages) {
+  std::string error;
+  std::optional<OperatorKeys> keys = MakeOperatorKeys(error);
+  ASSERT_TRUE(keys) << error;
+  Profile profile = DemoProfile();
+  profile.bootstrap_keys.push_back({"operator-hmac", 0x40, false, "@issuer", keys->hmac_secret});
+  profile.bootstrap_keys.push_back({"operator-ec", 0x41, true, "@issuer", keys->ec_public()});
+  const uint8_t seed[16] = {0x0B, 0x0F};
+  auto card = MakeCard(profile, CardConfigFor(profile),
+                       Platform{std::make_shared<RamMedium>(), crypto::Drbg::FromSeed(seed),
+                                [] { return int64_t{1700000000}; }},
+                       error);
+  ASSERT_TRUE(card) << error;
+  card->PowerOn();
+  ASSERT_EQ(SwOf(card->Transmit(testing::SelectAid(dm::DmApplet::DefaultAid()))), 0x9000);
+  const std::optional<Bytes> message =
+      BuildBootstrapMessage(Ascii(kTnds), BootstrapHeader{}, error);
+  ASSERT_TRUE(message) << error;
+  uint32_t seq = 0;
+  for (const auto& [method, kvn] : {std::pair{BootstrapMethod::kHmacSha256, uint8_t{0x40}},
+                                    std::pair{BootstrapMethod::kEcdsaP256, uint8_t{0x41}}}) {
+    BootstrapSecrets s;
+    s.keys = &*keys;
+    s.sequence = ++seq;
+    s.kvn = kvn;
+    const std::optional<BootstrapProof> proof = ProveBootstrap(*message, method, s, error);
+    ASSERT_TRUE(proof) << error;
+    // 84 01 flags: the demo profile asks the user (02) and connects autonomously (04).
+    EXPECT_EQ(ToHex(card->Transmit(VerifyBootstrapApdu(proof->command_data, false))), "8401069000")
+        << BootstrapMethodName(method);
+    Bytes tampered = proof->command_data;
+    tampered[tampered.size() / 2] ^= 0x01;
+    EXPECT_EQ(SwOf(card->Transmit(VerifyBootstrapApdu(tampered, false))) & 0xFFF0, 0x63C0);
+  }
+  // The profile's keys as personalization DGIs (8402 under the issuer's DEK).
+  HostProfile host;
+  host.bootstrap_keys.push_back({0x40, false, "@issuer", keys->hmac_secret});
+  host.bootstrap_keys.push_back({0x41, true, "@issuer", keys->ec_public()});
+  const std::optional<std::vector<HostDgi>> dgis =
+      PersonalizationDgis(host, testing::DemoIssuerKeys().dek, error);
+  ASSERT_TRUE(dgis) << error;
+  EXPECT_EQ(
+      std::count_if(dgis->begin(), dgis->end(), [](const HostDgi& d) { return d.tag == 0x8402; }),
+      2);
+}
+
 }  // namespace
 }  // namespace dmcard

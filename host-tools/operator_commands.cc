@@ -1,0 +1,102 @@
+#include "operator_commands.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <nlohmann/json.hpp>
+
+#include "card_access.h"
+#include "host/operator.h"
+
+namespace dmcard::cli {
+
+namespace {
+
+std::optional<uint8_t> Kvn(const std::string& text) {
+  auto b = FromHex(text);
+  if (!b || b->size() != 1 || (*b)[0] == 0 || (*b)[0] > 0x7F ||
+      ((*b)[0] >= 0x30 && (*b)[0] <= 0x3F)) {
+    return std::nullopt;
+  }
+  return (*b)[0];
+}
+
+// Writes `text` to a new file of mode `mode`; never replaces one.
+bool WriteNewFile(const std::filesystem::path& path, const std::string& text, mode_t mode,
+                  std::string& error) {
+  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
+  if (fd < 0) {
+    error =
+        "cannot create " + path.string() + ": " + std::strerror(errno) +
+        (errno == EEXIST ? " (an operator key file is never overwritten; use another --out)" : "");
+    return false;
+  }
+  const bool ok = ::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size()) &&
+                  ::fsync(fd) == 0;
+  ::close(fd);
+  if (!ok) error = "cannot write " + path.string();
+  return ok;
+}
+
+}  // namespace
+
+int RunOperatorKeygen(const KeygenOptions& o) {
+  const auto hmac_kvn = Kvn(o.hmac_kvn);
+  const auto ec_kvn = Kvn(o.ec_kvn);
+  if (!hmac_kvn || !ec_kvn || *hmac_kvn == *ec_kvn) {
+    std::fprintf(stderr,
+                 "dmcard: --hmac-kvn and --ec-kvn must be two different key version numbers 01 "
+                 "to 7F outside the SCP03 range 30 to 3F\n");
+    return kExitUsage;
+  }
+  std::error_code ec;
+  std::filesystem::create_directories(o.out_dir, ec);
+  if (ec) {
+    std::fprintf(stderr, "dmcard: cannot create %s: %s\n", o.out_dir.c_str(), ec.message().c_str());
+    return kExitFailed;
+  }
+  std::string error;
+  auto keys = MakeOperatorKeys(error);
+  const OperatorKeyFiles files = OperatorKeyFiles::In(o.out_dir);
+  if (!keys || !WriteOperatorKeys(*keys, files, error)) {
+    std::fprintf(stderr, "dmcard: %s\n", error.c_str());
+    return kExitFailed;
+  }
+  // The card's side: the HMAC secret (shared) and the EC public key, as profile entries.
+  nlohmann::ordered_json entries;
+  entries["bootstrap_keys"] =
+      nlohmann::ordered_json::array({{{"name", "operator-hmac"},
+                                      {"kvn", o.hmac_kvn},
+                                      {"type", "hmac-sha256"},
+                                      {"owner", o.owner},
+                                      {"secret", ToHex(keys->hmac_secret)}},
+                                     {{"name", "operator-ec"},
+                                      {"kvn", o.ec_kvn},
+                                      {"type", "ecdsa-p256"},
+                                      {"owner", o.owner},
+                                      {"public", ToHex(keys->ec_public())}}});
+  const std::filesystem::path profile_entries =
+      std::filesystem::path(o.out_dir) / "profile-entries.json";
+  if (!WriteNewFile(profile_entries, entries.dump(2) + "\n", 0600, error)) {
+    std::fprintf(stderr, "dmcard: %s\n", error.c_str());
+    return kExitFailed;
+  }
+  std::printf("operator keys in %s:\n", o.out_dir.c_str());
+  std::printf("  %s  HMAC-SHA256 secret (method 10), keep it secret (0600)\n",
+              files.hmac_secret.c_str());
+  std::printf("  %s  ECDSA P-256 private key (method 11), keep it secret (0600)\n",
+              files.ec_private_pem.c_str());
+  std::printf("  %s  its public key\n", files.ec_public_pem.c_str());
+  std::printf(
+      "  %s  the card's side: copy its \"bootstrap_keys\" into the card's profile (it\n"
+      "      holds the HMAC secret: 0600), then make the card or 'dmcard personalize' it\n",
+      profile_entries.c_str());
+  std::printf("card key version numbers: HMAC %s, EC %s (owner %s)\n", o.hmac_kvn.c_str(),
+              o.ec_kvn.c_str(), o.owner.c_str());
+  return kExitOk;
+}
+
+}  // namespace dmcard::cli
