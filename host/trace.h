@@ -13,6 +13,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "runtime/bytes.h"
@@ -133,6 +134,11 @@ class TraceWriter {
   TraceWriter() = default;
   TraceWriter(const TraceWriter&) = delete;
   TraceWriter& operator=(const TraceWriter&) = delete;
+  TraceWriter(TraceWriter&& other) noexcept : file_(std::exchange(other.file_, nullptr)) {}
+  TraceWriter& operator=(TraceWriter&& other) noexcept {
+    std::swap(file_, other.file_);
+    return *this;
+  }
   ~TraceWriter();
 
   // Creates (or truncates) `path`, readable and writable by its owner only (0600, also when

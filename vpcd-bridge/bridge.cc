@@ -54,27 +54,6 @@ ByteView Framable(ByteView payload) {
   return payload.size() <= kMaxFramePayload ? payload : ByteView(kNoPreciseDiagnosis);
 }
 
-// A C-APDU as a trace line: hex bytes, with the data shown as ** per byte when `withhold` (the
-// card says it carries secrets: PINs, PUKs, personalization (keys, PINs), secret leaves,
-// VirtualCard::CarriesSecrets; --record-secrets turns it off). A malformed command is masked
-// after its 4-byte header: its length bytes may be wrong, its data still secret.
-std::string TraceCommand(ByteView command, bool withhold) {
-  if (!withhold) return ToHex(command, ' ');
-  const ParsedApdu p = ParseCommand(command, true);
-  size_t from = 4;
-  size_t to = command.size();
-  if (p.error == Sw::kOk) {
-    from = static_cast<size_t>(p.command.data.data() - command.data());
-    to = from + p.command.data.size();
-  }
-  std::string line;
-  for (size_t i = 0; i < command.size(); ++i) {
-    if (i > 0) line += ' ';
-    line += i >= from && i < to ? "**" : ToHex(command.subspan(i, 1));
-  }
-  return line;
-}
-
 uint64_t NowMs() {
   timespec ts{};
   clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -142,7 +121,7 @@ Bridge::~Bridge() {
   for (Slot& s : slots_) {
     if (s.fd >= 0) ::close(s.fd);
     if (s.listen_fd >= 0) ::close(s.listen_fd);
-    if (s.record != nullptr) std::fclose(s.record);
+    s.record.Close();
   }
   if (control_fd_ >= 0) {
     ::close(control_fd_);
@@ -202,18 +181,6 @@ bool Bridge::Trusted(Slot& s, int fd, const std::string& where) {
                ". Retrying until pcscd holds the port" + off);
   }
   return false;
-}
-
-void Bridge::Record(Slot& s, const char* prefix, ByteView data) {
-  if (s.record == nullptr) return;
-  std::fprintf(s.record, "%s %s\n", prefix, ToHex(data, ' ').c_str());
-  std::fflush(s.record);
-}
-
-void Bridge::RecordEvent(Slot& s, const char* event) {
-  if (s.record == nullptr) return;
-  std::fprintf(s.record, "%s\n", event);
-  std::fflush(s.record);
 }
 
 void Bridge::TryConnect(Slot& s, uint64_t now_ms) {
@@ -330,7 +297,7 @@ void Bridge::OnConnected(Slot& s) {
   // pcscd never sends POWER ON and an unpowered card would answer 6985 until a client resets.
   // When pcscd does see an insertion, its POWER ON is one more cold reset, which is harmless.
   s.card->PowerOn();
-  RecordEvent(s, "@power-on");
+  s.record.PowerOn();
 }
 
 void Bridge::Drop(Slot& s, const std::string& why, LinkState next) {
@@ -341,7 +308,7 @@ void Bridge::Drop(Slot& s, const std::string& why, LinkState next) {
   // Losing the reader is losing power: transient state and selections are gone.
   s.card->PowerOff();
   s.namer.Reset();
-  RecordEvent(s, "@power-off");
+  s.record.PowerOff();
   // Reverse mode keeps listening while removed: Debian's vpcd 0.8 aborts pcscd when its
   // connection attempt finds no listener. AcceptVpcd turns vpcd away instead.
   s.state = next;
@@ -398,19 +365,19 @@ void Bridge::ApplyControl(Slot& s, uint8_t control) {
     case kCtrlPowerOff:
       s.card->PowerOff();
       s.namer.Reset();
-      RecordEvent(s, "@power-off");
+      s.record.PowerOff();
       if (options_.verbose) Say(s, "power off");
       return;
     case kCtrlPowerOn:
       s.card->PowerOn();
       s.namer.Reset();
-      RecordEvent(s, "@power-on");
+      s.record.PowerOn();
       if (options_.verbose) Say(s, "power on");
       return;
     default:
       s.card->Reset();
       s.namer.Reset();
-      RecordEvent(s, "@reset");
+      s.record.Reset();
       if (options_.verbose) Say(s, "reset");
       return;
   }
@@ -434,7 +401,7 @@ void Bridge::Answer(Slot& s, ByteView command) {
       options_.verbose ? s.namer.Name(command).Describe() + " — " + s.card->Describe(command)
                        : std::string();
   const bool withhold =
-      s.record != nullptr && !options_.record_secrets && s.card->CarriesSecrets(command);
+      s.record.is_open() && !options_.record_secrets && s.card->CarriesSecrets(command);
   const auto start = std::chrono::steady_clock::now();
   s.card->Transmit(command, s.response);
   s.namer.Observe(command, s.response);
@@ -447,10 +414,7 @@ void Bridge::Answer(Slot& s, ByteView command) {
     return;
   }
   const ByteView sent = Framable(s.response);  // what SendFrame wrote
-  if (s.record != nullptr) {
-    std::fprintf(s.record, "> %s\n", TraceCommand(command, withhold).c_str());
-  }
-  Record(s, "<", sent);
+  s.record.Exchange(command, sent, withhold);
   if (options_.verbose) {
     const size_t n = sent.size();
     const std::string sw = n >= 2 ? ToHex(sent.last(2)) : "----";
@@ -596,7 +560,7 @@ std::string Bridge::Control(const std::string& line) {
     return "ok\n";
   }
   s.card->Reset();  // "reset"
-  RecordEvent(s, "@reset");
+  s.record.Reset();
   return "ok\n";
 }
 
@@ -622,18 +586,14 @@ int Bridge::Run() {
       std::string path = options_.record_path;
       if (s.index > 0) path += "." + std::to_string(s.index);
       // The trace is the user's alone (0600, also when the file already existed): it holds
-      // everything the clients sent.
-      const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-      if (fd >= 0 && ::fchmod(fd, 0600) == 0) s.record = ::fdopen(fd, "w");
-      if (s.record == nullptr) {
-        if (fd >= 0) ::close(fd);
-        std::fprintf(stderr, "dmcard-vicc: cannot write trace %s: %s\n", path.c_str(),
-                     std::strerror(errno));
+      // everything the clients sent (host/trace.h TraceWriter; docs/trace-format.md).
+      std::string error;
+      const std::string header = "dmcard trace v1: slot " + std::to_string(s.index) + ", " +
+                                 s.card->kind() + " card, port " + std::to_string(s.port);
+      if (!s.record.Open(path, header, s.card->atr(), error)) {
+        std::fprintf(stderr, "dmcard-vicc: cannot write trace: %s\n", error.c_str());
         return 1;
       }
-      std::fprintf(s.record, "# dmcard trace v1: slot %d, %s card, port %u\n", s.index,
-                   s.card->kind(), s.port);
-      std::fprintf(s.record, "@atr %s\n", ToHex(s.card->atr(), ' ').c_str());
     }
     if (options_.reverse && !OpenListener(s)) return 1;
   }

@@ -14,6 +14,7 @@
 
 #include "host/command_namer.h"
 #include "host/reader_conf.h"
+#include "host/trace.h"
 #include "host/vicc_control.h"
 #include "virtual_card.h"
 
@@ -62,7 +63,7 @@ class Bridge {
     std::string said_refused;  // the refused peer last named (PeerVerdict::key)
     bool said_remote = false;  // said that a remote vpcd cannot be checked
     uint64_t apdus = 0;
-    std::FILE* record = nullptr;
+    TraceWriter record;  // --record: this card's trace
     // A 1-byte 00/01/02 frame not yet known to be a control message (vpcd sends something
     // else without waiting) or a 1-byte C-APDU (vpcd waits for its answer); -1 = none.
     int undecided = -1;
@@ -85,8 +86,6 @@ class Bridge {
   void DecideUndecided(Slot& s, uint64_t now_ms);
   void Answer(Slot& s, ByteView command);
   bool SendFrame(Slot& s, ByteView payload);
-  void Record(Slot& s, const char* prefix, ByteView data);
-  void RecordEvent(Slot& s, const char* event);
   bool OpenControl();
   void OnControlClient(int fd);
   std::string Control(const std::string& line);

@@ -2,6 +2,7 @@
 // SELECT returns the DM descriptor (SC7, DEV1), and a tree walk reads the demo DMAcc (DEV4).
 #include <gtest/gtest.h>
 
+#include <filesystem>
 #include <string>
 
 #include "pcsc_fixture.h"
@@ -81,13 +82,48 @@ TEST_F(Pcsc_Dm, Req_DEV4_TreeWalkReadsDemoDmAcc) {
   EXPECT_EQ(secret, "6982");
 }
 
-}  // namespace
-}  // namespace dmcard::pcsctest
-
-namespace dmcard::pcsctest {
-namespace {
-
 using Pcsc_Observe = PcscTest;
+
+// Issue 11 must-show: a trace recorded by dmcard-vicc --record during a PC/SC session replays
+// with `dmcard run` through PC/SC, on a fresh card, and passes. (--record-secrets: the replay
+// must send the PIN; a trace without it says so, HostTraceRunner.* and Vicc_Record.*.)
+TEST_F(Pcsc_Observe, RecordedTraceReplaysWithDmcardRun) {
+  const std::string trace = NewStateDir() + ".trace";
+  ViccProcess& vicc = StartVicc({"--record", trace, "--record-secrets"});
+  Context ctx;
+  {
+    CardHandle card(ctx, ReaderName(0));
+    EXPECT_EQ(ToHex(card.Transmit("00A4040C0AF0444D434152442D444D")), "9000");
+    EXPECT_EQ(ToHex(card.Transmit("002000010431323334")), "9000");  // demo user PIN 1234
+    // GET ./DevInfo/Man ("dmcard"), then REPLACE ./Vendor/dmcard/UserPrefs/Lang with "fr" (the
+    // user may: Replace=@user in profiles/demo/tree.xml) and GET it back.
+    EXPECT_EQ(ToHex(card.Transmit("803000000D2E2F446576496E666F2F4D616E00")), "646D636172649000");
+    EXPECT_EQ(ToHex(card.Transmit("8034000024801E2E2F56656E646F722F646D636172642F55736572507265"
+                                  "66732F4C616E6781026672")),
+              "9000");
+    EXPECT_EQ(ToHex(card.Transmit(
+                  "803000001E2E2F56656E646F722F646D636172642F5573657250726566732F4C616E6700")),
+              "66729000");
+  }
+  vicc.Stop();
+  ctx.WaitForState(ReaderName(0), SCARD_STATE_EMPTY);
+  // The restarted dmcard-vicc records again (over `trace`): replay a copy.
+  const std::string recorded = trace + ".recorded";
+  std::filesystem::copy_file(trace, recorded);
+  const std::string text = ReadFile(recorded);
+  ASSERT_NE(text.find("> 80 34 00 00 24 80 1E"), std::string::npos) << text;
+  ASSERT_NE(text.find("> 00 20 00 01 04 31 32 33 34"), std::string::npos) << text;
+  // A fresh card (RAM): the recorded REPLACE finds "en-US" again, as it did.
+  vicc.Start();
+  ctx.WaitForState(ReaderName(0), SCARD_STATE_PRESENT);
+  ToolResult replay = RunTool({DMCARD_CLI_PATH, "-r", ReaderName(0), "run", recorded});
+  EXPECT_EQ(replay.exit_code, 0) << replay.output << "\n" << text;
+  // Every exchange of the session ran and matched (none skipped or broken).
+  EXPECT_NE(replay.output.find("PASS state-"), std::string::npos) << replay.output;
+  EXPECT_NE(replay.output.find(" 0 failed, 0 broken, 0 skipped"), std::string::npos)
+      << replay.output;
+  EXPECT_EQ(replay.output.find(": 0 passed"), std::string::npos) << replay.output;
+}
 
 // -v prints one decoded line per APDU; --record writes the exchanges as a trace
 // (docs/trace-format.md) that later runs can replay.

@@ -2,7 +2,11 @@
 // children of this process, so they see its /run/pcscd (our pcscd) and nothing else.
 #include <algorithm>
 #include <cctype>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
 #include <string>
+#include <vector>
 
 #include "pcsc_fixture.h"
 
@@ -62,6 +66,52 @@ TEST_F(Pcsc_Tools, PcscScanListsReaderAndAtr) {
   ASSERT_FALSE(r.timed_out) << r.output;
   EXPECT_NE(r.output.find("Virtual PCD 00 00"), std::string::npos) << r.output;
   EXPECT_NE(r.output.find(Spaced(kAtrT1)), std::string::npos) << r.output;
+}
+
+// The lines a scriptor-style run prints for the card's answers ("< 90 00 : Normal processing."),
+// in order.
+std::vector<std::string> AnswerLines(const std::string& output) {
+  std::vector<std::string> lines;
+  std::string line;
+  for (std::istringstream in(output); std::getline(in, line);) {
+    if (line.rfind("< ", 0) == 0) lines.push_back(line);
+  }
+  return lines;
+}
+
+// Issue 11 must-show: the same scriptor script gives the same verdicts under the real scriptor
+// (pcsc-tools) and under `dmcard run`, which prints it in scriptor's own style: the same answer
+// lines, the same exit status — for a good script and for one scriptor stops at.
+TEST_F(Pcsc_Tools, ScriptorAndDmcardRunGiveTheSameVerdicts) {
+  if (!Installed("scriptor")) GTEST_SKIP() << "scriptor not installed (package pcsc-tools)";
+  StartVicc();
+  const std::string dir = NewStateDir();
+  std::filesystem::create_directories(dir);
+  const std::string good = dir + "/good.script";
+  std::ofstream(good) << "# the file system applet, an unknown file, a reset, EF 5001\n"
+                         "00 A4 04 00 09 F0 44 4D 43 41 52 44 46 53 00\n"
+                         "00 A4 00 0C 02 12 34\n"
+                         "reset\n"
+                         "00 A4 08 0C 04 50 00 50 01\n"
+                         "00 B0 00 00 20\n"
+                         "00B0000004\n";
+  const std::string bad = dir + "/bad.script";
+  std::ofstream(bad) << "00 A4 04 00 09 F0 44 4D 43 41 52 44 46 53 00\n00 A4 0G\n";
+  for (const std::string& script : {good, bad}) {
+    SCOPED_TRACE(script);
+    ToolResult real = RunTool({"scriptor", "-r", "Virtual PCD 00 00", script});
+    ToolResult ours = RunTool({DMCARD_CLI_PATH, "-r", "Virtual PCD 00 00", "run", script});
+    ASSERT_FALSE(real.timed_out || ours.timed_out) << real.output << ours.output;
+    EXPECT_EQ(ours.exit_code == 0, real.exit_code == 0) << real.output << "\n---\n" << ours.output;
+    if (script == good) {
+      EXPECT_EQ(real.exit_code, 0) << real.output;
+      const std::vector<std::string> answers = AnswerLines(real.output);
+      EXPECT_EQ(answers.size(), 6u) << real.output;  // 5 APDUs and the reset's "< OK: ATR"
+      EXPECT_EQ(AnswerLines(ours.output), answers) << real.output << "\n---\n" << ours.output;
+    } else {
+      EXPECT_NE(real.exit_code, 0) << real.output;
+    }
+  }
 }
 
 }  // namespace
