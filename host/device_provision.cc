@@ -897,6 +897,13 @@ bool ProvisionDevice(Reader& reader, const ProvisionOptions& options, UserPrompt
     if (after.count(uri) == 0) report.changes.push_back({TreeChange::Kind::kRemoved, uri});
   }
 
+  // Replaced means overridden: a subtree the device held exactly as the card's is not reported.
+  std::erase_if(report.replaced, [&](const std::string& root) {
+    return std::none_of(report.changes.begin(), report.changes.end(), [&](const TreeChange& c) {
+      return c.uri == root || c.uri.rfind(root + "/", 0) == 0;
+    });
+  });
+
   // USA1: the user decides before anything is written.
   if (!report.changes.empty() && (report.card_flags & DmDescriptor::kUserConfirmation) != 0) {
     std::string question = "The card asks before its provisioning data goes into the device: " +

@@ -153,7 +153,7 @@ struct ProvisionReport {
   uint8_t card_flags = 0;                 // the flags that applied (descriptor or VERIFY answer)
   uint16_t card_sw = 0;                   // the card's refusal, for kCardRefused
   std::vector<std::string> accounts;      // the DM accounts in the data (./DMAcc/<name>)
-  std::vector<std::string> replaced;      // provisioned subtrees the device already held
+  std::vector<std::string> replaced;      // provisioned subtrees the device held otherwise
   std::vector<std::string> kept_on_card;  // secret leaves written without a value
   bool user_asked = false;                // USA1 asked
   bool tree_created = false;              // the device tree file did not exist

@@ -232,6 +232,7 @@ TEST_F(HostDeviceProvision, Req_UC511_NewDeviceGetsTheCardsAccount) {
   EXPECT_EQ(report_.outcome, ProvisionOutcome::kProvisioned);
   EXPECT_TRUE(report_.changes.empty());
   EXPECT_FALSE(report_.tree_written);
+  EXPECT_TRUE(report_.replaced.empty());
   EXPECT_TRUE(again.questions.empty());
 }
 
