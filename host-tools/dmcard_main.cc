@@ -9,6 +9,7 @@
 
 #include "card_access.h"
 #include "commands.h"
+#include "device_command.h"
 #include "dm_commands.h"
 #include "operator_commands.h"
 #include "run_command.h"
@@ -35,7 +36,8 @@ if missing; one process per directory: dmcard-vicc's card 0 is DIR/slot0 of its 
 .state/demo/slot0 for scripts/run.sh, usable here while dmcard-vicc is stopped). Without it the
 card lives in RAM and forgets everything on exit. --profile FILE makes a new card from that
 profile (profiles/README.md) instead of the built-in demo profile.
-Exit status: 0 done, 1 the card or a check said no, 2 the command line was wrong.)";
+Exit status: 0 done, 1 the card or a check said no, 2 the command line was wrong, 3 the user
+declined (device provision).)";
 
 void AddCardOptions(CLI::App& app, CardOptions& o) {
   app.add_option("-r,--reader", o.reader, "PC/SC reader: its name or index ('dmcard readers')");
@@ -155,6 +157,9 @@ int main(int argc, char** argv) {
   keygen->add_option("--ec-kvn", keygen_opt.ec_kvn, "the EC key's KVN on the card (41)");
   keygen->add_option("--owner", keygen_opt.owner, "the keys' owner on the card (@issuer)");
 
+  DeviceProvisionOptions device_opt;
+  CLI::App* provision = AddDeviceCommand(app, device_opt);
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
@@ -181,6 +186,7 @@ int main(int argc, char** argv) {
   if (run->parsed()) return RunTraces(card, run_opt);
   if (tree->parsed()) return RunTree(card, tree_uri, tree_tnds);
   if (keygen->parsed()) return RunOperatorKeygen(keygen_opt);
+  if (provision->parsed()) return RunDeviceProvision(card, device_opt);
   if (perso->parsed()) return RunPersonalize(card, perso_profile, perso_issuer, perso_level);
   if (dms->parsed()) {
     dms_req.verb = dms->get_subcommands().front()->get_name();

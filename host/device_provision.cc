@@ -561,35 +561,6 @@ bool Fail(ProvisionReport& report, ProvisionOutcome outcome, std::string& error,
 
 }  // namespace
 
-std::optional<DmDescriptor> DecodeDmDescriptor(ByteView fci, std::string& error) {
-  const auto top = ParseTlvs(fci);
-  const Tlv* t6f = top ? FindTlv(*top, 0x6F) : nullptr;
-  const auto fci_objects = t6f ? ParseTlvs(t6f->value) : std::nullopt;
-  const Tlv* a5 = fci_objects ? FindTlv(*fci_objects, 0xA5) : nullptr;
-  const auto items = a5 ? ParseTlvs(a5->value) : std::nullopt;
-  if (!items) {
-    error = "the DM applet's SELECT answer has no descriptor (6F { A5 }): " + ToHex(fci);
-    return std::nullopt;
-  }
-  DmDescriptor d;
-  const auto field = [&](uint16_t tag, size_t size) -> const uint8_t* {
-    const Tlv* t = FindTlv(*items, tag);
-    return t != nullptr && t->value.size() == size ? t->value.data() : nullptr;
-  };
-  const uint8_t* flags = field(0x84, 1);
-  if (flags == nullptr) {
-    error = "the DM applet's descriptor has no flags (84, one byte): " + ToHex(a5->value);
-    return std::nullopt;
-  }
-  d.flags = *flags;
-  if (const uint8_t* p = field(0x80, 2)) d.applet_version = ReadU16(p);
-  if (const uint8_t* p = field(0x81, 1)) d.tree_format = *p;
-  if (const uint8_t* p = field(0x82, 4)) d.generation = ReadU32(p);
-  if (const uint8_t* p = field(0x83, 32)) d.digest.assign(p, p + 32);
-  if (const uint8_t* p = field(0x85, 2)) d.capabilities = ReadU16(p);
-  return d;
-}
-
 std::optional<BootstrapPackage> DecodeBootstrapPackage(ByteView data, std::string& error) {
   const auto tlvs = ParseTlvs(data);
   if (!tlvs || tlvs->empty()) {

@@ -41,28 +41,11 @@
 #include <vector>
 
 #include "dm/bootstrap.h"
+#include "host/dm_session.h"
 #include "host/reader.h"
 #include "runtime/bytes.h"
 
 namespace dmcard {
-
-// The DM applet's descriptor: A5 in its SELECT answer (apdu-specs/dm.json, "SELECT (DM applet)").
-struct DmDescriptor {
-  static constexpr uint8_t kProvisioningData = 0x01;  // ./DMAcc has an account (DEV1)
-  static constexpr uint8_t kUserConfirmation = 0x02;  // ask the user first (USA1)
-  static constexpr uint8_t kAutoconnect = 0x04;       // connect to the DMS on its own (USA3)
-
-  uint16_t applet_version = 0;  // 80
-  uint8_t tree_format = 0;      // 81
-  uint32_t generation = 0;      // 82: changes with every change of the tree
-  Bytes digest;                 // 83: SHA-256 of the tree, secret values excluded
-  uint8_t flags = 0;            // 84
-  uint16_t capabilities = 0;    // 85
-};
-
-// The descriptor in the SELECT answer's data (6F { 84 AID, A5 {...} }). nullopt with `error` when
-// there is no A5 or its objects are malformed (84 flags is required).
-std::optional<DmDescriptor> DecodeDmDescriptor(ByteView fci, std::string& error);
 
 // The network's bootstrap package (UC-CR): the VERIFY BOOTSTRAP command data of
 // apdu-specs/dm.json, 80 method | 81 message | 82 MAC | [84 sequence] | [85 KVN], without 83 (the

@@ -56,21 +56,26 @@ class DmSession {
 // The DM applet's descriptor (apdu-specs/dm.json "SELECT (DM applet)"): what one SELECT tells a
 // device or a DM server about the card's DM content (SC7).
 struct DmDescriptor {
+  static constexpr uint8_t kProvisioningData = 0x01;  // ./DMAcc has an account (DEV1)
+  static constexpr uint8_t kUserConfirmation = 0x02;  // ask the user first (USA1)
+  static constexpr uint8_t kAutoconnect = 0x04;       // connect to the DMS on its own (USA3)
+
   uint16_t applet_version = 0;  // 80
   uint8_t tree_format = 0;      // 81
   uint32_t generation = 0;      // 82: changes with every tree change
   Bytes digest;                 // 83: SHA-256 of the tree, secret values excluded
   uint8_t flags = 0;            // 84
   uint16_t capabilities = 0;    // 85: two bytes, the defined bits in the first
-  bool provisioned() const { return (flags & 0x01) != 0; }        // ./DMAcc holds an account
-  bool user_confirmation() const { return (flags & 0x02) != 0; }  // USA1
-  bool autoconnect() const { return (flags & 0x04) != 0; }        // USA3
+  bool provisioned() const { return (flags & kProvisioningData) != 0; }
+  bool user_confirmation() const { return (flags & kUserConfirmation) != 0; }
+  bool autoconnect() const { return (flags & kAutoconnect) != 0; }
   // "provisioning data, user confirmation, autoconnect" / "extended length, chaining, ...".
   std::string FlagsText() const;
   std::string CapabilitiesText() const;
 };
 // Reads the FCI of the DM applet's SELECT (6F { 84 AID, A5 { ... } }) or the A5 template alone
-// (GET DATA A5); nullopt with `error` when it does not decode.
+// (GET DATA A5); nullopt with `error` when it does not decode or lacks the flags (84, one
+// byte). Objects of another size than the reference's are ignored.
 std::optional<DmDescriptor> DecodeDmDescriptor(ByteView fci, std::string& error);
 
 // The status word of an R-APDU (0 when it has none).
