@@ -157,6 +157,26 @@ int main(int argc, char** argv) {
   keygen->add_option("--ec-kvn", keygen_opt.ec_kvn, "the EC key's KVN on the card (41)");
   keygen->add_option("--owner", keygen_opt.owner, "the keys' owner on the card (@issuer)");
 
+  BootstrapOptions boot_opt;
+  CLI::App* boot = op->add_subcommand(
+      "bootstrap", "a DM bootstrap package from a TNDS file, with its MAC or signature");
+  boot->add_option("--tnds", boot_opt.tnds, "the bootstrap data: TNDS XML or WBXML")
+      ->required()
+      ->type_name("FILE");
+  boot->add_option("--method", boot_opt.method,
+                   "NETWPIN, USERPIN, USERNETWPIN, USERPINMAC, HMAC-SHA256 or ECDSA-P256")
+      ->required();
+  boot->add_option("--imsi", boot_opt.imsi, "the card's IMSI (NETWPIN, USERNETWPIN)");
+  boot->add_option("--pin", boot_opt.pin,
+                   "the user's PIN (USERPIN, USERNETWPIN) or USERPINMAC's n-digit key");
+  boot->add_option("--keys", boot_opt.keys_dir, "operator keys (HMAC-SHA256, ECDSA-P256)")
+      ->type_name("DIR");
+  boot->add_option("--seq", boot_opt.sequence,
+                   "sequence number, higher than any the card accepted (default: now in seconds)");
+  boot->add_option("--kvn", boot_opt.kvn, "the card's key (default 40 HMAC, 41 EC)");
+  boot->add_option("--out", boot_opt.out, "write the package here (default: standard output)")
+      ->type_name("FILE");
+
   DeviceProvisionOptions device_opt;
   CLI::App* provision = AddDeviceCommand(app, device_opt);
 
@@ -186,6 +206,7 @@ int main(int argc, char** argv) {
   if (run->parsed()) return RunTraces(card, run_opt);
   if (tree->parsed()) return RunTree(card, tree_uri, tree_tnds);
   if (keygen->parsed()) return RunOperatorKeygen(keygen_opt);
+  if (boot->parsed()) return RunOperatorBootstrap(boot_opt);
   if (provision->parsed()) return RunDeviceProvision(card, device_opt);
   if (perso->parsed()) return RunPersonalize(card, perso_profile, perso_issuer, perso_level);
   if (dms->parsed()) {

@@ -5,10 +5,15 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <ctime>
 #include <filesystem>
+#include <fstream>
 #include <nlohmann/json.hpp>
 
 #include "card_access.h"
+#include "dm/bootstrap.h"
 #include "host/operator.h"
 
 namespace dmcard::cli {
@@ -96,6 +101,87 @@ int RunOperatorKeygen(const KeygenOptions& o) {
       profile_entries.c_str());
   std::printf("card key version numbers: HMAC %s, EC %s (owner %s)\n", o.hmac_kvn.c_str(),
               o.ec_kvn.c_str(), o.owner.c_str());
+  return kExitOk;
+}
+
+int RunOperatorBootstrap(const BootstrapOptions& o) {
+  const auto method = BootstrapMethodByName(o.method);
+  if (!method) {
+    std::fprintf(stderr,
+                 "dmcard: --method must be NETWPIN, USERPIN, USERNETWPIN, USERPINMAC, "
+                 "HMAC-SHA256 or ECDSA-P256, not '%s'\n",
+                 o.method.c_str());
+    return kExitUsage;
+  }
+  std::ifstream in(o.tnds, std::ios::binary);
+  if (!in) {
+    std::fprintf(stderr, "dmcard: cannot read the TNDS file %s\n", o.tnds.c_str());
+    return kExitFailed;
+  }
+  const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  BootstrapSecrets secrets;
+  secrets.imsi = o.imsi;
+  secrets.user_pin = o.pin;
+  std::optional<OperatorKeys> keys;
+  std::string error;
+  if (dm::OperatorMethod(*method)) {
+    if (o.keys_dir.empty()) {
+      std::fprintf(stderr,
+                   "dmcard: %s needs the operator's keys: --keys DIR (from 'dmcard "
+                   "operator keygen --out DIR')\n",
+                   BootstrapMethodName(*method).c_str());
+      return kExitUsage;
+    }
+    keys = ReadOperatorKeys(OperatorKeyFiles::In(o.keys_dir), error);
+    if (!keys) {
+      std::fprintf(stderr, "dmcard: %s\n", error.c_str());
+      return kExitFailed;
+    }
+    secrets.keys = &*keys;
+    char* end = nullptr;
+    const unsigned long seq = o.sequence.empty() ? static_cast<unsigned long>(std::time(nullptr))
+                                                 : std::strtoul(o.sequence.c_str(), &end, 10);
+    if ((!o.sequence.empty() && (*end != '\0' || o.sequence[0] == '-')) || seq > 0xFFFFFFFFul) {
+      std::fprintf(stderr, "dmcard: --seq must be a number 0 to 4294967295\n");
+      return kExitUsage;
+    }
+    secrets.sequence = static_cast<uint32_t>(seq);
+    const std::string kvn_text =
+        !o.kvn.empty() ? o.kvn : (*method == dm::BootstrapMethod::kHmacSha256 ? "40" : "41");
+    const auto kvn = Kvn(kvn_text);
+    if (!kvn) {
+      std::fprintf(stderr, "dmcard: --kvn must be a key version number 01 to 7F\n");
+      return kExitUsage;
+    }
+    secrets.kvn = *kvn;
+  }
+  auto message = BuildBootstrapMessage(Bytes(text.begin(), text.end()), BootstrapHeader{}, error);
+  auto proof = message ? ProveBootstrap(*message, *method, secrets, error) : std::nullopt;
+  if (!proof) {
+    std::fprintf(stderr, "dmcard: %s\n", error.c_str());
+    return kExitUsage;
+  }
+  std::string package =
+      "# DM bootstrap package (VERIFY BOOTSTRAP data, docs/bootstrap.md): method " +
+      BootstrapMethodName(*method) + ", message " + std::to_string(message->size()) +
+      " bytes (SyncML DM 1.2 WBXML)";
+  if (secrets.sequence) package += ", sequence " + std::to_string(*secrets.sequence);
+  package += "\n";
+  const std::string hex = ToHex(proof->command_data);
+  for (size_t i = 0; i < hex.size(); i += 64) package += hex.substr(i, 64) + "\n";
+  if (o.out.empty()) {
+    std::fputs(package.c_str(), stdout);
+  } else if (!WriteNewFile(o.out, package, 0644, error)) {
+    std::fprintf(stderr, "dmcard: %s\n", error.c_str());
+    return kExitFailed;
+  } else {
+    std::printf("bootstrap package %s: method %s, message %zu bytes\n", o.out.c_str(),
+                BootstrapMethodName(*method).c_str(), message->size());
+  }
+  if (*method == dm::BootstrapMethod::kUserPinMac) {
+    std::fprintf(stderr, "dmcard: the user types %s on the device (USERPINMAC)\n",
+                 proof->user_digits.c_str());
+  }
   return kExitOk;
 }
 
