@@ -421,7 +421,6 @@ class TraceScript {
     out << text_;
     EXPECT_TRUE(out.good()) << file_;
   }
-  const std::string& file() const { return file_; }
   int64_t started() const { return started_; }
 
  private:
@@ -546,8 +545,6 @@ class Party {
     }
     return lines;
   }
-
-  HostScp03& host() { return host_; }
 
  private:
   TraceScript& t_;
