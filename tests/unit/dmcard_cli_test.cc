@@ -350,5 +350,71 @@ TEST(DmcardCli, PersonalizeLoadsAProfileIntoABlankCardAsTheIssuer) {
   fs::remove_all(state);
 }
 
+// UC-CR end to end with the three roles' commands: the operator makes keys and their profile
+// entries, the card is made from a profile holding them, the operator signs a bootstrap, the
+// device has the card verify it and writes its tree; a tampered package is refused.
+TEST(DmcardCli, OperatorSignsAndTheDeviceProvisionsThroughTheCard) {
+  const fs::path dir = fs::temp_directory_path() / ("dmcard-cli-op-" + std::to_string(::getpid()));
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  CliRun keygen = Dmcard("operator keygen --out " + (dir / "keys").string());
+  ASSERT_EQ(keygen.rc, 0) << keygen.out;
+  CliRun again = Dmcard("operator keygen --out " + (dir / "keys").string());
+  EXPECT_EQ(again.rc, 1) << "an operator key file was overwritten";
+  EXPECT_NE(again.out.find("never overwritten"), std::string::npos) << again.out;
+  // The demo profile plus keygen's entries (profiles/README.md "bootstrap_keys").
+  const std::string src = DMCARD_SOURCE_DIR;
+  std::ifstream demo(src + "/profiles/demo/profile.json");
+  std::string profile((std::istreambuf_iterator<char>(demo)), std::istreambuf_iterator<char>());
+  std::ifstream entries_file(dir / "keys" / "profile-entries.json");
+  std::string entries((std::istreambuf_iterator<char>(entries_file)),
+                      std::istreambuf_iterator<char>());
+  const size_t open = entries.find('[');
+  const size_t close = entries.rfind(']');
+  ASSERT_NE(open, std::string::npos) << entries;
+  profile.replace(profile.rfind('}'), 1,
+                  ", \"bootstrap_keys\": " + entries.substr(open, close - open + 1) + "}");
+  std::ofstream(dir / "profile.json") << profile;
+  fs::copy_file(src + "/profiles/demo/tree.xml", dir / "tree.xml");
+  std::ofstream(dir / "acct.xml")
+      << "<MgmtTree><VerDTD>1.2</VerDTD><Node><NodeName>Operator</NodeName><Path>./DMAcc</Path>"
+         "<RTProperties><Format><node/></Format></RTProperties><Node><NodeName>ServerID"
+         "</NodeName><RTProperties><Format><chr/></Format></RTProperties><Value>"
+         "dms-op.example.test</Value></Node></Node></MgmtTree>";
+  CliRun sign = Dmcard("operator bootstrap --tnds " + (dir / "acct.xml").string() +
+                       " --method HMAC-SHA256 --keys " + (dir / "keys").string() +
+                       " --seq 7 --out " + (dir / "pkg.hex").string());
+  ASSERT_EQ(sign.rc, 0) << sign.out;
+  const std::string card =
+      "--state " + (dir / "card").string() + " --profile " + (dir / "profile.json").string();
+  CliRun provision = Dmcard(card + " device provision --yes --tree " + (dir / "dev.xml").string() +
+                            " --package " + (dir / "pkg.hex").string());
+  EXPECT_EQ(provision.rc, 0) << provision.out;
+  EXPECT_NE(provision.out.find("verified by the card"), std::string::npos) << provision.out;
+  std::ifstream dev(dir / "dev.xml");
+  const std::string tree((std::istreambuf_iterator<char>(dev)), std::istreambuf_iterator<char>());
+  EXPECT_NE(tree.find("dms-op.example.test"), std::string::npos) << tree;
+  // The same package again: its sequence number is used up (replay, 6985), nothing written.
+  CliRun replay = Dmcard(card + " device provision --yes --tree " + (dir / "dev2.xml").string() +
+                         " --package " + (dir / "pkg.hex").string());
+  EXPECT_EQ(replay.rc, 1) << replay.out;
+  EXPECT_NE(replay.out.find("6985"), std::string::npos) << replay.out;
+  EXPECT_FALSE(fs::exists(dir / "dev2.xml"));
+  // The user declines: exit 3, nothing written.
+  CliRun sign2 =
+      Dmcard("operator bootstrap --tnds " + (dir / "acct.xml").string() +
+             " --method NETWPIN --imsi 001010123456789 --out " + (dir / "pkg2.hex").string());
+  ASSERT_EQ(sign2.rc, 0) << sign2.out;
+  CliRun no = Dmcard(card + " device provision --no --tree " + (dir / "dev3.xml").string() +
+                     " --package " + (dir / "pkg2.hex").string());
+  EXPECT_EQ(no.rc, 3) << no.out;
+  EXPECT_FALSE(fs::exists(dir / "dev3.xml"));
+  CliRun bad = Dmcard("operator bootstrap --tnds " + (dir / "acct.xml").string() +
+                      " --method RSA --out " + (dir / "x.hex").string());
+  EXPECT_EQ(bad.rc, 2);
+  EXPECT_NE(bad.out.find("--method must be NETWPIN"), std::string::npos) << bad.out;
+  fs::remove_all(dir);
+}
+
 }  // namespace
 }  // namespace dmcard
