@@ -422,4 +422,33 @@ std::string StatusWordText(const ApduSpecSet& specs, uint16_t sw) {
   return std::string(hex) + " " + StatusWordMeaning(specs, sw);
 }
 
+bool ApduExampleTraces(const ApduSpecSet& specs, std::vector<Trace>& out, std::string& error) {
+  for (const ApduSpecGroup& group : specs.groups) {
+    for (const ApduCommandSpec& command : group.commands) {
+      for (const ApduExample& example : command.examples) {
+        Trace trace;
+        trace.name = group.file + " / " + command.name + " / " + example.name;
+        trace.format = TraceFormat::kNative;
+        int n = 0;
+        for (const ApduExchange& x : example.exchanges) {
+          Step step;
+          step.kind = StepKind::kCommand;
+          step.where = SourceLocation{"apdu-specs/" + group.file + ".json", ++n};
+          step.last_line = n;
+          ResponseMatcher expect;
+          if (!ParseCommandParts(x.command, step.command, error) ||
+              !ParseResponseMatcher(x.response, expect, error)) {
+            error = trace.name + ", exchange " + std::to_string(n) + ": " + error;
+            return false;
+          }
+          step.expect = std::move(expect);
+          trace.steps.push_back(std::move(step));
+        }
+        out.push_back(std::move(trace));
+      }
+    }
+  }
+  return true;
+}
+
 }  // namespace dmcard

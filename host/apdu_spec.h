@@ -13,6 +13,8 @@
 #include <string_view>
 #include <vector>
 
+#include "host/trace.h"
+
 namespace dmcard {
 
 // One key of a "p1"/"p2" map and its meaning. Keys as the JSON writes them: a byte "04", a range
@@ -128,5 +130,11 @@ bool StatusWordMatches(std::string_view pattern, uint16_t sw);
 std::string StatusWordText(const ApduSpecSet& specs, uint16_t sw);
 // The same without the leading hex: "verification failed, 2 tries left".
 std::string StatusWordMeaning(const ApduSpecSet& specs, uint16_t sw);
+
+// The examples of every command of `specs` as traces (host/trace.h), one per example, named
+// "<group> / <command> / <example>": the example's exchanges as steps with their expected
+// responses ("??" any byte) — what the conformance tests replay on a fresh demo card, in-process
+// and through PC/SC. False with `error` naming the example whose hex does not parse.
+bool ApduExampleTraces(const ApduSpecSet& specs, std::vector<Trace>& out, std::string& error);
 
 }  // namespace dmcard

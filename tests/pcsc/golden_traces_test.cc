@@ -1,12 +1,14 @@
 // The golden traces of every use case (apdu-specs/traces/*.trace, issue 11 item 4) through the
 // real PC/SC stack: each replayed by the host's trace runner over a PcscReader (libpcsclite ->
 // pcscd -> vpcd -> dmcard-vicc) on a freshly started demo card, as `dmcard -r 0 run FILE` does.
-// The same files replay in-process in tests/unit/golden_traces_test.cc.
+// The same files replay in-process in tests/unit/golden_traces_test.cc. So do the examples of
+// the command reference (apdu-specs/*.json).
 #include <algorithm>
 #include <filesystem>
 #include <string>
 #include <vector>
 
+#include "host/apdu_spec.h"
 #include "host/pcsc_reader.h"
 #include "host/trace_formats.h"
 #include "host/trace_runner.h"
@@ -61,6 +63,43 @@ std::string TraceTestName(const ::testing::TestParamInfo<std::string>& info) {
 
 INSTANTIATE_TEST_SUITE_P(Req_UseCases, Pcsc_GoldenTraces, ::testing::ValuesIn(GoldenTraceFiles()),
                          TraceTestName);
+
+using Pcsc_ApduSpecs = PcscTest;
+
+// Every example of the command reference (apdu-specs/*.json) through the real stack, each on a
+// fresh demo card as the in-process ApduSpecs.ExamplesReplayOnTheDemoCard runs them: the
+// reference's exact answers are what a PC/SC client gets. Two fresh cards per dmcard-vicc (the
+// two slots of the vpcd entry).
+TEST_F(Pcsc_ApduSpecs, ExamplesReplayThroughPcscd) {
+  ApduSpecSet specs;
+  std::string error;
+  ASSERT_TRUE(LoadApduSpecs(fs::path(DMCARD_SOURCE_DIR) / "apdu-specs", specs, error)) << error;
+  std::vector<Trace> traces;
+  ASSERT_TRUE(ApduExampleTraces(specs, traces, error)) << error;
+  ASSERT_GT(traces.size(), 20u);
+  size_t passed = 0;
+  for (size_t i = 0; i < traces.size(); i += 2) {
+    ViccProcess& vicc = StartVicc({"--slots", "2"}, 2);
+    for (size_t slot = 0; slot < 2 && i + slot < traces.size(); ++slot) {
+      const Trace& trace = traces[i + slot];
+      SCOPED_TRACE(trace.name);
+      std::unique_ptr<PcscReader> reader =
+          PcscReader::Open(ReaderName(static_cast<int>(slot)), false, error);
+      ASSERT_TRUE(reader) << error;
+      const RunResult r = RunTrace(trace, *reader, RunOptions{}, nullptr);
+      EXPECT_TRUE(r.ok()) << r.connect_error;
+      for (const StepResult& step : r.steps) {
+        if (!step.message.empty()) ADD_FAILURE() << step.message;
+      }
+      passed += r.passed;
+    }
+    vicc.Stop();
+    // pcscd sees both cards go before the next dmcard-vicc brings fresh ones.
+    Context ctx;
+    for (int slot = 0; slot < 2; ++slot) ctx.WaitForState(ReaderName(slot), SCARD_STATE_EMPTY);
+  }
+  EXPECT_GT(passed, 60u);
+}
 
 }  // namespace
 }  // namespace dmcard::pcsctest
