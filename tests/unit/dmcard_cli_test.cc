@@ -416,5 +416,16 @@ TEST(DmcardCli, OperatorSignsAndTheDeviceProvisionsThroughTheCard) {
   fs::remove_all(dir);
 }
 
+// Each file on a fresh in-process card: the golden traces, which each start from a fresh demo
+// card, pass in one run.
+TEST(DmcardCli, RunGivesEachFileAFreshInProcessCard) {
+  const std::string dir = std::string(DMCARD_SOURCE_DIR) + "/apdu-specs/traces/";
+  CliRun all = Dmcard("--direct run " + dir + "uc-cr-accepted.trace " + dir +
+                      "uc-cr-tampered.trace " + dir + "uc-cr-replayed.trace");
+  EXPECT_EQ(all.rc, 0) << all.out;
+  EXPECT_NE(all.out.find("PASS uc-cr-tampered:"), std::string::npos) << all.out;
+  EXPECT_NE(all.out.find("PASS uc-cr-replayed:"), std::string::npos) << all.out;
+}
+
 }  // namespace
 }  // namespace dmcard
