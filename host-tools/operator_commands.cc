@@ -46,6 +46,22 @@ bool WriteNewFile(const std::filesystem::path& path, const std::string& text, mo
   return ok;
 }
 
+// Writes `text` to `path` through a temporary file renamed over it: a package made again
+// replaces the old one whole, never leaving half of each.
+bool ReplaceFile(const std::filesystem::path& path, const std::string& text, std::string& error) {
+  const std::filesystem::path tmp = path.string() + ".tmp";
+  std::filesystem::remove(tmp);
+  if (!WriteNewFile(tmp, text, 0644, error)) return false;
+  std::error_code ec;
+  std::filesystem::rename(tmp, path, ec);
+  if (ec) {
+    error = "cannot write " + path.string() + ": " + ec.message();
+    std::filesystem::remove(tmp, ec);
+    return false;
+  }
+  return true;
+}
+
 }  // namespace
 
 int RunOperatorKeygen(const KeygenOptions& o) {
@@ -171,7 +187,7 @@ int RunOperatorBootstrap(const BootstrapOptions& o) {
   for (size_t i = 0; i < hex.size(); i += 64) package += hex.substr(i, 64) + "\n";
   if (o.out.empty()) {
     std::fputs(package.c_str(), stdout);
-  } else if (!WriteNewFile(o.out, package, 0644, error)) {
+  } else if (!ReplaceFile(o.out, package, error)) {
     std::fprintf(stderr, "dmcard: %s\n", error.c_str());
     return kExitFailed;
   } else {
