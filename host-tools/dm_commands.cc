@@ -107,7 +107,7 @@ int Outcome(const std::string& what, const Bytes& r) {
   return kExitFailed;
 }
 
-int Get(DmSession& s, const std::vector<std::string>& uris) {
+int GetValues(DmSession& s, const std::vector<std::string>& uris) {
   int rc = kExitOk;
   for (const std::string& uri : uris) {
     std::string error;
@@ -130,7 +130,9 @@ int Get(DmSession& s, const std::vector<std::string>& uris) {
         continue;
       }
     }
-    std::printf("%s: %s\n", uri.c_str(), DmsStatusText(sw).c_str());
+    const bool not_dm = sw == 0x6E00 || sw == 0x6D00;
+    std::printf("%s: %s%s\n", uri.c_str(), DmsStatusText(sw).c_str(),
+                not_dm ? " — is the DM applet selected? ('select dm')" : "");
     rc = kExitFailed;
   }
   return rc;
@@ -208,6 +210,14 @@ bool LevelOk(const std::string& level) {
 
 }  // namespace
 
+int PrintValues(DmSession& session, const std::vector<std::string>& uris) {
+  return GetValues(session, uris);
+}
+
+bool PrintTree(DmSession& session, const std::string& uri) {
+  return DrawTree(session, uri, "", uri, true, true);
+}
+
 int RunTree(const CardOptions& card, const std::string& uri, bool tnds) {
   auto reader = OpenReader(card, /*direct_by_default=*/false);
   if (!reader) return kExitFailed;
@@ -247,7 +257,7 @@ int RunDms(const CardOptions& card, const DmsAuth& auth, const DmsRequest& req) 
   }
   DmSession& s = *session;
   const std::string uri = req.uri.empty() ? "." : req.uri;
-  if (req.verb == "get") return Get(s, req.uris);
+  if (req.verb == "get") return GetValues(s, req.uris);
   if (req.verb == "tree") return Tree(s, uri, req.tnds);
   if (req.verb == "log") return Log(s);
   if (req.verb == "helpdesk") return Helpdesk(*reader, s);

@@ -30,6 +30,14 @@ struct DmsRequest {
   bool tnds = false;           // tree: TNDS XML instead of a drawing
 };
 
+// Draws the tree under `uri` as `session` may read it (values of leaves; what the card refuses
+// says so). False when the reader failed (the message is printed).
+bool PrintTree(DmSession& session, const std::string& uri);
+
+// Prints each URI's value ("URI = value"), an interior node's children ("URI/ a b c") or why
+// not. 0, or 1 when a node could not be read.
+int PrintValues(DmSession& session, const std::vector<std::string>& uris);
+
 // `dmcard tree [URI] [--tnds]`, as the device (plain commands).
 int RunTree(const CardOptions& card, const std::string& uri, bool tnds);
 // `dmcard dms VERB ...`, over SCP03 as the DM server `auth` names.

@@ -14,7 +14,9 @@
 #include <vector>
 
 #include "card_access.h"
+#include "dm_commands.h"
 #include "host/direct_reader.h"
+#include "host/dms.h"
 #include "runtime/bytes.h"
 
 namespace dmcard::cli {
@@ -26,6 +28,9 @@ constexpr const char* kHelp = R"(Lines:
                                            followed automatically (GET RESPONSE, Le)
   select dm|fs|isd|pkcs15|AID   SELECT an applet by AID on the basic channel
   verify PIN                    VERIFY the user PIN (reference 01)
+  get URI                       a DM tree leaf's value, or an interior node's children (the
+                                DM applet selected: 'select dm')
+  tree [URI]                    the DM tree under URI (default '.'); selects the DM applet
   atr | reset | off | on        show the ATR, warm reset, power off, power on
   remove | insert               take the card out and put it back
   stats                         persistent memory usage (in-process card)
@@ -71,6 +76,8 @@ class Shell {
     }
     if (verb == "select") return Select(arg);
     if (verb == "verify") return Verify(arg);
+    if (verb == "get") return Get(arg);
+    if (verb == "tree") return Tree(arg.empty() ? "." : arg);
     if (verb == "atr" || verb == "reset" || verb == "on" || verb == "insert") return Power(verb);
     if (verb == "off" || verb == "remove") return Power(verb);
     if (verb == "stats") return Stats();
@@ -112,6 +119,31 @@ class Shell {
     Bytes apdu{0x00, 0x20, 0x00, 0x01, static_cast<uint8_t>(pin.size())};
     apdu.insert(apdu.end(), pin.begin(), pin.end());
     return Send(apdu, /*withhold=*/true);  // shown as traces show it: "**" per byte
+  }
+
+  bool Get(const std::string& uri) {
+    std::string error;
+    if (!DmsGetValue(uri, error)) {
+      std::printf("error: %s\n", error.c_str());
+      return false;
+    }
+    PrintValues(*DmSession::Attach(reader_), {uri});
+    return true;
+  }
+
+  bool Tree(const std::string& uri) {
+    std::string error;
+    auto session = DmSession::OpenPlain(reader_, error);
+    namer_.Reset();  // the session SELECTed the DM applet on the basic channel
+    namer_.Observe(Bytes{0x00, 0xA4, 0x04, 0x00, 0x0A, 0xF0, 0x44, 0x4D, 0x43, 0x41, 0x52, 0x44,
+                         0x2D, 0x44, 0x4D, 0x00},
+                   Bytes{0x90, 0x00});
+    if (!session) {
+      std::printf("error: %s\n", error.c_str());
+      return true;
+    }
+    PrintTree(*session, uri);
+    return true;
   }
 
   bool Power(const std::string& verb) {

@@ -28,6 +28,11 @@ std::optional<HostProfile::KeySet> FindKeySet(const KeySetChoice& choice, std::s
 
 class DmSession {
  public:
+  // The device's session on whatever the reader's basic channel has selected (the caller has
+  // selected the DM applet, e.g. in `dmcard shell`): no SELECT, no secure channel.
+  static std::unique_ptr<DmSession> Attach(Reader& reader) {
+    return std::unique_ptr<DmSession>(new DmSession(reader));
+  }
   // SELECTs the DM applet as the device (no secure channel).
   static std::unique_ptr<DmSession> OpenPlain(Reader& reader, std::string& error);
   // SELECTs the DM applet and opens SCP03 with `keys` at `level` (01, 03, 13 or 33). Null with

@@ -177,6 +177,24 @@ TEST(DmcardCli, SendRefusesWhatIsNotAnApduAndConflictingCards) {
   EXPECT_NE(none.out.find("apdu is required"), std::string::npos) << none.out;
 }
 
+// Values from profiles/demo/tree.xml.
+TEST(DmcardCli, ShellReadsTheTreeByName) {
+  CliRun run = Dmcard("--direct shell",
+                      "get ./DevInfo/Man\nselect dm\nget ./DevInfo/Man\nget ./DevInfo\n"
+                      "tree ./DevDetail/URI\n");
+  EXPECT_EQ(run.rc, 0) << run.out;
+  EXPECT_NE(run.out.find("./DevInfo/Man: 6E00 class not supported — is the DM applet selected? "
+                         "('select dm')"),
+            std::string::npos)
+      << run.out;
+  EXPECT_NE(run.out.find("./DevInfo/Man = dmcard\n"), std::string::npos) << run.out;
+  EXPECT_NE(run.out.find("./DevInfo/ DevId DmV Lang Man Mod\n"), std::string::npos) << run.out;
+  EXPECT_NE(
+      run.out.find("./DevDetail/URI\n├── MaxDepth = 16\n├── MaxSegLen = 64\n└── MaxTotLen = 255"),
+      std::string::npos)
+      << run.out;
+}
+
 TEST(DmcardCli, ShellNamedCommandsAndAWithheldPin) {
   CliRun run = Dmcard("--direct shell", "select dm\nverify 1234\nselect nosuch\n");
   EXPECT_EQ(run.rc, 1) << run.out;  // 'select nosuch' was not understood
