@@ -57,6 +57,12 @@ std::unique_ptr<Reader> OpenReader(const CardOptions& opt, bool direct_by_defaul
     std::fprintf(stderr, "dmcard: %s\n", error.c_str());
     return nullptr;
   }
+  if (!opt.control.empty()) {
+    // The slot of the card behind that socket: the reader's slot in its vpcd entry.
+    ViccControl control{opt.control, 0};
+    if (auto found = ViccControlFor(reader->name())) control.slot = found->slot;
+    reader->set_control(control);
+  }
   return reader;
 }
 

@@ -18,6 +18,7 @@ struct CardOptions {
   std::string profile;     // --profile: the profile a new in-process card is made from
   bool t0 = false;         // --t0: the in-process card speaks T=0
   bool exclusive = false;  // --exclusive: hold the PC/SC card exclusively
+  std::string control;     // --control: dmcard-vicc's control socket (remove/insert)
 };
 
 // The reader the options name. With neither -r nor an in-process option, `direct_by_default`

@@ -48,6 +48,10 @@ void AddCardOptions(CLI::App& app, CardOptions& o) {
       ->type_name("FILE");
   app.add_flag("--t0", o.t0, "in-process card: speak T=0 (61xx/GET RESPONSE, 6Cxx)");
   app.add_flag("--exclusive", o.exclusive, "PC/SC: hold the card exclusively");
+  app.add_option("--control", o.control,
+                 "PC/SC: the dmcard-vicc control socket for remove/insert (default: found from "
+                 "the reader's vpcd entry)")
+      ->type_name("PATH");
 }
 
 }  // namespace

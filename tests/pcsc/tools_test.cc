@@ -115,4 +115,57 @@ TEST_F(Pcsc_Tools, ScriptorAndDmcardRunGiveTheSameVerdicts) {
 }
 
 }  // namespace
+// The exchange lines ("> ..." and "< ...") of a dmcard run, in order.
+std::vector<std::string> ExchangeLines(const std::string& output) {
+  std::vector<std::string> lines;
+  std::string line;
+  for (std::istringstream in(output); std::getline(in, line);) {
+    if (line.rfind("> ", 0) == 0 || line.rfind("< ", 0) == 0 || line.rfind("./", 0) == 0 ||
+        line.rfind("├", 0) == 0 || line.rfind("└", 0) == 0) {
+      lines.push_back(line);
+    }
+  }
+  return lines;
+}
+
+// Issue 11: every dmcard command works against a PC/SC reader (-r) with the same results as
+// in-process (--direct); readers lists the card; the shell takes the card out and puts it back
+// through dmcard-vicc's control socket.
+TEST_F(Pcsc_Tools, DmcardGivesTheSameAnswersThroughPcscAsInProcess) {
+  ViccProcess& vicc = StartVicc();
+  const std::string cli = DMCARD_CLI_PATH;
+  ToolResult readers = RunTool({cli, "readers"});
+  EXPECT_EQ(readers.exit_code, 0) << readers.output;
+  EXPECT_NE(readers.output.find("0  Virtual PCD 00 00\n   T=1  ATR " + Spaced(kAtrT1)),
+            std::string::npos)
+      << readers.output;
+  const std::vector<std::string> apdus = {"00A404000AF0444D434152442D444D00",
+                                          "803000000D2E2F446576496E666F2F4D616E00", "80CA00A500",
+                                          "00A4000C021234"};
+  std::vector<std::string> pcsc = {cli, "-r", "Virtual PCD 00 00", "send"};
+  std::vector<std::string> direct = {cli, "--direct", "send"};
+  pcsc.insert(pcsc.end(), apdus.begin(), apdus.end());
+  direct.insert(direct.end(), apdus.begin(), apdus.end());
+  ToolResult by_pcsc = RunTool(pcsc);
+  ToolResult in_process = RunTool(direct);
+  EXPECT_EQ(by_pcsc.exit_code, 0) << by_pcsc.output;
+  EXPECT_EQ(ExchangeLines(by_pcsc.output), ExchangeLines(in_process.output))
+      << by_pcsc.output << "\n---\n"
+      << in_process.output;
+  EXPECT_EQ(ExchangeLines(by_pcsc.output).size(), 8u) << by_pcsc.output;
+  ToolResult tree_pcsc = RunTool({cli, "-r", "0", "tree", "./DevInfo"});
+  ToolResult tree_direct = RunTool({cli, "--direct", "tree", "./DevInfo"});
+  EXPECT_EQ(tree_pcsc.exit_code, 0) << tree_pcsc.output;
+  EXPECT_EQ(tree_pcsc.output, tree_direct.output);
+  ToolResult dms = RunTool({cli, "-r", "0", "dms", "get", "./DevInfo/Man"});
+  EXPECT_EQ(dms.exit_code, 0) << dms.output;
+  EXPECT_NE(dms.output.find("./DevInfo/Man = dmcard"), std::string::npos) << dms.output;
+  ToolResult shell = RunTool({cli, "-r", "0", "--control", vicc.control_path(), "shell"},
+                             "remove\ninsert\nselect dm\n", std::chrono::milliseconds(20000));
+  EXPECT_EQ(shell.exit_code, 0) << shell.output;
+  EXPECT_NE(shell.output.find("card removed\nATR: " + Spaced(kAtrT1)), std::string::npos)
+      << shell.output;
+  EXPECT_NE(shell.output.find("9000 (success)"), std::string::npos) << shell.output;
+}
+
 }  // namespace dmcard::pcsctest
