@@ -14,6 +14,7 @@
 
 #include "card_access.h"
 #include "dm/bootstrap.h"
+#include "host/files.h"
 #include "host/operator.h"
 
 namespace dmcard::cli {
@@ -27,39 +28,6 @@ std::optional<uint8_t> Kvn(const std::string& text) {
     return std::nullopt;
   }
   return (*b)[0];
-}
-
-// Writes `text` to a new file of mode `mode`; never replaces one.
-bool WriteNewFile(const std::filesystem::path& path, const std::string& text, mode_t mode,
-                  std::string& error) {
-  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
-  if (fd < 0) {
-    error =
-        "cannot create " + path.string() + ": " + std::strerror(errno) +
-        (errno == EEXIST ? " (an operator key file is never overwritten; use another --out)" : "");
-    return false;
-  }
-  const bool ok = ::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size()) &&
-                  ::fsync(fd) == 0;
-  ::close(fd);
-  if (!ok) error = "cannot write " + path.string();
-  return ok;
-}
-
-// Writes `text` to `path` through a temporary file renamed over it: a package made again
-// replaces the old one whole, never leaving half of each.
-bool ReplaceFile(const std::filesystem::path& path, const std::string& text, std::string& error) {
-  const std::filesystem::path tmp = path.string() + ".tmp";
-  std::filesystem::remove(tmp);
-  if (!WriteNewFile(tmp, text, 0644, error)) return false;
-  std::error_code ec;
-  std::filesystem::rename(tmp, path, ec);
-  if (ec) {
-    error = "cannot write " + path.string() + ": " + ec.message();
-    std::filesystem::remove(tmp, ec);
-    return false;
-  }
-  return true;
 }
 
 }  // namespace
@@ -102,6 +70,7 @@ int RunOperatorKeygen(const KeygenOptions& o) {
   const std::filesystem::path profile_entries =
       std::filesystem::path(o.out_dir) / "profile-entries.json";
   if (!WriteNewFile(profile_entries, entries.dump(2) + "\n", 0600, error)) {
+    if (error.find("File exists") != std::string::npos) error += " (use another --out)";
     std::fprintf(stderr, "dmcard: %s\n", error.c_str());
     return kExitFailed;
   }
@@ -187,7 +156,7 @@ int RunOperatorBootstrap(const BootstrapOptions& o) {
   for (size_t i = 0; i < hex.size(); i += 64) package += hex.substr(i, 64) + "\n";
   if (o.out.empty()) {
     std::fputs(package.c_str(), stdout);
-  } else if (!ReplaceFile(o.out, package, error)) {
+  } else if (!ReplaceFileAtomically(o.out, package, 0644, error)) {
     std::fprintf(stderr, "dmcard: %s\n", error.c_str());
     return kExitFailed;
   } else {

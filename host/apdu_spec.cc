@@ -2,6 +2,8 @@
 // exceptions and every value's type is checked before it is read.
 #include "host/apdu_spec.h"
 
+#include "host/files.h"
+
 #include <algorithm>
 #include <cctype>
 #include <cstdio>
@@ -168,22 +170,6 @@ bool ReadCommand(const Json& c, ApduCommandSpec& cmd, const std::string& file, s
   return true;
 }
 
-bool ReadFile(const std::filesystem::path& path, std::string& text, std::string& error) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
-    error = "cannot open " + path.string();
-    return false;
-  }
-  std::ostringstream s;
-  s << in.rdbuf();
-  if (in.bad()) {
-    error = "cannot read " + path.string();
-    return false;
-  }
-  text = s.str();
-  return true;
-}
-
 // "runtime" first, then by file name.
 void SortGroups(std::vector<ApduSpecGroup>& groups) {
   std::sort(groups.begin(), groups.end(), [](const ApduSpecGroup& a, const ApduSpecGroup& b) {
@@ -285,7 +271,11 @@ bool LoadApduSpecs(const std::filesystem::path& dir, ApduSpecSet& set, std::stri
   ApduSpecSet out;
   for (const auto& path : files) {
     std::string text;
-    if (!ReadFile(path, text, error)) return false;
+    if (auto t = ReadWholeFile(path, error)) {
+      text = std::move(*t);
+    } else {
+      return false;
+    }
     ApduSpecGroup group;
     if (!ParseApduSpecGroup(path.stem().string(), text, group, error)) return false;
     out.groups.push_back(std::move(group));

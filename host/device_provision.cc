@@ -23,6 +23,7 @@
 #include "dm/tnds.h"
 #include "host/dms.h"
 #include "host/exchange.h"
+#include "host/files.h"
 #include "host/openssl_util.h"
 #include "host/operator.h"
 #include "runtime/tlv.h"
@@ -473,44 +474,6 @@ class DeviceTree {
   mode_t mode_ = 0600;  // a new file may hold an account: the user's only
 };
 
-// Writes `text` to `file` so that a crash or an error leaves the old file or the new one:
-// a temporary file next to it, fsync, rename over it, fsync of the directory.
-bool WriteFileAtomically(const std::filesystem::path& file, const std::string& text, mode_t mode,
-                         std::string& error) {
-  const std::filesystem::path dir =
-      file.parent_path().empty() ? std::filesystem::path(".") : file.parent_path();
-  const std::filesystem::path tmp =
-      dir / ("." + file.filename().string() + ".tmp-" + std::to_string(::getpid()));
-  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-  if (fd < 0) {
-    error = "cannot write " + tmp.string() + ": " + std::strerror(errno) + "; " + file.string() +
-            " is unchanged";
-    return false;
-  }
-  bool ok = ::fchmod(fd, mode) == 0;
-  size_t done = 0;
-  while (ok && done < text.size()) {
-    const ssize_t n = ::write(fd, text.data() + done, text.size() - done);
-    if (n < 0 && errno == EINTR) continue;
-    ok = n > 0;
-    if (ok) done += static_cast<size_t>(n);
-  }
-  ok = ok && ::fsync(fd) == 0;
-  const int saved = errno;
-  ok = (::close(fd) == 0) && ok;
-  if (!ok || ::rename(tmp.c_str(), file.c_str()) != 0) {
-    error = "cannot write " + file.string() + ": " + std::strerror(ok ? errno : saved) +
-            "; it is unchanged";
-    ::unlink(tmp.c_str());
-    return false;
-  }
-  if (const int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC); dfd >= 0) {
-    ::fsync(dfd);
-    ::close(dfd);
-  }
-  return true;
-}
-
 // ---- USA3 ----
 
 // A DM account's server and address in the device tree: OMA DM 1.2 AppAddr/<x>/Addr with
@@ -900,7 +863,7 @@ bool ProvisionDevice(Reader& reader, const ProvisionOptions& options, UserPrompt
   }
 
   if (!report.changes.empty() || report.tree_created) {
-    if (!WriteFileAtomically(options.tree_file, tree.Text(), tree.mode(), error)) {
+    if (!ReplaceFileAtomically(options.tree_file, tree.Text(), tree.mode(), error)) {
       report.outcome = Outcome::kFailed;
       return false;
     }

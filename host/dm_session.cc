@@ -2,48 +2,19 @@
 
 #include <openssl/rand.h>
 
-#include <functional>
 #include <vector>
 
 #include "dm/dm_applet.h"
 #include "host/apdu_spec.h"
 #include "host/exchange.h"
 #include "host/profile_file.h"
+#include "runtime/tlv.h"
 
 namespace dmcard {
 
 namespace {
 
 std::string SwText(uint16_t sw) { return StatusWordText(BuiltInApduSpecs(), sw); }
-
-// Walks BER-TLV with one-byte tags and short or 81/82 lengths; calls `f(tag, value)` per element.
-// False when the data does not decode.
-bool EachTlv(ByteView data, const std::function<void(uint8_t, ByteView)>& f) {
-  size_t i = 0;
-  while (i < data.size()) {
-    if (i + 2 > data.size()) return false;
-    const uint8_t tag = data[i++];
-    size_t len = data[i++];
-    if (len == 0x81 || len == 0x82) {
-      const size_t n = len - 0x80;
-      if (i + n > data.size()) return false;
-      len = 0;
-      for (size_t k = 0; k < n; ++k) len = (len << 8) | data[i++];
-    } else if (len > 0x7F) {
-      return false;
-    }
-    if (i + len > data.size()) return false;
-    f(tag, data.subspan(i, len));
-    i += len;
-  }
-  return true;
-}
-
-uint32_t BigEndian(ByteView v) {
-  uint32_t n = 0;
-  for (uint8_t b : v) n = (n << 8) | b;
-  return n;
-}
 
 std::string Join(const std::vector<std::string>& parts) {
   std::string out;
@@ -75,48 +46,33 @@ std::string DmDescriptor::CapabilitiesText() const {
 }
 
 std::optional<DmDescriptor> DecodeDmDescriptor(ByteView fci, std::string& error) {
-  Bytes a5;
-  bool found = false;
-  auto take_a5 = [&](uint8_t tag, ByteView v) {
-    if (tag == 0xA5) {
-      a5.assign(v.begin(), v.end());
-      found = true;
-    }
+  // The SELECT answer (6F { 84 AID, A5 {...} }) or GET DATA's A5 alone.
+  const auto top = ParseTlvs(fci);
+  const Tlv* t6f = top ? FindTlv(*top, 0x6F) : nullptr;
+  const auto fci_objects = t6f ? ParseTlvs(t6f->value) : top;
+  const Tlv* a5 = fci_objects ? FindTlv(*fci_objects, 0xA5) : nullptr;
+  const auto items = a5 ? ParseTlvs(a5->value) : std::nullopt;
+  if (!items) {
+    error = "the DM applet's SELECT answer has no descriptor (6F { A5 }): " + ToHex(fci);
+    return std::nullopt;
+  }
+  // An object of another size than the reference's is ignored.
+  const auto field = [&](uint16_t tag, size_t size) -> const uint8_t* {
+    const Tlv* t = FindTlv(*items, tag);
+    return t != nullptr && t->value.size() == size ? t->value.data() : nullptr;
   };
-  const bool ok = !fci.empty() && fci[0] == 0x6F ? EachTlv(fci,
-                                                           [&](uint8_t tag, ByteView v) {
-                                                             if (tag == 0x6F) EachTlv(v, take_a5);
-                                                           })
-                                                 : EachTlv(fci, take_a5);
-  if (!ok || !found) {
-    error = "the DM applet's descriptor (A5) is missing or malformed in " + ToHex(fci);
+  const uint8_t* flags = field(0x84, 1);
+  if (flags == nullptr) {
+    error = "the DM applet's descriptor has no flags (84, one byte): " + ToHex(a5->value);
     return std::nullopt;
   }
   DmDescriptor d;
-  EachTlv(a5, [&](uint8_t tag, ByteView v) {
-    switch (tag) {
-      case 0x80:
-        d.applet_version = static_cast<uint16_t>(BigEndian(v));
-        break;
-      case 0x81:
-        d.tree_format = static_cast<uint8_t>(BigEndian(v));
-        break;
-      case 0x82:
-        d.generation = BigEndian(v);
-        break;
-      case 0x83:
-        d.digest.assign(v.begin(), v.end());
-        break;
-      case 0x84:
-        d.flags = static_cast<uint8_t>(BigEndian(v));
-        break;
-      case 0x85:
-        d.capabilities = static_cast<uint16_t>(BigEndian(v));
-        break;
-      default:
-        break;
-    }
-  });
+  d.flags = *flags;
+  if (const uint8_t* p = field(0x80, 2)) d.applet_version = ReadU16(p);
+  if (const uint8_t* p = field(0x81, 1)) d.tree_format = *p;
+  if (const uint8_t* p = field(0x82, 4)) d.generation = ReadU32(p);
+  if (const uint8_t* p = field(0x83, 32)) d.digest.assign(p, p + 32);
+  if (const uint8_t* p = field(0x85, 2)) d.capabilities = ReadU16(p);
   return d;
 }
 

@@ -1,5 +1,6 @@
 // The DM server's tree commands and answers (host/dms.h).
 #include "host/dms.h"
+#include "runtime/tlv.h"
 
 #include <algorithm>
 #include <cctype>
@@ -24,20 +25,6 @@ bool CheckUri(const std::string& uri, std::string& error) {
     return false;
   }
   return true;
-}
-
-// BER-TLV with a one-byte tag (ISO/IEC 7816-4 §5.2.2): lengths 0-7F, 81 xx, 82 xx xx.
-void PutTlv(Bytes& out, uint8_t tag, ByteView value) {
-  out.push_back(tag);
-  const size_t n = value.size();
-  if (n > 0xFF) {
-    out.push_back(0x82);
-    out.push_back(static_cast<uint8_t>(n >> 8));
-  } else if (n > 0x7F) {
-    out.push_back(0x81);
-  }
-  out.push_back(static_cast<uint8_t>(n));
-  Append(out, value);
 }
 
 // One TLV read from `data` at `pos`; false when the data is cut or malformed.
@@ -216,20 +203,20 @@ std::optional<Bytes> DmsAddCommand(const DmsAdd& add, std::string& error) {
     return std::nullopt;
   }
   Bytes data;
-  PutTlv(data, 0x80, TextBytes(add.uri));
-  PutTlv(data, 0x82, TextBytes(add.format));
-  if (add.value) PutTlv(data, 0x81, *add.value);
-  if (!add.type.empty()) PutTlv(data, 0x83, TextBytes(add.type));
-  if (!add.acl.empty()) PutTlv(data, 0x84, TextBytes(add.acl));
-  if (add.secret) PutTlv(data, 0x85, Bytes{0x01});
+  AppendTlv(data, 0x80, TextBytes(add.uri));
+  AppendTlv(data, 0x82, TextBytes(add.format));
+  if (add.value) AppendTlv(data, 0x81, *add.value);
+  if (!add.type.empty()) AppendTlv(data, 0x83, TextBytes(add.type));
+  if (!add.acl.empty()) AppendTlv(data, 0x84, TextBytes(add.acl));
+  if (add.secret) AppendTlv(data, 0x85, Bytes{0x01});
   return Command(0x32, 0x00, 0x00, data, /*le=*/false, error);
 }
 
 std::optional<Bytes> DmsReplaceValue(const std::string& uri, ByteView value, std::string& error) {
   if (!CheckUri(uri, error)) return std::nullopt;
   Bytes data;
-  PutTlv(data, 0x80, TextBytes(uri));
-  PutTlv(data, 0x81, value);
+  AppendTlv(data, 0x80, TextBytes(uri));
+  AppendTlv(data, 0x81, value);
   return Command(0x34, 0x00, 0x00, data, /*le=*/false, error);
 }
 
@@ -241,8 +228,8 @@ std::optional<Bytes> DmsReplaceProperty(const std::string& uri, DmsProperty prop
   }
   if (!CheckUri(uri, error)) return std::nullopt;
   Bytes data;
-  PutTlv(data, 0x80, TextBytes(uri));
-  PutTlv(data, 0x81, TextBytes(text));
+  AppendTlv(data, 0x80, TextBytes(uri));
+  AppendTlv(data, 0x81, TextBytes(text));
   return Command(0x34, 0x01, static_cast<uint8_t>(property), data, /*le=*/false, error);
 }
 
@@ -254,8 +241,8 @@ std::optional<Bytes> DmsDelete(const std::string& uri, std::string& error) {
 std::optional<Bytes> DmsExec(const std::string& uri, ByteView data, std::string& error) {
   if (!CheckUri(uri, error)) return std::nullopt;
   Bytes tlvs;
-  PutTlv(tlvs, 0x80, TextBytes(uri));
-  if (!data.empty()) PutTlv(tlvs, 0x81, data);
+  AppendTlv(tlvs, 0x80, TextBytes(uri));
+  if (!data.empty()) AppendTlv(tlvs, 0x81, data);
   return Command(0x38, 0x00, 0x00, tlvs, /*le=*/false, error);
 }
 

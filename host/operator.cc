@@ -15,8 +15,10 @@
 #include <fstream>
 #include <sstream>
 
+#include "host/files.h"
 #include "host/scp03_host.h"
 #include "host/wbxml_encode.h"
+#include "runtime/tlv.h"
 
 namespace dmcard {
 
@@ -31,55 +33,6 @@ std::string BioText(BIO* bio) {
   char* data = nullptr;
   const long n = BIO_get_mem_data(bio, &data);
   return n > 0 ? std::string(data, static_cast<size_t>(n)) : std::string();
-}
-
-// Writes `text` to a new file (never over an existing one) with `mode`.
-bool WriteNewFile(const std::filesystem::path& path, const std::string& text, mode_t mode,
-                  std::string& error) {
-  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
-  if (fd < 0) {
-    error =
-        path.string() + ": " + std::strerror(errno) +
-        (errno == EEXIST ? " (an operator key file is never overwritten; move it away first)" : "");
-    return false;
-  }
-  bool ok = ::fchmod(fd, mode) == 0;  // whatever the umask left
-  size_t done = 0;
-  while (ok && done < text.size()) {
-    const ssize_t n = ::write(fd, text.data() + done, text.size() - done);
-    if (n < 0 && errno == EINTR) continue;
-    ok = n > 0;
-    if (ok) done += static_cast<size_t>(n);
-  }
-  ok = ::fsync(fd) == 0 && ok;
-  if (!ok) error = path.string() + ": cannot write: " + std::strerror(errno);
-  ::close(fd);
-  return ok;
-}
-
-bool ReadText(const std::filesystem::path& path, std::string& text, std::string& error) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
-    error = "cannot read " + path.string();
-    return false;
-  }
-  std::ostringstream content;
-  content << in.rdbuf();
-  text = content.str();
-  return true;
-}
-
-void AppendTlvBer(Bytes& out, uint8_t tag, ByteView value) {
-  out.push_back(tag);
-  const size_t n = value.size();
-  if (n > 0xFF) {
-    out.push_back(0x82);
-    out.push_back(static_cast<uint8_t>(n >> 8));
-  } else if (n > 0x7F) {
-    out.push_back(0x81);
-  }
-  out.push_back(static_cast<uint8_t>(n));
-  Append(out, value);
 }
 
 Bytes TextBytes(const std::string& s) { return Bytes(s.begin(), s.end()); }
@@ -138,6 +91,16 @@ OperatorKeyFiles OperatorKeyFiles::In(const std::filesystem::path& dir) {
   return {dir / "operator-hmac.key", dir / "operator-ec.pem", dir / "operator-ec.pub.pem"};
 }
 
+// A key file: never written over an existing one (an operator key is not replaced by accident).
+bool WriteKeyFile(const std::filesystem::path& path, const std::string& text, mode_t mode,
+                  std::string& error) {
+  if (WriteNewFile(path, text, mode, error)) return true;
+  if (error.find("File exists") != std::string::npos) {
+    error += " (an operator key file is never overwritten; move it away first)";
+  }
+  return false;
+}
+
 bool WriteOperatorKeys(const OperatorKeys& keys, const OperatorKeyFiles& files,
                        std::string& error) {
   if (keys.hmac_secret.size() != OperatorKeys::kHmacSecretSize || !keys.ec) {
@@ -153,15 +116,19 @@ bool WriteOperatorKeys(const OperatorKeys& keys, const OperatorKeyFiles& files,
     error = "OpenSSL cannot write the EC key as PEM";
     return false;
   }
-  return WriteNewFile(files.hmac_secret, ToHex(keys.hmac_secret) + "\n", 0600, error) &&
-         WriteNewFile(files.ec_private_pem, BioText(priv.get()), 0600, error) &&
-         WriteNewFile(files.ec_public_pem, BioText(pub.get()), 0644, error);
+  return WriteKeyFile(files.hmac_secret, ToHex(keys.hmac_secret) + "\n", 0600, error) &&
+         WriteKeyFile(files.ec_private_pem, BioText(priv.get()), 0600, error) &&
+         WriteKeyFile(files.ec_public_pem, BioText(pub.get()), 0644, error);
 }
 
 std::optional<OperatorKeys> ReadOperatorKeys(const OperatorKeyFiles& files, std::string& error) {
   OperatorKeys keys;
   std::string hex;
-  if (!ReadText(files.hmac_secret, hex, error)) return std::nullopt;
+  if (auto t = ReadWholeFile(files.hmac_secret, error)) {
+    hex = std::move(*t);
+  } else {
+    return std::nullopt;
+  }
   hex.erase(
       std::remove_if(hex.begin(), hex.end(), [](unsigned char c) { return std::isspace(c) != 0; }),
       hex.end());
@@ -172,7 +139,11 @@ std::optional<OperatorKeys> ReadOperatorKeys(const OperatorKeyFiles& files, std:
   }
   keys.hmac_secret = *secret;
   std::string pem;
-  if (!ReadText(files.ec_private_pem, pem, error)) return std::nullopt;
+  if (auto t = ReadWholeFile(files.ec_private_pem, error)) {
+    pem = std::move(*t);
+  } else {
+    return std::nullopt;
+  }
   BioPtr bio(BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())));
   keys.ec.reset(bio ? PEM_read_bio_PrivateKey(bio.get(), nullptr, nullptr, nullptr) : nullptr);
   if (!keys.ec || !EVP_PKEY_is_a(keys.ec.get(), "EC") || keys.ec_public().size() != 65) {
@@ -184,7 +155,11 @@ std::optional<OperatorKeys> ReadOperatorKeys(const OperatorKeyFiles& files, std:
 
 ossl::PkeyPtr ReadEcPublicKeyPem(const std::filesystem::path& file, std::string& error) {
   std::string pem;
-  if (!ReadText(file, pem, error)) return nullptr;
+  if (auto t = ReadWholeFile(file, error)) {
+    pem = std::move(*t);
+  } else {
+    return nullptr;
+  }
   BioPtr bio(BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())));
   ossl::PkeyPtr key(bio ? PEM_read_bio_PUBKEY(bio.get(), nullptr, nullptr, nullptr) : nullptr);
   if (!key || !EVP_PKEY_is_a(key.get(), "EC") || ossl::OsslEcPublicKey(key.get()).size() != 65) {
@@ -361,21 +336,21 @@ std::optional<BootstrapProof> ProveBootstrap(ByteView message, dm::BootstrapMeth
     error = "the bootstrap message is too long for one VERIFY BOOTSTRAP command";
     return std::nullopt;
   }
-  AppendTlvBer(proof.command_data, 0x80, Bytes{static_cast<uint8_t>(method)});
-  AppendTlvBer(proof.command_data, 0x81, message);
-  if (!proof.mac.empty()) AppendTlvBer(proof.command_data, 0x82, proof.mac);
+  AppendTlv(proof.command_data, 0x80, Bytes{static_cast<uint8_t>(method)});
+  AppendTlv(proof.command_data, 0x81, message);
+  if (!proof.mac.empty()) AppendTlv(proof.command_data, 0x82, proof.mac);
   if (s.sequence) {
     Bytes seq;
     AppendU32(seq, *s.sequence);
-    AppendTlvBer(proof.command_data, 0x84, seq);
+    AppendTlv(proof.command_data, 0x84, seq);
   }
-  if (s.kvn) AppendTlvBer(proof.command_data, 0x85, Bytes{*s.kvn});
+  if (s.kvn) AppendTlv(proof.command_data, 0x85, Bytes{*s.kvn});
   return proof;
 }
 
 Bytes WithTypedDigits(ByteView command_data, const std::string& digits) {
   Bytes out(command_data.begin(), command_data.end());
-  if (!digits.empty()) AppendTlvBer(out, 0x83, TextBytes(digits));
+  if (!digits.empty()) AppendTlv(out, 0x83, TextBytes(digits));
   return out;
 }
 

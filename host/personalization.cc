@@ -1,6 +1,8 @@
 // Personalization over STORE DATA, the issuer's side (host/personalization.h).
 #include "host/personalization.h"
 
+#include "host/files.h"
+
 #include <algorithm>
 #include <fstream>
 #include <sstream>
@@ -12,18 +14,6 @@
 namespace dmcard {
 
 namespace {
-
-bool ReadFile(const std::filesystem::path& path, std::string& text, std::string& error) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
-    error = "cannot read " + path.string();
-    return false;
-  }
-  std::ostringstream content;
-  content << in.rdbuf();
-  text = content.str();
-  return true;
-}
 
 // Hex digits to bytes (the profile's keys and KVN); nullopt when not an even count of hex digits.
 std::optional<Bytes> Hex(const std::string& text) {
@@ -108,7 +98,11 @@ bool ParseProfile(const nlohmann::json& j, HostProfile& p, std::string& tree_fil
 std::optional<HostProfile> ReadHostProfile(const std::filesystem::path& profile_json,
                                            std::string& error) {
   std::string text;
-  if (!ReadFile(profile_json, text, error)) return std::nullopt;
+  if (auto t = ReadWholeFile(profile_json, error)) {
+    text = std::move(*t);
+  } else {
+    return std::nullopt;
+  }
   HostProfile p;
   std::string tree_file;
   const nlohmann::json j = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false,
@@ -126,7 +120,11 @@ std::optional<HostProfile> ReadHostProfile(const std::filesystem::path& profile_
     error = profile_json.string() + ": " + e.what();
     return std::nullopt;
   }
-  if (!ReadFile(profile_json.parent_path() / tree_file, p.tree_xml, error)) return std::nullopt;
+  if (auto t = ReadWholeFile(profile_json.parent_path() / tree_file, error)) {
+    p.tree_xml = std::move(*t);
+  } else {
+    return std::nullopt;
+  }
   return p;
 }
 

@@ -1,6 +1,8 @@
 // Profile files; see profile_file.h and profiles/README.md for the format.
 #include "host/profile_file.h"
 
+#include "host/files.h"
+
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
@@ -35,22 +37,6 @@ constexpr uint32_t kMaxCapacity = 16 * 1024 * 1024;
 
 // Reads the tree file a profile names; nullopt with `error` set when it cannot.
 using TreeReader = std::function<std::optional<std::string>(const std::string&, std::string&)>;
-
-std::optional<std::string> ReadFile(const std::filesystem::path& path, std::string& error) {
-  std::error_code ec;
-  if (!std::filesystem::is_regular_file(path, ec)) {
-    error = "'" + path.string() + "' does not exist or is not a file";
-    return std::nullopt;
-  }
-  std::ifstream in(path, std::ios::binary);
-  std::ostringstream content;
-  content << in.rdbuf();
-  if (!in) {
-    error = "cannot read '" + path.string() + "'";
-    return std::nullopt;
-  }
-  return content.str();
-}
 
 class ProfileParser {
  public:
@@ -391,14 +377,14 @@ class ProfileParser {
 
 std::optional<Profile> LoadProfile(const std::filesystem::path& file, std::string& error) {
   std::string read_error;
-  std::optional<std::string> text = ReadFile(file, read_error);
+  std::optional<std::string> text = ReadWholeFile(file, read_error);
   if (!text) {
     error = "profile " + read_error;
     return std::nullopt;
   }
   const std::filesystem::path dir = file.parent_path();
   ProfileParser parser(file.string(), [&dir](const std::string& name, std::string& err) {
-    return ReadFile(dir / name, err);
+    return ReadWholeFile(dir / name, err);
   });
   return parser.Parse(*text, error);
 }
