@@ -66,6 +66,17 @@ std::unique_ptr<Reader> OpenReader(const CardOptions& opt, bool direct_by_defaul
   return reader;
 }
 
+std::unique_ptr<Reader> OpenConnected(const CardOptions& options, bool direct_by_default,
+                                      Bytes& atr) {
+  auto reader = OpenReader(options, direct_by_default);
+  std::string error;
+  if (reader && !reader->Connect(atr, error)) {
+    std::fprintf(stderr, "dmcard: %s\n", error.c_str());
+    return nullptr;
+  }
+  return reader;
+}
+
 void PrintNotices(Reader& reader) {
   auto* direct = dynamic_cast<DirectReader*>(&reader);
   if (direct == nullptr) return;

@@ -25,6 +25,11 @@ struct CardOptions {
 // picks the in-process card; else PC/SC reader 0. Null with a message on standard error.
 std::unique_ptr<Reader> OpenReader(const CardOptions& options, bool direct_by_default);
 
+// The same, connected: `atr` is the card's answer to reset. Null with a message on standard
+// error when the reader or the card cannot be reached.
+std::unique_ptr<Reader> OpenConnected(const CardOptions& options, bool direct_by_default,
+                                      Bytes& atr);
+
 // Prints on standard error what the in-process card has to say (a repaired torn write, a memory
 // failure); nothing for other readers.
 void PrintNotices(Reader& reader);

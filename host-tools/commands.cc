@@ -43,14 +43,9 @@ int RunSend(const CardOptions& options, const std::vector<std::string>& apdus) {
     }
     commands.push_back(std::move(*bytes));
   }
-  auto reader = OpenReader(options, /*direct_by_default=*/false);
-  if (!reader) return kExitFailed;
   Bytes atr;
-  std::string error;
-  if (!reader->Connect(atr, error)) {
-    std::fprintf(stderr, "dmcard: %s\n", error.c_str());
-    return kExitFailed;
-  }
+  auto reader = OpenConnected(options, /*direct_by_default=*/false, atr);
+  if (!reader) return kExitFailed;
   CommandNamer namer;
   for (const Bytes& c : commands) {
     if (!PrintedExchange(*reader, namer, c)) return kExitFailed;
@@ -59,14 +54,9 @@ int RunSend(const CardOptions& options, const std::vector<std::string>& apdus) {
 }
 
 int RunDemo(const CardOptions& options) {
-  auto reader = OpenReader(options, /*direct_by_default=*/true);
-  if (!reader) return kExitFailed;
   Bytes atr;
-  std::string error;
-  if (!reader->Connect(atr, error)) {
-    std::fprintf(stderr, "dmcard: %s\n", error.c_str());
-    return kExitFailed;
-  }
+  auto reader = OpenConnected(options, /*direct_by_default=*/true, atr);
+  if (!reader) return kExitFailed;
   std::printf("dmcard card: %s ('bash scripts/run.sh' puts it behind PC/SC)\n",
               reader->name().c_str());
   std::printf("ATR: %s\n\n", ToHex(atr, ' ').c_str());

@@ -401,4 +401,15 @@ std::string DmsStatusText(uint16_t sw) {
   return code;
 }
 
+Bytes FumoCheckFirmwareCommand(ByteView digest, const std::string& version, ByteView signature) {
+  Bytes data;
+  AppendTlv(data, 0x80, digest);
+  AppendTlv(data, 0x81, TextBytes(version));
+  if (!signature.empty()) AppendTlv(data, 0x82, signature);
+  Bytes c = {0x80, 0x44, 0x00, 0x00, static_cast<uint8_t>(data.size())};
+  Append(c, data);
+  c.push_back(0x00);
+  return c;
+}
+
 }  // namespace dmcard

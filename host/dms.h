@@ -73,6 +73,11 @@ std::optional<Bytes> DmsExec(const std::string& uri, ByteView data, std::string&
 // GET DATA of the event log (80 CA 00 E1), entries from counter `from` (data absent for 0).
 Bytes DmsEventLogCommand(uint32_t from = 0);
 
+// CHECK FIRMWARE (80 44, apdu-specs/dm.json; FUMO): 80 package digest, 81 version, [82
+// signature], Le 00 — the card says whether the update may go ahead.
+Bytes FumoCheckFirmwareCommand(ByteView digest, const std::string& version,
+                               ByteView signature = {});
+
 // ---- answers (the response data, without the status word) ----
 
 // A leaf's value as text when it is printable UTF-8 (no control characters but tab, CR, LF),

@@ -10,6 +10,7 @@
 #include "demo_card_in_ram.h"
 #include "dm/dm_applet.h"
 #include "host/demo_card.h"
+#include "host/dms.h"
 #include "host/openssl_util.h"
 #include "runtime/event_log.h"
 #include "runtime/key_store.h"
@@ -22,23 +23,6 @@ using testing::Ascii;
 using testing::H;
 using testing::SwOf;
 using namespace ossl;  // NOLINT: the host side of the signatures
-
-Bytes CheckFirmware(const Bytes& digest, const std::string& version, const Bytes& signature = {}) {
-  Bytes data = {0x80, static_cast<uint8_t>(digest.size())};
-  Append(data, digest);
-  data.push_back(0x81);
-  data.push_back(static_cast<uint8_t>(version.size()));
-  Append(data, Ascii(version));
-  if (!signature.empty()) {
-    data.push_back(0x82);
-    data.push_back(static_cast<uint8_t>(signature.size()));
-    Append(data, signature);
-  }
-  Bytes c = {0x80, 0x44, 0x00, 0x00, static_cast<uint8_t>(data.size())};
-  Append(c, data);
-  c.push_back(0x00);
-  return c;
-}
 
 class Req_FUMO_FirmwareControl : public ::testing::Test {
  protected:
@@ -71,10 +55,11 @@ class Req_FUMO_FirmwareControl : public ::testing::Test {
 TEST_F(Req_FUMO_FirmwareControl, ThePolicyAllowsWhatItListsAndNothingElse) {
   // profiles/README.md: TestPkg1 is the SHA-256 of "dmcard-test-firmware-0.0.1", 0.0.1-test.
   const Bytes listed = OsslDigest("SHA256", Ascii("dmcard-test-firmware-0.0.1"));
-  EXPECT_EQ(Decide(CheckFirmware(listed, "0.0.1-test")), "8601019000");
-  EXPECT_EQ(Decide(CheckFirmware(listed, "0.0.2-test")), "8601009000");
-  EXPECT_EQ(Decide(CheckFirmware(OsslDigest("SHA256", Ascii("other firmware")), "0.0.1-test")),
-            "8601009000");
+  EXPECT_EQ(Decide(FumoCheckFirmwareCommand(listed, "0.0.1-test")), "8601019000");
+  EXPECT_EQ(Decide(FumoCheckFirmwareCommand(listed, "0.0.2-test")), "8601009000");
+  EXPECT_EQ(
+      Decide(FumoCheckFirmwareCommand(OsslDigest("SHA256", Ascii("other firmware")), "0.0.1-test")),
+      "8601009000");
   const std::vector<Event> log = card_->log().Read(0, 100);
   ASSERT_EQ(log.size(), 3u);
   EXPECT_EQ(log[0].kind, EventKind::kFumoDecision);
@@ -82,24 +67,26 @@ TEST_F(Req_FUMO_FirmwareControl, ThePolicyAllowsWhatItListsAndNothingElse) {
   EXPECT_EQ(log[0].detail, Ascii("0.0.1-test"));
   EXPECT_EQ(log[1].reason, 0x00);
   // Malformed: a short digest, no version, a version with a control character.
-  EXPECT_EQ(SwOf(card_->Transmit(CheckFirmware(Bytes(31, 0), "1"))), 0x6A80);
+  EXPECT_EQ(SwOf(card_->Transmit(FumoCheckFirmwareCommand(Bytes(31, 0), "1"))), 0x6A80);
   EXPECT_EQ(SwOf(card_->Transmit(H("8044000022 8020" + std::string(64, '0') + "00"))), 0x6A80);
-  EXPECT_EQ(SwOf(card_->Transmit(CheckFirmware(listed, std::string("1\x01", 2)))), 0x6A80);
+  EXPECT_EQ(SwOf(card_->Transmit(FumoCheckFirmwareCommand(listed, std::string("1\x01", 2)))),
+            0x6A80);
 }
 
 TEST_F(Req_FUMO_FirmwareControl, APackageSignedWithTheFumoKeyIsAllowed) {
   const Bytes digest = OsslDigest("SHA256", Ascii("a signed firmware package"));
   // No FUMO key on the demo card yet.
-  EXPECT_EQ(SwOf(card_->Transmit(CheckFirmware(digest, "2.0", Bytes(64, 1)))), 0x6A88);
+  EXPECT_EQ(SwOf(card_->Transmit(FumoCheckFirmwareCommand(digest, "2.0", Bytes(64, 1)))), 0x6A88);
   LoadFumoKey();
   const Bytes signature = OsslDerToRaw(OsslSignDer(fumo_.get(), digest));
-  EXPECT_EQ(Decide(CheckFirmware(digest, "2.0", signature)), "8601029000");
+  EXPECT_EQ(Decide(FumoCheckFirmwareCommand(digest, "2.0", signature)), "8601029000");
   // Signed by another key, or another package's signature: refused (6982), logged durably.
   PkeyPtr other = OsslNewP256();
   const Bytes forged = OsslDerToRaw(OsslSignDer(other.get(), digest));
   const size_t logged = card_->log().Read(0, 100).size();
-  EXPECT_EQ(Decide(CheckFirmware(digest, "2.0", forged)), "6982");
-  EXPECT_EQ(Decide(CheckFirmware(OsslDigest("SHA256", Ascii("x")), "2.0", signature)), "6982");
+  EXPECT_EQ(Decide(FumoCheckFirmwareCommand(digest, "2.0", forged)), "6982");
+  EXPECT_EQ(Decide(FumoCheckFirmwareCommand(OsslDigest("SHA256", Ascii("x")), "2.0", signature)),
+            "6982");
   const std::vector<Event> log = card_->log().Read(0, 100);
   ASSERT_EQ(log.size(), logged + 2);
   EXPECT_EQ(log.back().kind, EventKind::kFumoDecision);

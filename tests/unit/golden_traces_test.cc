@@ -615,24 +615,6 @@ std::string AuthMac(const std::string& name, const std::string& secret, const st
   return ossl::OsslBase64(ossl::OsslDigest("MD5", Ascii(inner + ":" + nonce + ":" + body_b64)));
 }
 
-// CHECK FIRMWARE (80 44, dm.json): 80 digest, 81 version, [82 signature], Le 00.
-Bytes CheckFirmware(ByteView digest, const std::string& version, ByteView signature = {}) {
-  Bytes data = {0x80, static_cast<uint8_t>(digest.size())};
-  Append(data, digest);
-  data.push_back(0x81);
-  data.push_back(static_cast<uint8_t>(version.size()));
-  Append(data, Ascii(version));
-  if (!signature.empty()) {
-    data.push_back(0x82);
-    data.push_back(static_cast<uint8_t>(signature.size()));
-    Append(data, signature);
-  }
-  Bytes c = {0x80, 0x44, 0x00, 0x00, static_cast<uint8_t>(data.size())};
-  Append(c, data);
-  c.push_back(0x00);
-  return c;
-}
-
 uint32_t GenerationOf(const Descriptor& d) {
   uint32_t g = 0;
   for (uint8_t b : d.generation) g = g << 8 | b;
@@ -1189,14 +1171,15 @@ void FumoCheckFirmware() {
     return s;
   }());
   const std::string version1 = Demo().tree.at("./Vendor/dmcard/FUMOPolicy/TestPkg1/PkgVersion");
-  EXPECT_EQ(ToHex(t.Exchange(CheckFirmware(digest1, version1))), "8601019000");
+  EXPECT_EQ(ToHex(t.Exchange(FumoCheckFirmwareCommand(digest1, version1))), "8601019000");
   t.Case("FUMO unlisted packages are not allowed",
          {"Device: the same package claiming another version, and another package: 86 01 00.",
           "A signature without a FUMO key on the card: 6A88 (the demo card has none)."});
-  EXPECT_EQ(ToHex(t.Exchange(CheckFirmware(digest1, "0.0.2-test"))), "8601009000");
+  EXPECT_EQ(ToHex(t.Exchange(FumoCheckFirmwareCommand(digest1, "0.0.2-test"))), "8601009000");
   const Bytes digest2 = ossl::OsslDigest("SHA256", Ascii("dmcard-test-firmware-0.0.2"));
-  EXPECT_EQ(ToHex(t.Exchange(CheckFirmware(digest2, "0.0.2-test"))), "8601009000");
-  EXPECT_EQ(SwOf(t.Exchange(CheckFirmware(digest2, "0.0.2-test", Bytes(64, 0x5A)))), 0x6A88);
+  EXPECT_EQ(ToHex(t.Exchange(FumoCheckFirmwareCommand(digest2, "0.0.2-test"))), "8601009000");
+  EXPECT_EQ(SwOf(t.Exchange(FumoCheckFirmwareCommand(digest2, "0.0.2-test", Bytes(64, 0x5A)))),
+            0x6A88);
 
   t.Case("FUMO the DMS allows a new package",
          {"DMS (dmcard.example.test): adds ./Vendor/dmcard/FUMOPolicy/TestPkg2 with the new",
@@ -1222,7 +1205,7 @@ void FumoCheckFirmware() {
   t.Case("FUMO the new package is allowed",
          {"Device: SELECT (ends the DMS's session), CHECK FIRMWARE of 0.0.2-test: 86 01 01."});
   t.Select();
-  EXPECT_EQ(ToHex(t.Exchange(CheckFirmware(digest2, "0.0.2-test"))), "8601019000");
+  EXPECT_EQ(ToHex(t.Exchange(FumoCheckFirmwareCommand(digest2, "0.0.2-test"))), "8601019000");
   t.Case(
       "FUMO the DMS reads the new decision",
       {"DMS: the log from entry 6 on (entries 3 to 5 are its own ADDs): the new package allowed."});
