@@ -1,6 +1,7 @@
 #include "shell.h"
 
 #include <editline/readline.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cstdio>
@@ -195,6 +196,30 @@ class Shell {
   CommandNamer namer_;
 };
 
+// Whether a line may go into the history file: never one that can carry a PIN, a key or a secret
+// leaf — `verify`, and APDUs of the PIN commands (20, 21, 24, 2C), STORE DATA (E2), tree ADD and
+// REPLACE (32, 34), credentials (3C) and VERIFY BOOTSTRAP (42, a typed PIN).
+bool Rememberable(const std::string& line) {
+  const std::string text = Trim(line);
+  if (text.rfind("verify", 0) == 0) return false;
+  auto apdu = FromHex(text);
+  if (!apdu || apdu->size() < 2) return true;
+  switch ((*apdu)[1]) {
+    case 0x20:
+    case 0x21:
+    case 0x24:
+    case 0x2C:
+    case 0xE2:
+    case 0x32:
+    case 0x34:
+    case 0x3C:
+    case 0x42:
+      return false;
+    default:
+      return true;
+  }
+}
+
 std::string HistoryFile() {
   const char* home = std::getenv("HOME");
   if (home == nullptr || *home == '\0') return "";
@@ -224,11 +249,14 @@ int RunShell(Reader& reader) {
       if (line == nullptr) break;
       const std::string text(line);
       std::free(line);
-      if (!Trim(text).empty()) add_history(text.c_str());
+      if (!Trim(text).empty() && Rememberable(text)) add_history(text.c_str());
       if (!shell.Line(text, quit)) ++errors;
       std::fflush(stdout);
     }
-    if (!history.empty()) write_history(history.c_str());
+    if (!history.empty()) {
+      write_history(history.c_str());
+      ::chmod(history.c_str(), 0600);  // the user's alone, like the state directories
+    }
     return kExitOk;
   }
   std::string line;

@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <string>
@@ -443,6 +444,36 @@ TEST(DmcardCli, RunGivesEachFileAFreshInProcessCard) {
   EXPECT_EQ(all.rc, 0) << all.out;
   EXPECT_NE(all.out.find("PASS uc-cr-tampered:"), std::string::npos) << all.out;
   EXPECT_NE(all.out.find("PASS uc-cr-replayed:"), std::string::npos) << all.out;
+}
+
+// On a terminal the shell prompts, edits lines and keeps a history (libedit) — never of a line
+// that can carry a PIN or a secret. `script` gives the shell a terminal.
+TEST(DmcardCli, ShellOnATerminalKeepsAHistoryWithoutSecrets) {
+  if (std::system("command -v script > /dev/null 2>&1") != 0) GTEST_SKIP() << "no script(1)";
+  const fs::path home =
+      fs::temp_directory_path() / ("dmcard-cli-home-" + std::to_string(::getpid()));
+  fs::remove_all(home);
+  fs::create_directories(home);
+  const std::string cmd = "HOME=" + home.string() + " script -qec '" +
+                          std::string(DMCARD_CLI_PATH) + " --direct shell' /dev/null";
+  const fs::path in = home / "input";
+  std::ofstream(in) << "select dm\nverify 1234\n0020000104 31323334\nget ./DevInfo/Man\nquit\n";
+  std::FILE* p = ::popen((cmd + " < " + in.string() + " 2>&1").c_str(), "r");
+  ASSERT_NE(p, nullptr);
+  std::string out;
+  char buf[512];
+  while (std::fgets(buf, sizeof buf, p) != nullptr) out += buf;
+  ::pclose(p);
+  EXPECT_NE(out.find("dmcard> "), std::string::npos) << out;
+  EXPECT_NE(out.find("./DevInfo/Man = dmcard"), std::string::npos) << out;
+  std::ifstream h(home / ".dmcard_history");
+  const std::string history((std::istreambuf_iterator<char>(h)), std::istreambuf_iterator<char>());
+  EXPECT_NE(history.find("get"), std::string::npos) << history;
+  EXPECT_EQ(history.find("1234"), std::string::npos) << history;
+  EXPECT_EQ(history.find("31323334"), std::string::npos) << history;
+  EXPECT_EQ(fs::status(home / ".dmcard_history").permissions() & fs::perms::all,
+            fs::perms::owner_read | fs::perms::owner_write);
+  fs::remove_all(home);
 }
 
 }  // namespace
