@@ -3,20 +3,24 @@
 // 00 power off, 01 power on, 02 reset, 04 get ATR; anything else is a C-APDU). The framing has
 // no type field, so a 1-byte C-APDU looks like a control message: how the bridge tells them
 // apart, and what it cannot, is docs/vpcd-bridge.md "vpcd framing limits".
+//
+// The connection and its framing are VpcdLink's (vpcd_link.h), the control socket is
+// ControlServer's (control_server.h), traces are TraceWriter's (host/trace.h); the bridge says
+// what each frame means, has the card answer it, and runs the loop.
 #pragma once
 
 #include <cstdint>
-#include <cstdio>
-#include <filesystem>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
+#include "control_server.h"
 #include "host/command_namer.h"
 #include "host/reader_conf.h"
 #include "host/trace.h"
-#include "host/vicc_control.h"
 #include "virtual_card.h"
+#include "vpcd_link.h"
 
 namespace dmcard::vicc {
 
@@ -33,7 +37,7 @@ struct BridgeOptions {
   std::string reader_conf_dir = "/etc/reader.conf.d";  // pcscd's reader entries, for names
 };
 
-class Bridge {
+class Bridge final : private ControlTarget {
  public:
   struct SlotSpec {
     std::unique_ptr<VirtualCard> card;
@@ -46,22 +50,14 @@ class Bridge {
   int Run();
 
  private:
-  enum class LinkState { kWaiting, kConnected, kRemoved };
   struct Slot {
+    Slot(int i, uint16_t p, std::unique_ptr<VirtualCard> c, VpcdLink l)
+        : index(i), port(p), card(std::move(c)), link(std::move(l)) {}
     int index = 0;
     uint16_t port = 0;
     std::unique_ptr<VirtualCard> card;
-    LinkState state = LinkState::kWaiting;
-    int fd = -1;         // the vpcd connection
-    int listen_fd = -1;  // reverse mode: where vpcd connects
-    Bytes in;            // bytes received, not yet a whole frame
-    Bytes response;      // R-APDU buffer, reused
-    Bytes frame;         // outgoing frame buffer, reused
-    uint64_t next_attempt_ms = 0;
-    uint32_t backoff_ms = 0;
-    bool said_waiting = false;
-    std::string said_refused;  // the refused peer last named (PeerVerdict::key)
-    bool said_remote = false;  // said that a remote vpcd cannot be checked
+    VpcdLink link;
+    Bytes response;  // R-APDU buffer, reused
     uint64_t apdus = 0;
     TraceWriter record;  // --record: this card's trace
     // A 1-byte 00/01/02 frame not yet known to be a control message (vpcd sends something
@@ -72,36 +68,33 @@ class Bridge {
     CommandNamer namer;
   };
 
-  void Say(const Slot& s, const std::string& text) const;
+  void Say(const Slot& s, const std::string& text) const { s.link.Say(text); }
   std::string ReaderName(const Slot& s) const;
-  bool Trusted(Slot& s, int fd, const std::string& where);
-  void TryConnect(Slot& s, uint64_t now_ms);
-  bool OpenListener(Slot& s);
-  void AcceptVpcd(Slot& s);
+  bool Start(Slot& s);
+  void Connect(Slot& s, uint64_t now_ms);
+  void Accept(Slot& s);
+  void OnConnected(Slot& s);
   void Drop(Slot& s, const std::string& why, LinkState next);
   void OnReadable(Slot& s);
-  void OnConnected(Slot& s);
   void HandleFrame(Slot& s, ByteView payload, bool more_received);
   void ApplyControl(Slot& s, uint8_t control);
   void DecideUndecided(Slot& s, uint64_t now_ms);
   void Answer(Slot& s, ByteView command);
-  bool SendFrame(Slot& s, ByteView payload);
-  bool OpenControl();
-  void OnControlClient(int fd);
-  std::string Control(const std::string& line);
+  bool OpenSignals();
+  int Stop();
+
+  // ControlTarget: what `dmcard-vicc ctl` does to a slot.
+  int slot_count() const override { return static_cast<int>(slots_.size()); }
+  SlotStatus Status(int slot) const override;
+  Outcome Remove(int slot) override;
+  Outcome Insert(int slot) override;
+  void Reset(int slot) override;
 
   BridgeOptions options_;
   ReaderConf reader_conf_;
   std::vector<Slot> slots_;
-  int control_fd_ = -1;
-  int signal_fd_ = -1;
+  ControlServer control_;
+  int signal_fd_ = -1;  // SIGINT and SIGTERM, read in the loop
 };
-
-// Client side of the control socket: sends `line`, prints the answer, returns the exit code.
-int RunControlClient(const std::string& path, const std::string& line);
-
-// Creates `dir` 0700 when missing and checks that it is a directory of this user that nobody
-// else can write; empty when it is, else what is wrong and what to do.
-std::string PrepareControlDir(const std::string& dir);
 
 }  // namespace dmcard::vicc

@@ -10,8 +10,10 @@
 #include <vector>
 
 #include "bridge.h"
+#include "control_server.h"
 #include "host/demo_card.h"
 #include "host/state_dir.h"
+#include "host/vicc_control.h"
 #include "runtime/atr.h"
 
 namespace {
