@@ -16,22 +16,14 @@
 #include <utility>
 #include <vector>
 
+#include "dm/mo_tree.h"
 #include "runtime/bytes.h"
 
 namespace dmcard {
 
 // A node property (OMA DM 1.2 TND §7) as GET P1 01 numbers it in P2, and as tag 80|number in
-// the answer to GET P1 03.
-enum class DmsProperty : uint8_t {
-  kAcl = 1,
-  kFormat = 2,
-  kType = 3,
-  kName = 4,
-  kSize = 5,
-  kTitle = 6,
-  kTStamp = 7,
-  kVerNo = 8,
-};
+// the answer to GET P1 03: the card's own numbering (dm/mo_tree.h).
+using DmsProperty = dm::Property;
 // "ACL", "Format", "Type", "Name", "Size", "Title", "TStamp", "VerNo", and back
 // (case-insensitive).
 std::string DmsPropertyName(DmsProperty p);

@@ -7,6 +7,7 @@
 #include <string>
 
 #include "demo_card_apdus.h"
+#include "demo_card_in_ram.h"
 #include "dm/dm_applet.h"
 #include "host/demo_card.h"
 #include "host/dms.h"
@@ -121,14 +122,8 @@ TEST(HostDms, AnswersDecode) {
 class HostDmsCard : public ::testing::Test {
  protected:
   void SetUp() override {
-    std::string error;
-    const uint8_t seed[16] = {0xD5};
-    card_ = MakeDemoCard(DemoCardConfig(),
-                         Platform{std::make_shared<RamMedium>(), crypto::Drbg::FromSeed(seed),
-                                  [] { return int64_t{1700000000}; }},
-                         error);
-    ASSERT_TRUE(card_) << error;
-    card_->PowerOn();
+    card_ = testing::DemoCardInRam(0xD5);
+    ASSERT_TRUE(card_);
     ASSERT_EQ(SwOf(card_->Transmit(testing::SelectAid(dm::DmApplet::DefaultAid()))), 0x9000);
   }
   // The command's answer: data, or "SW xxxx" when the status word is not 9000.

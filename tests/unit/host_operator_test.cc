@@ -13,6 +13,7 @@
 #include <string>
 
 #include "demo_card_apdus.h"
+#include "demo_card_in_ram.h"
 #include "dm/dm_applet.h"
 #include "host/demo_card.h"
 #include "host/openssl_util.h"
@@ -169,14 +170,9 @@ TEST(HostOperator, VerifyBootstrapDataIsCodedAsTheSpecSays) {
 class HostOperatorCard : public ::testing::Test {
  protected:
   void SetUp() override {
+    card_ = testing::DemoCardInRam(0x0B);
+    ASSERT_TRUE(card_);
     std::string error;
-    const uint8_t seed[16] = {0x0B, 0x0E};
-    card_ = MakeDemoCard(DemoCardConfig(),
-                         Platform{std::make_shared<RamMedium>(), crypto::Drbg::FromSeed(seed),
-                                  [] { return int64_t{1700000000}; }},
-                         error);
-    ASSERT_TRUE(card_) << error;
-    card_->PowerOn();
     ASSERT_EQ(SwOf(card_->Transmit(testing::SelectAid(dm::DmApplet::DefaultAid()))), 0x9000);
     std::optional<OperatorKeys> keys = MakeOperatorKeys(error);
     ASSERT_TRUE(keys) << error;
