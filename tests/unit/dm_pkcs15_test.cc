@@ -20,6 +20,8 @@
 #include "dm/tnds.h"
 #include "fs/file_system.h"
 #include "fs/fs_applet.h"
+#include "host/demo_card.h"
+#include "host/profile_file.h"
 #include "runtime/card.h"
 #include "runtime/storage_medium.h"
 
@@ -569,6 +571,74 @@ TEST_F(DmPkcs15, EmptyTreeGivesAnEmptyDocument) {
   TndsDocument doc = ParseTndsXml(xml);
   EXPECT_TRUE(doc.error.empty()) << doc.error << "\n" << xml;
   EXPECT_TRUE(doc.nodes.empty()) << xml;
+}
+
+// --- The card a profile makes (cards/make_card.cc) -------------------------------------------
+
+std::unique_ptr<Card> CardOf(const Profile& profile) {
+  std::string error;
+  const uint8_t seed[16] = {7};
+  auto card = MakeCard(profile, DemoCardConfig(),
+                       Platform{std::make_shared<RamMedium>(), crypto::Drbg::FromSeed(seed),
+                                [] { return int64_t{1700000000}; }},
+                       error);
+  EXPECT_TRUE(card) << error;
+  if (card) card->PowerOn();
+  return card;
+}
+
+// ISO 7816-4 §8.2.1.1: EF.DIR lists the applications of the card, the DM applet included; the
+// Issuer Security Domain is not listed (docs/pkcs15-view.md, "EF.DIR").
+TEST(DmPkcs15Card, Req_SC7_EfDirListsEveryApplicationOfTheCard) {
+  auto card = CardOf(DemoProfile());
+  ASSERT_TRUE(card);
+  ASSERT_EQ(SwOf(card->Transmit(Hx("00A4020C022F00"))), 0x9000);
+  auto record = [&card](uint8_t n) {
+    const Bytes r = card->Transmit(Bytes{0x00, 0xB2, n, 0x04, 0x20});
+    EXPECT_EQ(SwOf(r), 0x9000) << ToHex(r);
+    return ToHex(DataOf(r));
+  };
+  auto padded = [](std::string hex) { return hex + std::string(64 - hex.size(), '0'); };
+  EXPECT_EQ(record(1), padded(X(std::string("611C 4F0C") + kPkcs15AidHex +
+                                "5006 4F4D4120444D 5104 3F005015")));
+  EXPECT_EQ(record(2),
+            padded(X("611A 4F0B F0444D4341524444454D4F 500B" + AsciiHex("DMCARD DEMO"))));
+  EXPECT_EQ(record(3),
+            padded(X("611B 4F0A F0444D434152442D444D 500D" + AsciiHex("DMCARD OMA DM"))));
+  EXPECT_EQ(record(4), padded(""));
+  // Each listed AID selects its application: the DM applet, and, under the file-system applet,
+  // the PKCS#15 application and the demo DF.
+  EXPECT_EQ(SwOf(card->Transmit(Hx("00A4040C0AF0444D434152442D444D"))), 0x9000);
+  EXPECT_EQ(SwOf(card->Transmit(Hx("00A4040C09F0444D434152444653"))), 0x9000);
+  EXPECT_EQ(SwOf(card->Transmit(Hx(std::string("00A4040C0C") + kPkcs15AidHex))), 0x9000);
+  EXPECT_EQ(SwOf(card->Transmit(Hx("00A4040C0BF0444D4341524444454D4F"))), 0x9000);
+}
+
+// Each quirk switch of the profile reaches EF.DODF, and changes only what it names (the
+// encodings themselves: QuirkDodf* above).
+TEST(DmPkcs15Card, ProfileQuirksReachTheDodf) {
+  for (int mask = 0; mask < 4; ++mask) {
+    Profile profile = DemoProfile();
+    profile.quirks.dodf_path_without_length = (mask & 1) != 0;
+    profile.quirks.dodf_padded_with_ff = (mask & 2) != 0;
+    Pkcs15Options options;
+    options.quirks.dodf_path_without_length = profile.quirks.dodf_path_without_length;
+    options.quirks.dodf_padded_with_ff = profile.quirks.dodf_padded_with_ff;
+    SCOPED_TRACE("quirks " + std::to_string(mask));
+    auto card = CardOf(profile);
+    ASSERT_TRUE(card);
+    const Bytes fcp = card->Transmit(Hx("00A4080404 50154401 00"));
+    ASSERT_EQ(SwOf(fcp), 0x9000) << ToHex(fcp);
+    const size_t size = static_cast<size_t>((fcp[4] << 8) | fcp[5]);
+    const Bytes r = card->Transmit(Bytes{
+        0x00, 0xB0, 0x00, 0x00, 0x00, static_cast<uint8_t>(size >> 8), static_cast<uint8_t>(size)});
+    ASSERT_EQ(SwOf(r), 0x9000) << ToHex(r);
+    EXPECT_EQ(DataOf(r), Pkcs15Dodf(options));
+    EXPECT_EQ(DataOf(r) == Pkcs15Dodf(), mask == 0);
+    // The ODF is the same whatever the quirks.
+    ASSERT_EQ(SwOf(card->Transmit(Hx("00A4080C04 50155031"))), 0x9000);
+    EXPECT_EQ(DataOf(card->Transmit(Hx("00B0000008"))), Pkcs15Odf());
+  }
 }
 
 }  // namespace
