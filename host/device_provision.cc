@@ -111,6 +111,15 @@ std::optional<Bytes> FindPath(ByteView data, int depth) {
   return std::nullopt;
 }
 
+// The BER-TLV objects of a file, which may end in 00 or FF padding (ISO 7816-4 §5.2.2.1: such
+// bytes may come before, between or after objects; a UICC's fixed-size EF.DODF ends in FF).
+std::optional<std::vector<Tlv>> ParsePaddedTlvs(ByteView data) {
+  if (auto tlvs = ParseTlvs(data)) return tlvs;
+  size_t n = data.size();
+  while (n > 0 && (data[n - 1] == 0x00 || data[n - 1] == 0xFF)) --n;
+  return ParseTlvs(data.first(n));
+}
+
 class Pkcs15Reader {
  public:
   explicit Pkcs15Reader(Reader& reader) : reader_(reader) {}
@@ -150,7 +159,7 @@ class Pkcs15Reader {
     Bytes odf;
     if (!ReadEf(Bytes{kOdfFid >> 8, kOdfFid & 0xFF}, "EF.ODF", odf, error)) return false;
     // ODF: dataObjects [7] (A7) → the DODF's path.
-    const auto objects = ParseTlvs(odf);
+    const auto objects = ParsePaddedTlvs(odf);
     const Tlv* dodf_ref = objects ? FindTlv(*objects, 0xA7) : nullptr;
     const std::optional<Bytes> dodf_path = dodf_ref ? FindPath(dodf_ref->value, 0) : std::nullopt;
     if (!dodf_path) {
@@ -159,7 +168,7 @@ class Pkcs15Reader {
     }
     Bytes dodf;
     if (!ReadEf(*dodf_path, "EF.DODF", dodf, error)) return false;
-    const auto entries = ParseTlvs(dodf);
+    const auto entries = ParsePaddedTlvs(dodf);
     if (!entries) {
       error = "the card's EF.DODF is not BER-TLV";
       return false;

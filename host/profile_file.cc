@@ -93,9 +93,9 @@ class ProfileParser {
     if (!j.is_object()) return Fail({}, "the profile must be a JSON object");
 
     static const std::set<std::string, std::less<>> kFields = {
-        "profile",   "description", "capacity", "protocol",      "atr",
-        "bootstrap", "user_pin",    "user_puk", "tree",          "imsi",
-        "root_acl",  "reserve",     "key_sets", "bootstrap_keys"};
+        "profile",   "description", "capacity", "protocol",       "atr",
+        "bootstrap", "user_pin",    "user_puk", "tree",           "imsi",
+        "root_acl",  "reserve",     "key_sets", "bootstrap_keys", "quirks"};
     for (const auto& [key, value] : j.items()) {
       if (key == "dev_issuer_pin") {
         return Fail(key,
@@ -208,6 +208,7 @@ class ProfileParser {
 
     if (!KeySets(j, p.key_sets)) return false;
     if (!BootstrapKeys(j, p.bootstrap_keys)) return false;
+    if (!Quirks(j, p.quirks)) return false;
 
     std::string tree_name;
     if (!String(j, "tree", /*required=*/true, tree_name)) return false;
@@ -273,6 +274,23 @@ class ProfileParser {
         if (other.name == set.name) return Fail(at + ".name", "is used twice");
       }
       out.push_back(std::move(set));
+    }
+    return true;
+  }
+
+  // "quirks": {"dodf_path_without_length": bool, "dodf_padded_with_ff": bool}, each false when
+  // absent (cards/card_profile.h ProfileQuirks).
+  bool Quirks(const nlohmann::json& j, ProfileQuirks& quirks) {
+    auto it = j.find("quirks");
+    if (it == j.end()) return true;
+    if (!it->is_object()) return Fail("quirks", "must be an object of switches");
+    for (const auto& [key, value] : it->items()) {
+      bool* flag = key == "dodf_path_without_length" ? &quirks.dodf_path_without_length
+                   : key == "dodf_padded_with_ff"    ? &quirks.dodf_padded_with_ff
+                                                     : nullptr;
+      if (!flag) return Fail("quirks." + key, "unknown quirk");
+      if (!value.is_boolean()) return Fail("quirks." + key, "must be true or false");
+      *flag = value.get<bool>();
     }
     return true;
   }

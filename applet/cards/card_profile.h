@@ -32,6 +32,15 @@ struct ProfileBootstrapKey {
   Bytes material;     // "secret" (HMAC, 16 to 64 bytes) or "public" (EC, 04 || X || Y)
 };
 
+// "quirks": deviations of cards in the field that the card reproduces, so that handset teams
+// test their readers' robustness (docs/pkcs15-view.md, "Quirks"); all off by default.
+struct ProfileQuirks {
+  // "dodf_path_without_length": DODF Paths with `index` but no `length`.
+  bool dodf_path_without_length = false;
+  // "dodf_padded_with_ff": EF.DODF a fixed-size file padded with FF bytes.
+  bool dodf_padded_with_ff = false;
+};
+
 struct Profile {
   std::string name;         // "profile"
   std::string description;  // "description" (optional)
@@ -63,6 +72,8 @@ struct Profile {
   // "bootstrap_keys": the operator's keys that VERIFY BOOTSTRAP methods 10 and 11 use; loaded
   // when the card is made, a key the card already holds is kept.
   std::vector<ProfileBootstrapKey> bootstrap_keys;
+  // "quirks": field-card deviations, off by default.
+  ProfileQuirks quirks;
 };
 
 }  // namespace dmcard

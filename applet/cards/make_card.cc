@@ -7,6 +7,7 @@
 #include "dm/pin_policy.h"
 #include "dm/pkcs15_view.h"
 #include "fs/demo_fs.h"
+#include "fs/fcp.h"
 #include "gp/security_domain.h"
 
 namespace dmcard {
@@ -19,19 +20,47 @@ std::string SwText(Sw sw) {
 
 Bytes Ascii(const std::string& s) { return Bytes(s.begin(), s.end()); }
 
-// The demo file system with the PKCS#15 application added: EF.DIR record 1 announces it (the
-// OMA smart-card provisioning convention), the demo application moves to record 2.
-fs::FileSpec FileSystemWithPkcs15(Card& card) {
+// Label of the DM applet's EF.DIR record (2 + 12 + 2 + 13 bytes: fits a 32-byte record).
+constexpr char kDmDirLabel[] = "DMCARD OMA DM";
+
+// ISO 7816-4 §8.2.1.1: an application template 61 { 4F AID, 50 label } of an EF.DIR record.
+Bytes ApplicationTemplate(ByteView aid, const std::string& label) {
+  Bytes inner;
+  AppendTlv(inner, 0x4F, aid);
+  AppendTlv(inner, 0x50, Ascii(label));
+  Bytes out;
+  AppendTlv(out, 0x61, inner);
+  return out;
+}
+
+// The demo file system with the PKCS#15 application added. EF.DIR lists every application of
+// the card a terminal selects for a service (ISO 7816-4 §8.2.1.1; ETSI TS 102 221 §13.1):
+// record 1 the PKCS#15 application (the OMA smart-card provisioning convention), record 2 the
+// demo application DF, record 3 the DM applet; record 4 stays free for the issuer. The Issuer
+// Security Domain is not an application of that kind and, as on real UICCs, is not listed: it
+// is reached by its own AID (GlobalPlatform Card Specification §9.9.2, SELECT).
+fs::FileSpec FileSystemWithPkcs15(Card& card, const dm::Pkcs15Options& options) {
   fs::FileSpec mf = fs::DemoFileSystem();
   for (fs::FileSpec& f : mf.children) {
     if (f.fid == fs::demo::kEfDir && !f.initial_records.empty()) {
-      f.initial_records.insert(f.initial_records.begin(), dm::Pkcs15DirRecord());
+      f.initial_records.insert(f.initial_records.begin(), dm::Pkcs15DirRecord(options));
+      f.initial_records.insert(f.initial_records.begin() + 2,
+                               ApplicationTemplate(dm::DmApplet::DefaultAid(), kDmDirLabel));
       f.initial_records.resize(fs::demo::kEfDirRecords);
     }
   }
   Card* c = &card;
-  mf.children.push_back(dm::Pkcs15Application(dm::DmApplet::kKeyPrefix, [c] { return c->now(); }));
+  mf.children.push_back(dm::Pkcs15Application(
+      dm::DmApplet::kKeyPrefix, [c] { return c->now(); }, options));
   return mf;
+}
+
+// The PKCS#15 view's options of `profile`: its quirk switches.
+dm::Pkcs15Options Pkcs15OptionsFor(const Profile& profile) {
+  dm::Pkcs15Options options;
+  options.quirks.dodf_path_without_length = profile.quirks.dodf_path_without_length;
+  options.quirks.dodf_padded_with_ff = profile.quirks.dodf_padded_with_ff;
+  return options;
 }
 
 // The card's one user PIN (global reference 01) as the file-system applet serves it: the
@@ -122,7 +151,8 @@ std::unique_ptr<Card> MakeCard(const Profile& profile, const CardConfig& config,
     return nullptr;
   }
   sw = card->Install(std::make_unique<fs::FileSystemApplet>(
-      fs::demo::Aid(), FileSystemWithPkcs15(*card), UserPinFor(profile)));
+      fs::demo::Aid(), FileSystemWithPkcs15(*card, Pkcs15OptionsFor(profile)),
+      UserPinFor(profile)));
   if (sw != Sw::kOk) {
     error = "installing the file system applet failed with status " + SwText(sw);
     return nullptr;

@@ -3,7 +3,8 @@
 //
 // A card carries two applets:
 //  - the ISO 7816-4 file-system applet (default applet, AID F0444D434152444653): the MF with the
-//    demo files, EF.DIR listing the PKCS#15 application first, and the PKCS#15 application
+//    demo files, EF.DIR listing the PKCS#15 application, the demo DF and the DM applet, and the
+//    PKCS#15 application
 //    (DF 5015, DF name A000000063504B43532D3135) whose EF(DM_Bootstrap) is generated from the
 //    DM tree at every read (docs/pkcs15-view.md);
 //  - the OMA DM applet (AID F0444D434152442D444D, "F0 DMCARD-DM"): the management tree, its

@@ -87,9 +87,17 @@ Bytes U16Path(std::initializer_list<uint16_t> fids) {
   return out;
 }
 
-// PKCS#15 Path ::= SEQUENCE { efidOrPath OCTET STRING, ... } — absolute path from the MF.
-Bytes Path(uint16_t ef) {
-  return Der(kSequence, Der(kOctetString, U16Path({fs::kMfFid, pkcs15::kDfPkcs15, ef})));
+// PKCS#15 Path ::= SEQUENCE { efidOrPath OCTET STRING, index INTEGER OPTIONAL,
+//   length [0] INTEGER OPTIONAL } (index and length both present or both absent). The path is
+// the file's FID relative to the PKCS#15 application, as UICCs give it (OMA LwM2M 1.1
+// Appendix G; the GlobalPlatform access-control DODF of real UICCs): readers select it under
+// the application DF, or as 7FFF || FID from the MF (ETSI TS 102 221 §8.4.2).
+Bytes Path(uint16_t ef) { return Der(kSequence, Der(kOctetString, U16Path({ef}))); }
+
+// Quirk: `index` 0 without its `length`.
+Bytes PathWithoutLength(uint16_t ef) {
+  const Bytes index = {0x00};
+  return Der(kSequence, Cat({Der(kOctetString, U16Path({ef})), Der(kInteger, index)}));
 }
 
 // --- The generated EFs ---------------------------------------------------------------------
@@ -190,19 +198,40 @@ Bytes Pkcs15TokenInfo(const Pkcs15Options& options) {
 }
 
 Bytes Pkcs15Dodf(const Pkcs15Options& options) {
-  // DataType ::= CHOICE { opaqueDO DataObject {Opaque}, ... }
+  // DataType ::= CHOICE { opaqueDO DataObject {Opaque}, externalIDO [0] ...,
+  //                       oidDO [1] DataObject {OidDO} }
   // DataObject ::= SEQUENCE { CommonObjectAttributes, CommonDataObjectAttributes,
-  //                           typeAttributes [1] Opaque }
+  //                           typeAttributes [1] <type> }
   // CommonObjectAttributes ::= SEQUENCE { label Label OPTIONAL, ... }
   // CommonDataObjectAttributes ::= SEQUENCE { applicationName Label OPTIONAL,
   //                                           applicationOID OBJECT IDENTIFIER OPTIONAL }
+  // The opaqueDO comes first: OpenSC reads only that form and stops at the first entry it
+  // cannot decode; handset parsers (Tizen, Nordic, Open Mobile API) skip all but oidDO.
+  // (reference-facts §1, measured with OpenSC 0.23.)
+  const Bytes path = options.quirks.dodf_path_without_length
+                         ? PathWithoutLength(pkcs15::kEfDmBootstrap)
+                         : Path(pkcs15::kEfDmBootstrap);
+  const Bytes common = Der(kSequence, Der(kUtf8String, std::string_view(pkcs15::kBootstrapLabel)));
+  const Bytes oid = Der(kOid, OidContents(pkcs15::kBootstrapOid));
   // Opaque ::= ObjectValue {OCTET STRING}, a CHOICE (so [1] is explicit) whose `indirect`
   // alternative is a ReferencedValue, itself a CHOICE whose `path` alternative is a Path.
-  const Bytes common = Der(kSequence, Der(kUtf8String, std::string_view(pkcs15::kBootstrapLabel)));
-  const Bytes data_attrs = Der(kSequence, Cat({Der(kUtf8String, options.application_name),
-                                               Der(kOid, OidContents(pkcs15::kBootstrapOid))}));
-  const Bytes type_attrs = Der(0xA1, Path(pkcs15::kEfDmBootstrap));
-  return Der(kSequence, Cat({common, data_attrs, type_attrs}));
+  const Bytes opaque_do =
+      Der(kSequence,
+          Cat({common, Der(kSequence, Cat({Der(kUtf8String, options.application_name), oid})),
+               Der(0xA1, path)}));
+  // OidDO ::= SEQUENCE { id OBJECT IDENTIFIER, value ObjectValue }: the OID names the object,
+  // so the class attributes carry only the applicationName (as the access-control DODF of
+  // real UICCs does). oidDO's [1] replaces the DataObject's SEQUENCE tag; typeAttributes' [1]
+  // wraps the OidDO SEQUENCE, explicit because TypeAttributes is a dummy reference of the
+  // parameterized DataObject (X.680 §31.2.7), as the real entry A1 .. A1 14 30 12 .. shows.
+  const Bytes oid_do =
+      Der(0xA1, Cat({common, Der(kSequence, Der(kUtf8String, options.application_name)),
+                     Der(0xA1, Der(kSequence, Cat({oid, path})))}));
+  Bytes dodf = Cat({opaque_do, oid_do});
+  if (options.quirks.dodf_padded_with_ff && dodf.size() < pkcs15::kPaddedDodfSize) {
+    dodf.resize(pkcs15::kPaddedDodfSize, 0xFF);
+  }
+  return dodf;
 }
 
 std::string DmBootstrapTnds(const MoTree& tree, const Principal& reader,

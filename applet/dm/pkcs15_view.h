@@ -7,10 +7,15 @@
 //   3F00 MF
 //   ├── 2F00 EF.DIR            record: Pkcs15DirRecord() (the card builder merges it)
 //   └── 5015 DF.PKCS15         DF name A0 00 00 00 63 50 4B 43 53 2D 31 35
-//       ├── 5031 EF.ODF        dataObjects → 3F00 5015 4401
+//       ├── 5031 EF.ODF        dataObjects → 4401
 //       ├── 5032 EF.TokenInfo  version, serial, manufacturer, label, tokenflags readonly
-//       ├── 4401 EF.DODF       opaqueDO "DM Bootstrap", OID 2.23.43.7.1 → 3F00 5015 4402
+//       ├── 4401 EF.DODF       "DM Bootstrap", OID 2.23.43.7.1 → 4402, twice: opaqueDO (what
+//       │                      OpenSC reads), then oidDO (what handsets read)
 //       └── 4402 EF(DM_Bootstrap)  TNDS XML of ./DMAcc and the connectivity subtrees
+//
+// Paths in ODF and DODF are FIDs relative to the PKCS#15 application, as on UICCs: a UICC
+// client selects them as 7FFF || FID from the MF (ETSI TS 102 221 §8.4.2), a PKCS#15 reader
+// under the application DF it selected.
 //
 // Every EF is generated on each read (read: always, update: never): nothing is stored twice,
 // and EF(DM_Bootstrap) is never stale. Secret values (AAuthSecret, AAuthData, nodes marked
@@ -20,6 +25,7 @@
 // principal may Get. Encodings in docs/pkcs15-view.md.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <functional>
 #include <string>
@@ -41,7 +47,19 @@ inline constexpr uint16_t kEfDmBootstrap = 0x4402;
 // The data object that names the bootstrap.
 inline constexpr char kBootstrapLabel[] = "DM Bootstrap";
 inline constexpr char kBootstrapOid[] = "2.23.43.7.1";
+// Size of EF.DODF with Pkcs15Quirks::dodf_padded_with_ff (more if the entries need it).
+inline constexpr size_t kPaddedDodfSize = 256;
 }  // namespace pkcs15
+
+// Deviations that cards in the field show (issue 12, item 6), to test a reader's robustness;
+// all off by default. Each changes only what it names (docs/pkcs15-view.md, "Quirks").
+struct Pkcs15Quirks {
+  // DODF Paths carry `index` 0 without `length`, which PKCS#15's Path allows only together.
+  bool dodf_path_without_length = false;
+  // EF.DODF is a fixed-size file (kPaddedDodfSize bytes) whose unused bytes are FF, as on a
+  // UICC whose DODF was sized at personalization (ISO 7816-4 §5.2.2.1 lets FF pad BER-TLV).
+  bool dodf_padded_with_ff = false;
+};
 
 struct Pkcs15Options {
   // EF.DIR label (DIRRecord label). Short, so that the record fits 32-byte EF.DIR records.
@@ -57,6 +75,8 @@ struct Pkcs15Options {
   // Also export the nodes that DMAcc's PrefConRef and ToConRef/<x>/ConRef values name (absolute
   // URIs "./..." of existing nodes, with their ancestors), wherever they are in the tree.
   bool follow_con_refs = true;
+  // Field-card deviations, off by default.
+  Pkcs15Quirks quirks;
 };
 
 // PKCS#15 application identifier (PKCS#15 v1.1 §5.4.1): A0 00 00 00 63 "PKCS-15".

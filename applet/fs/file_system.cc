@@ -123,7 +123,8 @@ void FileSystem::Validate() {
   if (!mf.is_df() || mf.fid != kMfFid) Fail(kMf, "the root must be a DF with FID 3F00");
   for (Id id = 0; id < static_cast<Id>(nodes_.size()); ++id) {
     const FileSpec& s = spec(id);
-    if (id != kMf && (s.fid == kMfFid || s.fid == 0x3FFF || s.fid == 0xFFFF)) {
+    if (id != kMf && (s.fid == kMfFid || s.fid == 0x3FFF || s.fid == 0xFFFF ||
+                      s.fid == kCurrentApplicationFid)) {
       Fail(id, "reserved FID");
     }
     if (s.is_df()) {
@@ -191,6 +192,13 @@ FileSystem::Id FileSystem::Walk(Id start, ByteView path) const {
     if (at == kNone) return kNone;
   }
   return at;
+}
+
+FileSystem::Id FileSystem::ApplicationOf(Id id) const {
+  for (Id at = id; at != kNone && at != kMf; at = parent(at)) {
+    if (is_df(at) && !spec(at).df_name.empty()) return at;
+  }
+  return kNone;
 }
 
 std::vector<FileSystem::Id> FileSystem::DfsNamed(ByteView name) const {

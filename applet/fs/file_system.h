@@ -25,6 +25,9 @@
 namespace dmcard::fs {
 
 inline constexpr uint16_t kMfFid = 0x3F00;
+// ETSI TS 102 221 §8.3, §8.4.2: the FID that stands for the current application (ADF), alone or
+// as the first FID of a path from the MF; reserved, no file carries it.
+inline constexpr uint16_t kCurrentApplicationFid = 0x7FFF;
 inline constexpr size_t kMaxDfNameLength = 16;
 inline constexpr uint8_t kMaxRecords = 254;  // record number FF is RFU (ISO 7816-4 §7.3.1)
 
@@ -149,6 +152,9 @@ class FileSystem {
   // A path of FIDs (2 bytes each) below `start`; every step but the last must be a DF. The
   // caller checks the length (even, not empty).
   Id Walk(Id start, ByteView path) const;
+  // The application DF `id` is in: the nearest DF, `id` itself included, that has a DF name and
+  // is not the MF (ETSI TS 102 221 §8.1: an ADF is a DF named by an AID). kNone if none.
+  Id ApplicationOf(Id id) const;
   // DFs whose name equals `name`, in pre-order.
   std::vector<Id> DfsNamed(ByteView name) const;
   // The path of FIDs from the MF (MF excluded), e.g. {5000, 5001}.

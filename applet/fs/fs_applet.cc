@@ -126,6 +126,10 @@ void FileSystemApplet::MakeCurrent(AppletContext& ctx, FileSystem::Id id) {
     ch.df = fs_.parent(id);
     ch.ef = id;
   }
+  // ETSI TS 102 221 §8.5.1: the ADF entered stays the current application until another is.
+  if (const FileSystem::Id app = fs_.ApplicationOf(ch.df); app != FileSystem::kNone) {
+    ch.application = app;
+  }
 }
 
 // The runtime selected this applet by AID (SELECT P1 = 04): the channel is at the MF.
@@ -164,7 +168,7 @@ Sw FileSystemApplet::FindSelectTarget(const ChannelState& ch, const CommandApdu&
         break;
       }
       if (data.size() != 2) return Sw::kWrongLength;
-      target = fs_.FindByFid(ch.df, fid());
+      target = fid() == kCurrentApplicationFid ? ch.application : fs_.FindByFid(ch.df, fid());
       break;
     case 0x01:  // child DF
       if (data.size() != 2) return Sw::kWrongLength;
@@ -207,12 +211,22 @@ Sw FileSystemApplet::FindSelectTarget(const ChannelState& ch, const CommandApdu&
     case 0x08:  // path from the MF
     case 0x09:  // path from the current DF
       if (data.empty() || data.size() % 2 != 0) return Sw::kWrongLength;
-      target = fs_.Walk(cmd.p1 == 0x08 ? FileSystem::kMf : ch.df, data);
+      target = WalkPath(ch, cmd.p1 == 0x08, data);
       break;
     default:
       return Sw::kIncorrectP1P2;
   }
   return target == FileSystem::kNone ? Sw::kFileNotFound : Sw::kOk;
+}
+
+// A path of SELECT P1 08 (from the MF, or from the current application when its first FID is
+// 7FFF: ETSI TS 102 221 §8.4.2) or 09 (from the current DF).
+FileSystem::Id FileSystemApplet::WalkPath(const ChannelState& ch, bool from_mf,
+                                          ByteView path) const {
+  if (!from_mf) return fs_.Walk(ch.df, path);
+  if (ReadU16(path.data()) != kCurrentApplicationFid) return fs_.Walk(FileSystem::kMf, path);
+  if (ch.application == FileSystem::kNone) return FileSystem::kNone;
+  return path.size() == 2 ? ch.application : fs_.Walk(ch.application, path.subspan(2));
 }
 
 // P1 b8 = 1: SFI in P1 b5-b1 (b7-b6 = 00), offset in P2; else a 15-bit offset in P1-P2.

@@ -13,9 +13,14 @@
 //    selected on the channel; every command then comes wrapped.
 //  - Selecting the applet by AID selects the MF on that channel and answers its FCI/FCP (P2),
 //    with the AID as DF name (84) when the MF has no name of its own.
-//  - SELECT: P1 00 (no data or 3F00 → MF; else FileSystem::FindByFid), 01 child DF, 02 EF of the
-//    current DF, 03 parent DF (no data), 04 DF name (first/last/next/previous in pre-order;
-//    exact name), 08 path from the MF, 09 path from the current DF. P2 b4-b3 00 FCI '6F',
+//  - SELECT: P1 00 (no data or 3F00 → MF; 7FFF → the current application; else
+//    FileSystem::FindByFid), 01 child DF, 02 EF of the current DF, 03 parent DF (no data), 04 DF
+//    name (first/last/next/previous in pre-order; exact name), 08 path from the MF (a first FID
+//    7FFF: from the current application instead, ETSI TS 102 221 §8.4.2), 09 path from the
+//    current DF. The current application of a channel is the named DF (FileSystem::
+//    ApplicationOf) that the latest selection on it entered; it stays while the MF or files
+//    outside any application are selected, as an ADF stays current on a UICC (TS 102 221
+//    §8.5.1). None yet → 7FFF answers 6A82. P2 b4-b3 00 FCI '6F',
 //    04 FCP '62', 08 FMD → empty template '64 00', 0C nothing. P2 b8-b5 ≠ 0, or b2-b1 ≠ 00 for
 //    P1 ≠ 04 → 6A86. FID not 2 bytes, path empty or odd, name not 1..16 bytes, data with P1 03
 //    → 6700. Not found → 6A82. A failed SELECT changes nothing.
@@ -105,6 +110,7 @@ class FileSystemApplet final : public Applet {
   struct ChannelState {
     FileSystem::Id df = FileSystem::kMf;
     FileSystem::Id ef = FileSystem::kNone;
+    FileSystem::Id application = FileSystem::kNone;  // what 7FFF names; kNone: none yet
   };
   // An EF addressed by a READ/UPDATE command: the current EF, or the one named by an SFI.
   struct Target {
@@ -123,6 +129,7 @@ class FileSystemApplet final : public Applet {
   std::string PinKey(uint8_t reference) const;
   std::string PukKey(uint8_t reference) const;
   Sw FindSelectTarget(const ChannelState& ch, const CommandApdu& cmd, FileSystem::Id& target) const;
+  FileSystem::Id WalkPath(const ChannelState& ch, bool from_mf, ByteView path) const;
   Sw BinaryTarget(const AppletContext& ctx, const CommandApdu& cmd, Target& t) const;
   Sw RecordTarget(const AppletContext& ctx, const CommandApdu& cmd, Target& t) const;
   void MakeCurrent(AppletContext& ctx, FileSystem::Id id);

@@ -20,6 +20,8 @@
 #include "dm/tnds.h"
 #include "fs/file_system.h"
 #include "fs/fs_applet.h"
+#include "host/demo_card.h"
+#include "host/profile_file.h"
 #include "runtime/card.h"
 #include "runtime/storage_medium.h"
 
@@ -298,9 +300,10 @@ TEST_F(DmPkcs15, Req_DEV1_Pkcs15ApplicationSelectableByAidAndPath) {
 
 TEST_F(DmPkcs15, Req_SC7_OdfPointsAtTheDodf) {
   const Bytes odf = ReadEf("5015 5031");
-  // dataObjects [7] (explicit: PathOrObjects is a CHOICE) → Path { efidOrPath 3F00 5015 4401 }
-  EXPECT_EQ(ToHex(odf), X("A70A 3008 0406 3F0050154401"));
-  EXPECT_EQ(DumpDer(odf), "[C7]{SEQ{OCTET:3F0050154401}}");
+  // dataObjects [7] (explicit: PathOrObjects is a CHOICE) → Path { efidOrPath 4401 }, the FID
+  // relative to the PKCS#15 application, as UICCs give it (reference-facts §1).
+  EXPECT_EQ(ToHex(odf), X("A706 3004 0402 4401"));
+  EXPECT_EQ(DumpDer(odf), "[C7]{SEQ{OCTET:4401}}");
   EXPECT_EQ(odf, Pkcs15Odf());
 }
 
@@ -325,18 +328,140 @@ TEST_F(DmPkcs15, LongLabelsUseLongFormLengths) {
                              ",BITS:0780}");
 }
 
+// The DODF entry twice: opaqueDO first (OpenSC reads only that form and stops at the first
+// entry it cannot decode), then oidDO (the only form Tizen, Nordic and the Open Mobile API
+// read), both with the path 4402 relative to the application (reference-facts §1).
+constexpr char kOpaqueDoDump[] =
+    "SEQ{SEQ{UTF8:\"DM Bootstrap\"},SEQ{UTF8:\"OMA DM\",OID:2.23.43.7.1},"
+    "[C1]{SEQ{OCTET:4402}}}";
+constexpr char kOidDoDump[] =
+    "[C1]{SEQ{UTF8:\"DM Bootstrap\"},SEQ{UTF8:\"OMA DM\"},"
+    "[C1]{SEQ{OID:2.23.43.7.1,SEQ{OCTET:4402}}}}";
+
 TEST_F(DmPkcs15, Req_SC7_DodfNamesTheDmBootstrap) {
   const Bytes dodf = ReadEf("5015 4401");
-  // opaqueDO { CommonObjectAttributes { label "DM Bootstrap" },
-  //            CommonDataObjectAttributes { applicationName "OMA DM",
-  //                                         applicationOID 2.23.43.7.1 },
-  //            typeAttributes [1] { Path { 3F00 5015 4402 } } }
-  EXPECT_EQ(DumpDer(dodf),
-            "SEQ{SEQ{UTF8:\"DM Bootstrap\"},SEQ{UTF8:\"OMA DM\",OID:2.23.43.7.1},"
-            "[C1]{SEQ{OCTET:3F0050154402}}}");
-  // The OID by hand (X.690 §8.19): 2·40 + 23 = 103 = 67, 43 = 2B, 7, 1.
-  EXPECT_NE(ToHex(dodf).find(X("0604 672B0701")), std::string::npos);
+  // opaqueDO: SEQ { CommonObjectAttributes { label }, CommonDataObjectAttributes
+  //   { applicationName, applicationOID }, typeAttributes [1] { Path { 4402 } } }
+  // oidDO [1]: { CommonObjectAttributes { label }, CommonDataObjectAttributes
+  //   { applicationName }, typeAttributes [1] { OidDO { id, Path { 4402 } } } }
+  EXPECT_EQ(DumpDer(dodf), std::string(kOpaqueDoDump) + "," + kOidDoDump);
+  EXPECT_EQ(ToHex(dodf),
+            X("3028 300E 0C0C" + AsciiHex("DM Bootstrap") + "300E 0C06" + AsciiHex("OMA DM") +
+              "0604 672B0701 A106 3004 0402 4402"
+              "A12A 300E 0C0C" +
+              AsciiHex("DM Bootstrap") + "3008 0C06" + AsciiHex("OMA DM") +
+              "A10E 300C 0604 672B0701 3004 0402 4402"));
   EXPECT_EQ(dodf, Pkcs15Dodf());
+}
+
+// The oidDO entry has the shape of the real UICC entry in reference-facts §1
+// (A1 29 30 00 30 0F 0C 0D "GP SE Acc Ctl" A1 14 30 12 06 0A <OID> 30 04 04 02 42 00): the
+// same tags at the same depths, differing only in the label and the OID.
+TEST_F(DmPkcs15, OidDoEntryHasTheShapeOfARealUiccEntry) {
+  const std::string real = DumpDer(Hx("A129 3000 300F 0C0D" + AsciiHex("GP SE Acc Ctl") +
+                                      "A114 3012 060A 2A864886FC6B81480101 3004 0402 4200"));
+  EXPECT_EQ(real,
+            "[C1]{SEQ{},SEQ{UTF8:\"GP SE Acc Ctl\"},"
+            "[C1]{SEQ{OID:1.2.840.114283.200.1.1,SEQ{OCTET:4200}}}}");
+  EXPECT_EQ(DumpDer(Pkcs15Dodf()).substr(std::string(kOpaqueDoDump).size() + 1), kOidDoDump);
+}
+
+// --- Quirk switches (issue 12 item 6): each changes exactly what it names --------------------
+
+TEST_F(DmPkcs15, QuirkDodfPathWithoutLengthAddsIndexToEveryDodfPathOnly) {
+  Pkcs15Options quirky;
+  quirky.quirks.dodf_path_without_length = true;
+  std::string dump = DumpDer(Pkcs15Dodf(quirky));
+  // Path { efidOrPath, index 0 } without length, in both entries.
+  const std::string with_index = "SEQ{OCTET:4402,INT:00}";
+  size_t found = 0;
+  for (size_t at = dump.find(with_index); at != std::string::npos; at = dump.find(with_index)) {
+    dump.replace(at, with_index.size(), "SEQ{OCTET:4402}");
+    ++found;
+  }
+  EXPECT_EQ(found, 2u);
+  EXPECT_EQ(dump, DumpDer(Pkcs15Dodf()));
+  // Nothing else changes: ODF, TokenInfo, EF.DIR record.
+  EXPECT_EQ(Pkcs15TokenInfo(quirky), Pkcs15TokenInfo());
+  EXPECT_EQ(Pkcs15DirRecord(quirky), Pkcs15DirRecord());
+}
+
+TEST_F(DmPkcs15, QuirkDodfPaddedWithFfPadsTheDodfOnly) {
+  Pkcs15Options quirky;
+  quirky.quirks.dodf_padded_with_ff = true;
+  const Bytes plain = Pkcs15Dodf();
+  const Bytes padded = Pkcs15Dodf(quirky);
+  ASSERT_EQ(padded.size(), pkcs15::kPaddedDodfSize);
+  EXPECT_EQ(Bytes(padded.begin(), padded.begin() + static_cast<long>(plain.size())), plain);
+  EXPECT_TRUE(std::all_of(padded.begin() + static_cast<long>(plain.size()), padded.end(),
+                          [](uint8_t b) { return b == 0xFF; }));
+  EXPECT_EQ(Pkcs15TokenInfo(quirky), Pkcs15TokenInfo());
+  EXPECT_EQ(Pkcs15DirRecord(quirky), Pkcs15DirRecord());
+}
+
+// --- 7FFF: the current application (ETSI TS 102 221 §8.4.2) ---------------------------------
+
+TEST_F(DmPkcs15, Select7fffNamesTheApplicationSelectedByAid) {
+  // No application entered yet on the channel: 7FFF names nothing.
+  EXPECT_EQ(SwOf(Send("00A4080C04 7FFF5031")), 0x6A82);
+  EXPECT_EQ(SwOf(Send("00A4000C02 7FFF")), 0x6A82);
+  // SELECT by AID with P2 04: an FCP (62) of DF 5015 with its DF name.
+  const Bytes fcp = Send(std::string("00A404040C") + kPkcs15AidHex + "00");
+  ASSERT_EQ(SwOf(fcp), 0x9000) << ToHex(fcp);
+  EXPECT_EQ(ToHex(DataOf(fcp)),
+            X(std::string("6218 8201 38 8302 5015 840C") + kPkcs15AidHex + "8A01 05"));
+  // 7FFF || FID from the MF, with an FCP.
+  const Bytes odf = Send("00A4080404 7FFF5031 00");
+  ASSERT_EQ(SwOf(odf), 0x9000) << ToHex(odf);
+  EXPECT_NE(ToHex(DataOf(odf)).find("83025031"), std::string::npos) << ToHex(odf);
+  // The application stays current while the MF is selected (TS 102 221 §8.5.1).
+  const size_t size = Bootstrap().size();
+  EXPECT_EQ(SwOf(Send("00A4000C02 3F00")), 0x9000);
+  EXPECT_EQ(SelectPath("7FFF 4402"), size);
+  // 7FFF alone: the ADF itself, by path and by FID.
+  EXPECT_EQ(SwOf(Send("00A4000C02 3F00")), 0x9000);
+  EXPECT_EQ(SwOf(Send("00A4000C02 7FFF")), 0x9000);
+  EXPECT_EQ(SwOf(Send("00A4020C02 5032")), 0x9000);
+  EXPECT_EQ(SwOf(Send("00A4080C02 7FFF")), 0x9000);
+  EXPECT_EQ(SwOf(Send("00A4080C04 7FFF9999")), 0x6A82);
+}
+
+TEST_F(DmPkcs15, Select7fffAfterEnteringTheApplicationByPath) {
+  EXPECT_EQ(SwOf(Send("00A4080C04 50155032")), 0x9000);
+  EXPECT_EQ(SwOf(Send("00A4000C02 3F00")), 0x9000);
+  EXPECT_EQ(SwOf(Send("00A4080C04 7FFF4401")), 0x9000);
+}
+
+// The access sequence of a UICC-based client (reference-facts §1, Nordic uicc_lwm2m): every
+// step on its own logical channel answers exactly 9000.
+TEST_F(DmPkcs15, Req_DEV1_UiccAccessSequenceAnswers9000OnALogicalChannel) {
+  const Bytes open = Send("0070000001");
+  ASSERT_EQ(ToHex(open), "019000");
+  const Bytes aid = Send(std::string("01A404040C") + kPkcs15AidHex + "00");
+  ASSERT_EQ(SwOf(aid), 0x9000) << ToHex(aid);
+  EXPECT_EQ(DataOf(aid).at(0), 0x62);
+  auto read = [this](std::string_view fid) {
+    const Bytes fcp = Send("01A4080404 7FFF" + std::string(fid) + "00");
+    EXPECT_EQ(SwOf(fcp), 0x9000) << fid << ": " << ToHex(fcp);
+    const Bytes d = DataOf(fcp);
+    const size_t size = d.size() > 5 ? static_cast<size_t>((d[4] << 8) | d[5]) : 0;
+    Bytes out;
+    while (out.size() < size) {
+      const size_t left = size - out.size();
+      const Bytes cmd = {0x01, 0xB0, static_cast<uint8_t>(out.size() >> 8),
+                         static_cast<uint8_t>(out.size()),
+                         static_cast<uint8_t>(left >= 256 ? 0 : left)};
+      const Bytes r = card_->Transmit(cmd);
+      EXPECT_EQ(SwOf(r), 0x9000) << ToHex(cmd) << " → " << ToHex(r);
+      if (SwOf(r) != 0x9000) break;
+      Append(out, DataOf(r));
+    }
+    return out;
+  };
+  EXPECT_EQ(read("5031"), Pkcs15Odf());
+  EXPECT_EQ(read("4401"), Pkcs15Dodf());
+  EXPECT_EQ(Text(read("4402")), Bootstrap());
+  EXPECT_EQ(ToHex(Send("01708001")), "9000");
 }
 
 TEST_F(DmPkcs15, Pkcs15FilesAreReadOnly) {
@@ -446,6 +571,74 @@ TEST_F(DmPkcs15, EmptyTreeGivesAnEmptyDocument) {
   TndsDocument doc = ParseTndsXml(xml);
   EXPECT_TRUE(doc.error.empty()) << doc.error << "\n" << xml;
   EXPECT_TRUE(doc.nodes.empty()) << xml;
+}
+
+// --- The card a profile makes (cards/make_card.cc) -------------------------------------------
+
+std::unique_ptr<Card> CardOf(const Profile& profile) {
+  std::string error;
+  const uint8_t seed[16] = {7};
+  auto card = MakeCard(profile, DemoCardConfig(),
+                       Platform{std::make_shared<RamMedium>(), crypto::Drbg::FromSeed(seed),
+                                [] { return int64_t{1700000000}; }},
+                       error);
+  EXPECT_TRUE(card) << error;
+  if (card) card->PowerOn();
+  return card;
+}
+
+// ISO 7816-4 §8.2.1.1: EF.DIR lists the applications of the card, the DM applet included; the
+// Issuer Security Domain is not listed (docs/pkcs15-view.md, "EF.DIR").
+TEST(DmPkcs15Card, Req_SC7_EfDirListsEveryApplicationOfTheCard) {
+  auto card = CardOf(DemoProfile());
+  ASSERT_TRUE(card);
+  ASSERT_EQ(SwOf(card->Transmit(Hx("00A4020C022F00"))), 0x9000);
+  auto record = [&card](uint8_t n) {
+    const Bytes r = card->Transmit(Bytes{0x00, 0xB2, n, 0x04, 0x20});
+    EXPECT_EQ(SwOf(r), 0x9000) << ToHex(r);
+    return ToHex(DataOf(r));
+  };
+  auto padded = [](std::string hex) { return hex + std::string(64 - hex.size(), '0'); };
+  EXPECT_EQ(record(1), padded(X(std::string("611C 4F0C") + kPkcs15AidHex +
+                                "5006 4F4D4120444D 5104 3F005015")));
+  EXPECT_EQ(record(2),
+            padded(X("611A 4F0B F0444D4341524444454D4F 500B" + AsciiHex("DMCARD DEMO"))));
+  EXPECT_EQ(record(3),
+            padded(X("611B 4F0A F0444D434152442D444D 500D" + AsciiHex("DMCARD OMA DM"))));
+  EXPECT_EQ(record(4), padded(""));
+  // Each listed AID selects its application: the DM applet, and, under the file-system applet,
+  // the PKCS#15 application and the demo DF.
+  EXPECT_EQ(SwOf(card->Transmit(Hx("00A4040C0AF0444D434152442D444D"))), 0x9000);
+  EXPECT_EQ(SwOf(card->Transmit(Hx("00A4040C09F0444D434152444653"))), 0x9000);
+  EXPECT_EQ(SwOf(card->Transmit(Hx(std::string("00A4040C0C") + kPkcs15AidHex))), 0x9000);
+  EXPECT_EQ(SwOf(card->Transmit(Hx("00A4040C0BF0444D4341524444454D4F"))), 0x9000);
+}
+
+// Each quirk switch of the profile reaches EF.DODF, and changes only what it names (the
+// encodings themselves: QuirkDodf* above).
+TEST(DmPkcs15Card, ProfileQuirksReachTheDodf) {
+  for (int mask = 0; mask < 4; ++mask) {
+    Profile profile = DemoProfile();
+    profile.quirks.dodf_path_without_length = (mask & 1) != 0;
+    profile.quirks.dodf_padded_with_ff = (mask & 2) != 0;
+    Pkcs15Options options;
+    options.quirks.dodf_path_without_length = profile.quirks.dodf_path_without_length;
+    options.quirks.dodf_padded_with_ff = profile.quirks.dodf_padded_with_ff;
+    SCOPED_TRACE("quirks " + std::to_string(mask));
+    auto card = CardOf(profile);
+    ASSERT_TRUE(card);
+    const Bytes fcp = card->Transmit(Hx("00A4080404 50154401 00"));
+    ASSERT_EQ(SwOf(fcp), 0x9000) << ToHex(fcp);
+    const size_t size = static_cast<size_t>((fcp[4] << 8) | fcp[5]);
+    const Bytes r = card->Transmit(Bytes{
+        0x00, 0xB0, 0x00, 0x00, 0x00, static_cast<uint8_t>(size >> 8), static_cast<uint8_t>(size)});
+    ASSERT_EQ(SwOf(r), 0x9000) << ToHex(r);
+    EXPECT_EQ(DataOf(r), Pkcs15Dodf(options));
+    EXPECT_EQ(DataOf(r) == Pkcs15Dodf(), mask == 0);
+    // The ODF is the same whatever the quirks.
+    ASSERT_EQ(SwOf(card->Transmit(Hx("00A4080C04 50155031"))), 0x9000);
+    EXPECT_EQ(DataOf(card->Transmit(Hx("00B0000008"))), Pkcs15Odf());
+  }
 }
 
 }  // namespace

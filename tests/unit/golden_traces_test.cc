@@ -72,6 +72,8 @@ constexpr GoldenTrace kGoldenTraces[] = {
     {"uc-cr-tampered.trace", "UC-CR tampered", "UC-CR "},
     {"uc-cr-replayed.trace", "UC-CR replayed", "UC-CR "},
     {"fumo-check-firmware.trace", "FUMO", "FUMO "},
+    // Issue 12 item 7: a UICC-based client reads the DM bootstrap through PKCS#15.
+    {"uicc-access-dm-bootstrap.trace", "UICC DM bootstrap", "UICC "},
 };
 
 // A fresh demo card in RAM, as `dmcard --direct` and dmcard-vicc make it.

@@ -382,6 +382,27 @@ TEST_F(ProfileFiles, MinimalProfileLoads) {
             "");
 }
 
+// Issue 12 item 6: the quirk switches are off unless the profile turns them on.
+TEST_F(ProfileFiles, QuirksAreOffByDefaultAndReadFromTheProfile) {
+  EXPECT_EQ(Load(R"({"profile": "p", "tree": "tree.xml"})"), "");
+  ASSERT_TRUE(loaded_);
+  EXPECT_FALSE(loaded_->quirks.dodf_path_without_length);
+  EXPECT_FALSE(loaded_->quirks.dodf_padded_with_ff);
+  EXPECT_FALSE(DemoProfile().quirks.dodf_path_without_length);
+  EXPECT_FALSE(DemoProfile().quirks.dodf_padded_with_ff);
+  EXPECT_EQ(
+      Load(R"({"profile": "p", "quirks": {"dodf_padded_with_ff": true}, "tree": "tree.xml"})"), "");
+  ASSERT_TRUE(loaded_);
+  EXPECT_FALSE(loaded_->quirks.dodf_path_without_length);
+  EXPECT_TRUE(loaded_->quirks.dodf_padded_with_ff);
+  EXPECT_EQ(Load(R"({"profile": "p", "quirks": {"dodf_path_without_length": true,
+                     "dodf_padded_with_ff": false}, "tree": "tree.xml"})"),
+            "");
+  ASSERT_TRUE(loaded_);
+  EXPECT_TRUE(loaded_->quirks.dodf_path_without_length);
+  EXPECT_FALSE(loaded_->quirks.dodf_padded_with_ff);
+}
+
 TEST_F(ProfileFiles, ErrorsNameTheFileAndTheProblem) {
   struct Case {
     const char* what;
