@@ -21,7 +21,7 @@ Bytes Ascii(const std::string& s) { return Bytes(s.begin(), s.end()); }
 
 // The demo file system with the PKCS#15 application added: EF.DIR record 1 announces it (the
 // OMA smart-card provisioning convention), the demo application moves to record 2.
-fs::FileSpec FileSystemWithPkcs15(Card& card) {
+fs::FileSpec FileSystemWithPkcs15(Card& card, const Profile& profile) {
   fs::FileSpec mf = fs::DemoFileSystem();
   for (fs::FileSpec& f : mf.children) {
     if (f.fid == fs::demo::kEfDir && !f.initial_records.empty()) {
@@ -30,7 +30,10 @@ fs::FileSpec FileSystemWithPkcs15(Card& card) {
     }
   }
   Card* c = &card;
-  mf.children.push_back(dm::Pkcs15Application(dm::DmApplet::kKeyPrefix, [c] { return c->now(); }));
+  dm::Pkcs15Options options;
+  options.bootstrap_format = profile.bootstrap_ef_format;
+  mf.children.push_back(dm::Pkcs15Application(
+      dm::DmApplet::kKeyPrefix, [c] { return c->now(); }, options));
   return mf;
 }
 
@@ -122,7 +125,7 @@ std::unique_ptr<Card> MakeCard(const Profile& profile, const CardConfig& config,
     return nullptr;
   }
   sw = card->Install(std::make_unique<fs::FileSystemApplet>(
-      fs::demo::Aid(), FileSystemWithPkcs15(*card), UserPinFor(profile)));
+      fs::demo::Aid(), FileSystemWithPkcs15(*card, profile), UserPinFor(profile)));
   if (sw != Sw::kOk) {
     error = "installing the file system applet failed with status " + SwText(sw);
     return nullptr;

@@ -2,7 +2,8 @@
 // the card's DM bootstrap the way OMA smart-card provisioning does it (OMA-TS-DM_Bootstrap 1.2
 // "Smartcard", OMA-WAP-TS-ProvSC): a PKCS#15 application listed in EF.DIR, whose DODF holds a
 // data object with application OID 2.23.43.7.1 and label "DM Bootstrap" pointing at
-// EF(DM_Bootstrap), which holds the current bootstrap as a TNDS XML document.
+// EF(DM_Bootstrap), which holds the current bootstrap as an OMA DM bootstrap message (SyncML DM
+// 1.2 WBXML with embedded WBXML TNDS, dm/bootstrap_export.h) or, as a profile option, TNDS XML.
 //
 //   3F00 MF
 //   ├── 2F00 EF.DIR            record: Pkcs15DirRecord() (the card builder merges it)
@@ -10,7 +11,7 @@
 //       ├── 5031 EF.ODF        dataObjects → 3F00 5015 4401
 //       ├── 5032 EF.TokenInfo  version, serial, manufacturer, label, tokenflags readonly
 //       ├── 4401 EF.DODF       opaqueDO "DM Bootstrap", OID 2.23.43.7.1 → 3F00 5015 4402
-//       └── 4402 EF(DM_Bootstrap)  TNDS XML of ./DMAcc and the connectivity subtrees
+//       └── 4402 EF(DM_Bootstrap)  bootstrap message of ./DMAcc and the connectivity subtrees
 //
 // Every EF is generated on each read (read: always, update: never): nothing is stored twice,
 // and EF(DM_Bootstrap) is never stale. Secret values (AAuthSecret, AAuthData, nodes marked
@@ -25,6 +26,7 @@
 #include <string>
 #include <vector>
 
+#include "dm/bootstrap_export.h"
 #include "dm/mo_tree.h"
 #include "fs/file_system.h"
 #include "runtime/bytes.h"
@@ -57,6 +59,9 @@ struct Pkcs15Options {
   // Also export the nodes that DMAcc's PrefConRef and ToConRef/<x>/ConRef values name (absolute
   // URIs "./..." of existing nodes, with their ancestors), wherever they are in the tree.
   bool follow_con_refs = true;
+  // What EF(DM_Bootstrap) holds: the OMA DM bootstrap message (SyncML DM 1.2 WBXML with embedded
+  // WBXML TNDS, dm/bootstrap_export.h) or one TNDS XML document.
+  BootstrapEfFormat bootstrap_format = BootstrapEfFormat::kWbxml;
 };
 
 // PKCS#15 application identifier (PKCS#15 v1.1 §5.4.1): A0 00 00 00 63 "PKCS-15".
@@ -75,6 +80,11 @@ Bytes Pkcs15Dodf(const Pkcs15Options& options = {});
 // a subtree one of whose ancestors `reader` may not Get). docs/pkcs15-view.md, "Who reads".
 std::string DmBootstrapTnds(const MoTree& tree, const Principal& reader,
                             const Pkcs15Options& options = {});
+// What EF(DM_Bootstrap) holds for `reader`, in options.bootstrap_format: the same nodes as
+// DmBootstrapTnds, as the OMA DM bootstrap message (a SyncBody with Final alone when there is
+// nothing to bootstrap) or as that TNDS XML document.
+Bytes DmBootstrapFile(const MoTree& tree, const Principal& reader,
+                      const Pkcs15Options& options = {});
 
 // DF 5015 with ODF, TokenInfo, DODF and EF(DM_Bootstrap), all generated. EF(DM_Bootstrap) reads
 // the DM tree under `dm_prefix` (the DM applet's "dm/") at every read, through the file-system
