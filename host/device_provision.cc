@@ -251,19 +251,46 @@ class Pkcs15Reader {
   uint8_t cla_ = 0x00;
 };
 
-// EF(DM_Bootstrap) is TNDS: XML today, WBXML once the card writes it so (issue 12); either is
-// read. Nodes with absolute URIs, parents first.
+// A SyncML message whose SyncBody holds no command but Final: what the card writes when the
+// reader may Get nothing of the bootstrap.
+bool IsMessageWithoutCommands(ByteView content) {
+  std::string error;
+  const std::optional<std::string> xml = dm::SyncMlWbxmlToXml(content, error);
+  pugi::xml_document doc;
+  if (!xml || !doc.load_buffer(xml->data(), xml->size())) return false;
+  const pugi::xml_node body = doc.child("SyncML").child("SyncBody");
+  if (!body) return false;
+  for (pugi::xml_node c : body.children()) {
+    if (c.type() == pugi::node_element && std::string_view(c.name()) != "Final") return false;
+  }
+  return true;
+}
+
+// EF(DM_Bootstrap) is the OMA DM bootstrap message (SyncML DM 1.2 WBXML whose items carry WBXML
+// TNDS, the card's default), or TNDS XML (the card's "tnds-xml" profile option), or TNDS WBXML;
+// each is read; an empty file or a message without commands is a bootstrap without nodes
+// (nothing the device may read). Nodes with absolute URIs, parents first.
 bool ParseCardBootstrap(ByteView content, std::vector<dm::Node>& nodes, std::string& error) {
+  if (content.empty()) return true;
   const auto first =
       std::find_if(content.begin(), content.end(), [](uint8_t b) { return std::isspace(b) == 0; });
   std::string xml;
   if (first != content.end() && *first == '<') {
     xml.assign(content.begin(), content.end());
   } else {
+    std::string merror;
+    if (const auto changes = dm::DecodeBootstrapMessage(content, merror)) {
+      for (const dm::BootstrapChange& c : *changes) {
+        nodes.insert(nodes.end(), c.nodes.begin(), c.nodes.end());
+      }
+      return true;
+    }
+    if (IsMessageWithoutCommands(content)) return true;
     std::string werror;
     std::optional<std::string> decoded = dm::TndsWbxmlToXml(content, werror);
     if (!decoded) {
-      error = "EF(DM_Bootstrap) is neither TNDS XML nor TNDS WBXML: " + werror;
+      error = "EF(DM_Bootstrap) is neither an OMA DM bootstrap message (" + merror +
+              ") nor TNDS XML nor TNDS WBXML (" + werror + ")";
       return false;
     }
     xml = std::move(*decoded);

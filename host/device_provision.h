@@ -7,7 +7,8 @@
 //      must the user confirm (USA1), must the device connect on its own (USA3)?
 //   2. The data. Without a package: EF(DM_Bootstrap) of the card's PKCS#15 application, read as
 //      handsets read it (reference-facts.md §1: the PKCS#15 application by AID, EF.ODF, EF.DODF,
-//      the data object whose OID is 2.23.43.7.1), TNDS XML or WBXML. With a package (UC-CR): the
+//      the data object whose OID is 2.23.43.7.1): the OMA DM bootstrap message (SyncML DM 1.2
+//      WBXML, the card's default), TNDS XML or TNDS WBXML. With a package (UC-CR): the
 //      VERIFY BOOTSTRAP command data the network sent; the card verifies it (P1 00) and says
 //      which flags apply; the device reads the OMA DM bootstrap message itself.
 //   3. USA1: the user is asked (UserPrompt) before anything is written.

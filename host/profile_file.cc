@@ -160,6 +160,16 @@ class ProfileParser {
           p.bootstrap_failure_limit = static_cast<uint8_t>(value.get<uint64_t>());
           continue;
         }
+        if (key == "ef_format") {
+          const std::string name = value.is_string() ? value.get<std::string>() : "";
+          if (name != "wbxml" && name != "tnds-xml") {
+            return Fail("bootstrap.ef_format",
+                        "must be \"wbxml\" or \"tnds-xml\", got " + value.dump());
+          }
+          p.bootstrap_ef_format =
+              name == "wbxml" ? dm::BootstrapEfFormat::kWbxml : dm::BootstrapEfFormat::kTndsXml;
+          continue;
+        }
         bool* flag = key == "user_confirmation" ? &p.user_confirmation
                      : key == "autoconnect"     ? &p.autoconnect
                                                 : nullptr;

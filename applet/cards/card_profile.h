@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "dm/bootstrap_export.h"
 #include "runtime/bytes.h"
 #include "runtime/card_config.h"
 
@@ -54,6 +55,9 @@ struct Profile {
   // "bootstrap": {"failure_limit"}: VERIFY BOOTSTRAP failures in a row that lock it out (1-255);
   // absent = the applet's default (dm/bootstrap.h).
   std::optional<uint8_t> bootstrap_failure_limit;
+  // "bootstrap": {"ef_format": "wbxml" | "tnds-xml"}: what EF(DM_Bootstrap) of the PKCS#15 view
+  // holds, the OMA DM bootstrap message (default) or one TNDS XML document (dm/pkcs15_view.h).
+  dm::BootstrapEfFormat bootstrap_ef_format = dm::BootstrapEfFormat::kWbxml;
   // "user_pin": 4 to 8 digits, "user_puk": 8 digits (dm/pin_policy.h); empty = none.
   std::string user_pin, user_puk;
   // "imsi": 6 to 15 digits, held in EF_IMSI form (dm/imsi.h); empty = none.

@@ -60,6 +60,7 @@ dm::Pkcs15Options Pkcs15OptionsFor(const Profile& profile) {
   dm::Pkcs15Options options;
   options.quirks.dodf_path_without_length = profile.quirks.dodf_path_without_length;
   options.quirks.dodf_padded_with_ff = profile.quirks.dodf_padded_with_ff;
+  options.bootstrap_format = profile.bootstrap_ef_format;
   return options;
 }
 

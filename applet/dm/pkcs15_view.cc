@@ -6,9 +6,8 @@
 #include <string_view>
 #include <utility>
 
+#include "dm/bootstrap_export.h"
 #include "dm/dm_applet.h"
-#include "dm/tnds.h"
-#include "runtime/storage_medium.h"
 
 namespace dmcard::dm {
 
@@ -130,8 +129,7 @@ class BootstrapContent final : public fs::EfContentSource {
     const Principal who = DmApplet::PrincipalOf(reader);
     const std::string who_text = who.ToString();
     if (!cached_ || generation_ != generation || cached_for_ != who_text) {
-      const std::string xml = DmBootstrapTnds(tree, who, options_);
-      content_.assign(xml.begin(), xml.end());
+      content_ = DmBootstrapFile(tree, who, options_);
       generation_ = generation;
       cached_for_ = who_text;
       cached_ = true;
@@ -149,23 +147,8 @@ class BootstrapContent final : public fs::EfContentSource {
   Pkcs15Options options_;
 };
 
-bool IsUnder(std::string_view uri, std::string_view root) {
-  if (root == ".") return true;
-  return uri == root || (uri.size() > root.size() && uri.substr(0, root.size()) == root &&
-                         uri[root.size()] == '/');
-}
-
-// "./A/B/C" → {"./A", "./A/B"}.
-std::vector<std::string> AncestorsOf(const std::string& uri) {
-  std::vector<std::string> out;
-  for (size_t pos = uri.find('/', 2); pos != std::string::npos; pos = uri.find('/', pos + 1)) {
-    out.push_back(uri.substr(0, pos));
-  }
-  return out;
-}
-
-bool IsSecret(const Node& n) {
-  return n.props.secret || MoTree::IsSecretName(MoTree::NameOf(n.uri));
+BootstrapSelection SelectionOf(const Pkcs15Options& options) {
+  return {.roots = options.bootstrap_roots, .follow_con_refs = options.follow_con_refs};
 }
 
 }  // namespace
@@ -236,86 +219,20 @@ Bytes Pkcs15Dodf(const Pkcs15Options& options) {
 
 std::string DmBootstrapTnds(const MoTree& tree, const Principal& reader,
                             const Pkcs15Options& options) {
-  // What `reader` may Get: a node whose Get the ACLs refuse is left out with its whole subtree,
-  // and a subtree is exported only when every ancestor may be listed too.
-  auto may_get = [&](const std::string& uri) {
-    if (!tree.Allowed(reader, uri, AclOp::kGet)) return false;
-    for (const std::string& a : AncestorsOf(uri)) {
-      if (!tree.Allowed(reader, a, AclOp::kGet)) return false;
-    }
-    return tree.Allowed(reader, ".", AclOp::kGet);
-  };
-  auto readable_walk = [&](const std::string& root) {
-    std::vector<Node> out;
-    std::vector<std::string> refused;  // subtrees left out
-    for (Node& n : tree.Walk(root)) {
-      bool under_refused = false;
-      for (const std::string& r : refused) under_refused = under_refused || IsUnder(n.uri, r);
-      if (under_refused) continue;
-      if (!tree.Allowed(reader, n.uri, AclOp::kGet)) {
-        refused.push_back(n.uri);
-        continue;
-      }
-      out.push_back(std::move(n));
-    }
-    return out;
-  };
+  return BootstrapTndsXml(SelectBootstrapObjects(tree, reader, SelectionOf(options)));
+}
 
-  // The subtrees that make the bootstrap.
-  std::vector<std::string> roots;
-  auto add_root = [&](const std::string& uri) {
-    for (const std::string& r : roots) {
-      if (IsUnder(uri, r)) return;
-    }
-    if (tree.Read(uri) && may_get(uri)) roots.push_back(uri);
-  };
-  for (const std::string& r : options.bootstrap_roots) add_root(r);
-  if (options.follow_con_refs && tree.Read("./DMAcc") && may_get("./DMAcc")) {
-    for (const Node& n : readable_walk("./DMAcc")) {
-      const std::string name = MoTree::NameOf(n.uri);
-      if (n.interior || (name != "ConRef" && name != "PrefConRef")) continue;
-      const std::string target(n.value.begin(), n.value.end());
-      if (target.rfind("./", 0) == 0 && tree.CheckUri(target) == DmStatus::kOk) add_root(target);
-    }
+Bytes DmBootstrapFile(const MoTree& tree, const Principal& reader, const Pkcs15Options& options) {
+  const std::vector<BootstrapObject> objects =
+      SelectBootstrapObjects(tree, reader, SelectionOf(options));
+  if (options.bootstrap_format == BootstrapEfFormat::kTndsXml) {
+    const std::string xml = BootstrapTndsXml(objects);
+    return Bytes(xml.begin(), xml.end());
   }
-
-  // Copy them (secret values dropped) into a scratch tree in RAM and export that: one TNDS
-  // document with exactly these subtrees, made by the TNDS serializer itself.
-  PersistentStore::Options store_options;
-  store_options.capacity = 1024 * 1024;
-  PersistentStore scratch(std::make_shared<RamMedium>(), store_options);
-  scratch.Begin();
-  MoTree copy(scratch, "b/", [] { return int64_t{0}; });
-  copy.Init();
-  for (const std::string& root : roots) {
-    for (const std::string& a : AncestorsOf(root)) {
-      if (copy.Read(a)) continue;
-      std::optional<Node> n = tree.Read(a);
-      if (!n) break;
-      n->value.clear();
-      copy.Put(*n);
-    }
-    for (Node n : readable_walk(root)) {
-      if (!IsSecret(n)) {
-        // Cannot fail for nodes that the card's own tree holds under the same limits.
-        copy.Put(n);
-        continue;
-      }
-      // A secret value never leaves the card's tree: the copy keeps the node (secret, so the
-      // export leaves its value out) with a stand-in value valid for its format.
-      for (std::string_view stand_in : {"", "0", "false"}) {
-        n.value.assign(stand_in.begin(), stand_in.end());
-        if (copy.Put(n) == DmStatus::kOk) break;
-      }
-    }
-  }
-  TndsExportOptions export_options;
-  export_options.include_values = true;
-  export_options.include_secret_values = false;
-  export_options.include_properties = true;
-  std::string xml = ExportTndsXml(copy, ".", export_options);
-  scratch.Abort();
-  return xml;
+  std::string error;
+  // libwbxml2 encodes every document the tree can hold; should it ever refuse, the file is
+  // empty rather than wrong.
+  return BootstrapMessageWbxml(objects, error).value_or(Bytes{});
 }
 
 fs::FileSpec Pkcs15Application(std::string dm_prefix, std::function<int64_t()> clock,

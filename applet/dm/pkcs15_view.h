@@ -2,7 +2,8 @@
 // the card's DM bootstrap the way OMA smart-card provisioning does it (OMA-TS-DM_Bootstrap 1.2
 // "Smartcard", OMA-WAP-TS-ProvSC): a PKCS#15 application listed in EF.DIR, whose DODF holds a
 // data object with application OID 2.23.43.7.1 and label "DM Bootstrap" pointing at
-// EF(DM_Bootstrap), which holds the current bootstrap as a TNDS XML document.
+// EF(DM_Bootstrap), which holds the current bootstrap as an OMA DM bootstrap message (SyncML DM
+// 1.2 WBXML with embedded WBXML TNDS, dm/bootstrap_export.h) or, as a profile option, TNDS XML.
 //
 //   3F00 MF
 //   ├── 2F00 EF.DIR            record: Pkcs15DirRecord() (the card builder merges it)
@@ -11,7 +12,7 @@
 //       ├── 5032 EF.TokenInfo  version, serial, manufacturer, label, tokenflags readonly
 //       ├── 4401 EF.DODF       "DM Bootstrap", OID 2.23.43.7.1 → 4402, twice: opaqueDO (what
 //       │                      OpenSC reads), then oidDO (what handsets read)
-//       └── 4402 EF(DM_Bootstrap)  TNDS XML of ./DMAcc and the connectivity subtrees
+//       └── 4402 EF(DM_Bootstrap)  bootstrap message of ./DMAcc and the connectivity subtrees
 //
 // Paths in ODF and DODF are FIDs relative to the PKCS#15 application, as on UICCs: a UICC
 // client selects them as 7FFF || FID from the MF (ETSI TS 102 221 §8.4.2), a PKCS#15 reader
@@ -31,6 +32,7 @@
 #include <string>
 #include <vector>
 
+#include "dm/bootstrap_export.h"
 #include "dm/mo_tree.h"
 #include "fs/file_system.h"
 #include "runtime/bytes.h"
@@ -77,6 +79,9 @@ struct Pkcs15Options {
   bool follow_con_refs = true;
   // Field-card deviations, off by default.
   Pkcs15Quirks quirks;
+  // What EF(DM_Bootstrap) holds: the OMA DM bootstrap message (SyncML DM 1.2 WBXML with embedded
+  // WBXML TNDS, dm/bootstrap_export.h) or one TNDS XML document.
+  BootstrapEfFormat bootstrap_format = BootstrapEfFormat::kWbxml;
 };
 
 // PKCS#15 application identifier (PKCS#15 v1.1 §5.4.1): A0 00 00 00 63 "PKCS-15".
@@ -95,6 +100,11 @@ Bytes Pkcs15Dodf(const Pkcs15Options& options = {});
 // a subtree one of whose ancestors `reader` may not Get). docs/pkcs15-view.md, "Who reads".
 std::string DmBootstrapTnds(const MoTree& tree, const Principal& reader,
                             const Pkcs15Options& options = {});
+// What EF(DM_Bootstrap) holds for `reader`, in options.bootstrap_format: the same nodes as
+// DmBootstrapTnds, as the OMA DM bootstrap message (a SyncBody with Final alone when there is
+// nothing to bootstrap) or as that TNDS XML document.
+Bytes DmBootstrapFile(const MoTree& tree, const Principal& reader,
+                      const Pkcs15Options& options = {});
 
 // DF 5015 with ODF, TokenInfo, DODF and EF(DM_Bootstrap), all generated. EF(DM_Bootstrap) reads
 // the DM tree under `dm_prefix` (the DM applet's "dm/") at every read, through the file-system

@@ -24,7 +24,8 @@
 // rules (dm/node_value.h), so that the error can say where and a document that parses imports.
 // int and bool values may be surrounded by whitespace (trimmed); other values are verbatim.
 //
-// Writing: UTF-8, indented two spaces, XML declaration, xmlns="syncml:dmddf1.2". A CR in a
+// Writing: UTF-8, indented two spaces, XML declaration (or one compact element without it, to
+// embed in a SyncML message: TndsExportOptions::indent), xmlns="syncml:dmddf1.2". A CR in a
 // value is written as &#13; (a raw one would read back as LF, XML 1.0 §2.11); the tree holds no
 // text XML cannot carry (IsTndsText), so every export reads back identical. The exported
 // subtree's top node carries <Path> when it does not hang from the root. With
@@ -514,9 +515,11 @@ void AppendFormat(pugi::xml_node props, NodeFormat format) {
 // pugixml writes a CR in character data as a raw byte, which every XML reader turns into LF
 // (XML 1.0 §2.11 end-of-line handling): write it as the reference &#13; so that values keep it.
 // Only character data can hold a CR here (names and the one attribute cannot).
-std::string ToXmlString(const pugi::xml_document& doc, bool indent) {
+std::string ToXmlString(const pugi::xml_document& doc, bool indent, bool declaration = true) {
   std::ostringstream out;
-  doc.save(out, "  ", indent ? pugi::format_indent : pugi::format_raw, pugi::encoding_utf8);
+  const unsigned format = (indent ? pugi::format_indent : pugi::format_raw) |
+                          (declaration ? 0U : pugi::format_no_declaration);
+  doc.save(out, "  ", format, pugi::encoding_utf8);
   const std::string raw = out.str();
   std::string xml;
   xml.reserve(raw.size());
@@ -544,10 +547,13 @@ struct FreeDeleter {
 
 std::string ExportTndsXml(const MoTree& tree, std::string_view from,
                           const TndsExportOptions& options) {
-  const std::vector<Node> nodes = tree.Walk(from);
+  return ExportTndsXml(tree.Walk(from), options);
+}
+
+std::string ExportTndsXml(const std::vector<Node>& nodes, const TndsExportOptions& options) {
   if (nodes.empty()) return {};
   pugi::xml_document doc;
-  AddDeclaration(doc);
+  if (options.indent) AddDeclaration(doc);
   pugi::xml_node root = doc.append_child("MgmtTree");
   root.append_attribute("xmlns") = kDdfNamespace;
   root.append_child("VerDTD").text().set(kVerDtd);
@@ -585,7 +591,7 @@ std::string ExportTndsXml(const MoTree& tree, std::string_view from,
     }
     if (n.interior) elements.emplace(n.uri, el);
   }
-  return ToXmlString(doc, /*indent=*/true);
+  return ToXmlString(doc, options.indent, /*declaration=*/options.indent);
 }
 
 TndsDocument ParseTndsXml(std::string_view xml, std::string_view base) {

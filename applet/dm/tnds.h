@@ -17,6 +17,7 @@ struct TndsExportOptions {
   bool include_values = true;          // leaf values (chr/int/bool... as text, bin as base64)
   bool include_secret_values = false;  // never true except for issuer tooling in tests
   bool include_properties = true;      // ACL, Format, Type, Title (TStamp/VerNo are not exported)
+  bool indent = true;  // two-space indentation and the XML declaration; else one compact element
 };
 
 // Serializes the subtree rooted at `from` ("." = whole tree) as a TNDS <MgmtTree> document
@@ -24,6 +25,9 @@ struct TndsExportOptions {
 // top does not hang from the root gets <Path>. Empty string when `from` does not exist.
 std::string ExportTndsXml(const MoTree& tree, std::string_view from,
                           const TndsExportOptions& options = {});
+// The same document made from a node list (absolute URIs, every parent before its children, "."
+// allowed first and not written), as MoTree::Walk returns them. Empty string for an empty list.
+std::string ExportTndsXml(const std::vector<Node>& nodes, const TndsExportOptions& options = {});
 
 // Deepest nesting of <Node> elements ParseTndsXml reads: a URI within MaxTotLen 255 ("./a/b/..")
 // has at most 127 segments. Deeper documents are refused, never recursed into.

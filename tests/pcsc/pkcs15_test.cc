@@ -5,9 +5,11 @@
 // generic ISO 7816 driver for the dmcard ATR.
 #include <chrono>
 #include <filesystem>
+#include <optional>
 #include <string>
 #include <vector>
 
+#include "dm/tnds.h"
 #include "pcsc_fixture.h"
 
 namespace dmcard::pcsctest {
@@ -50,15 +52,23 @@ TEST_F(Pcsc_Pkcs15, ListDataObjectsShowsDmBootstrap) {
   EXPECT_NE(r.output.find("3f0050154402"), std::string::npos) << r.output;
 }
 
-TEST_F(Pcsc_Pkcs15, ReadDataObjectReturnsTheTndsBootstrap) {
+// The data object is the OMA DM bootstrap message (SyncML DM 1.2 WBXML with embedded WBXML TNDS,
+// dm/bootstrap_export.h), read as OpenSC reads it, then decoded to XML with libwbxml2.
+TEST_F(Pcsc_Pkcs15, ReadDataObjectReturnsTheBootstrapMessage) {
   if (!Installed("pkcs15-tool")) GTEST_SKIP() << "pkcs15-tool not installed (package opensc)";
   StartVicc();
-  const std::string out = Sandbox::Get().NewPath("dm-bootstrap").string() + ".xml";
+  const std::string out = Sandbox::Get().NewPath("dm-bootstrap").string() + ".wbxml";
   ToolResult r = Pkcs15Tool({"--read-data-object", "DM Bootstrap", "--output", out});
   ASSERT_FALSE(r.timed_out) << r.output;
   ASSERT_EQ(r.exit_code, 0) << r.output;
-  const std::string xml = ReadFile(out);
-  EXPECT_EQ(xml.rfind("<?xml", 0), 0u) << xml.substr(0, 200);
+  const std::string raw = ReadFile(out);
+  // WBXML 1.2, SyncML 1.2 (public ID 0x1201), UTF-8.
+  EXPECT_EQ(raw.rfind("\x02\xA4\x01\x6A", 0), 0u);
+  std::string error;
+  const std::optional<std::string> decoded = dm::SyncMlWbxmlToXml(
+      ByteView(reinterpret_cast<const uint8_t*>(raw.data()), raw.size()), error);
+  ASSERT_TRUE(decoded) << error;
+  const std::string& xml = *decoded;
   EXPECT_NE(xml.find("<MgmtTree"), std::string::npos);
   EXPECT_NE(xml.find("<NodeName>DMAcc</NodeName>"), std::string::npos) << xml;
   EXPECT_NE(xml.find("<NodeName>Con</NodeName>"), std::string::npos) << xml;
@@ -75,7 +85,7 @@ TEST_F(Pcsc_Pkcs15, ReadDataObjectReturnsTheTndsBootstrap) {
   // The same object by its application OID.
   ToolResult by_oid = Pkcs15Tool({"--read-data-object", "2.23.43.7.1", "--output", out + ".2"});
   ASSERT_EQ(by_oid.exit_code, 0) << by_oid.output;
-  EXPECT_EQ(ReadFile(out + ".2"), xml);
+  EXPECT_EQ(ReadFile(out + ".2"), raw);
 }
 
 }  // namespace

@@ -12,6 +12,7 @@
 #include "dm/bootstrap.h"
 #include "dm/dm_applet.h"
 #include "dm/imsi.h"
+#include "dm/pkcs15_view.h"
 #include "dm/wbxml_scan.h"
 #include "host/demo_card.h"
 #include "host/openssl_util.h"
@@ -575,6 +576,37 @@ TEST_F(Req_UCCR_InstallBootstrap, TamperedReplayedOrUnreadableMessagesInstallNot
 
 // The message is untrusted input: its WBXML, and the TNDS embedded in it, pass the structural
 // scan before libwbxml2 sees them (dm/wbxml_scan.h).
+// The bootstrap message the card writes into EF(DM_Bootstrap) (dm/bootstrap_export.h) is one its
+// own VERIFY BOOTSTRAP install reads (issue 12 item 2: generator and decoder agree): installed on
+// a card whose tree is empty, it gives back every value but the secrets, which it never carries.
+TEST_F(Req_UCCR_InstallBootstrap, TheCardsOwnBootstrapMessageInstalls) {
+  Bytes message;
+  std::vector<dm::Node> exported;
+  {
+    const dm::MoTree tree(card_->ViewOf(static_cast<size_t>(card_->selected_applet(0))),
+                          dm::DmApplet::kKeyPrefix, {});
+    message = dm::DmBootstrapFile(tree, dm::Principal::Device());
+    for (const dm::BootstrapObject& o : dm::SelectBootstrapObjects(tree, dm::Principal::Device())) {
+      exported.insert(exported.end(), o.nodes.begin(), o.nodes.end());
+    }
+  }
+  ASSERT_FALSE(message.empty());
+  profile_.tree_xml = R"(<MgmtTree xmlns="syncml:dmddf1.2"><VerDTD>1.2</VerDTD></MgmtTree>)";
+  medium_ = std::make_shared<RamMedium>();
+  Rebuild();
+  ASSERT_EQ(Value("./DMAcc/DMCardTest/ServerID"), "(none)");
+  const Bytes r = Install(NetwPin(message));
+  EXPECT_EQ(SwOf(r), 0x9000) << ToHex(r);
+  size_t leaves = 0;
+  for (const dm::Node& n : exported) {
+    if (n.interior) continue;
+    ++leaves;
+    EXPECT_EQ(Value(n.uri), n.props.secret ? "" : testing::Str(n.value)) << n.uri;
+  }
+  EXPECT_GE(leaves, 15u);
+  EXPECT_EQ(Value("./DMAcc/DMCardTest/ServerID"), "dmcard.example.test");
+}
+
 TEST_F(Req_UCCR_InstallBootstrap, TheEmbeddedTndsIsScannedBeforeLibwbxmlSeesIt) {
   EXPECT_EQ(dm::ScanWbxml(message_, dm::WbxmlScan::kSyncMl), "");
   EXPECT_NE(dm::ScanWbxml(message_, dm::WbxmlScan::kTnds), "") << "TNDS opaque data holds no NUL";

@@ -2,20 +2,30 @@
 // card with raw APDUs, as a device or OpenSC would. DER is decoded with OpenSSL's parser
 // (ASN1_get_object, d2i_ASN1_OBJECT), never with the code under test, and the expected
 // structures are written by hand from PKCS#15 v1.1 (DIRRecord, ODF, TokenInfo, DataType).
+// EF(DM_Bootstrap), an OMA DM bootstrap message in WBXML, is decoded with libwbxml2 called here,
+// never with the card's own decoder (dm/bootstrap_message.h).
 #include <gtest/gtest.h>
 #include <openssl/asn1.h>
 #include <openssl/objects.h>
+#include <wbxml/wbxml.h>
+
+#include <pugixml.hpp>
 
 #include <algorithm>
 #include <cstdint>
+#include <cstdlib>
 #include <functional>
 #include <memory>
 #include <optional>
+#include <set>
+#include <sstream>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "dm/bootstrap_message.h"
 #include "dm/mo_tree.h"
+#include "dm/node_value.h"
 #include "dm/pkcs15_view.h"
 #include "dm/tnds.h"
 #include "fs/file_system.h"
@@ -118,6 +128,67 @@ std::string DumpDer(const unsigned char* p, long len) {
 }
 std::string DumpDer(const Bytes& der) { return DumpDer(der.data(), static_cast<long>(der.size())); }
 
+// --- The bootstrap message, through libwbxml2 ------------------------------------------------
+
+// The SyncML XML of a WBXML message as libwbxml2 writes it (its embedded WBXML TNDS decoded in
+// place), the commands of its SyncBody, and the nodes of every item's TNDS document in order
+// (read with the TNDS XML parser: the WBXML decoding is libwbxml2's alone).
+struct DecodedMessage {
+  std::string xml;
+  std::vector<std::string> commands;  // "Add", ..., "Final"
+  std::vector<Node> nodes;
+  std::string error;
+};
+
+DecodedMessage DecodeWithLibwbxml(Bytes wbxml) {
+  DecodedMessage out;
+  WBXMLConvWBXML2XML* conv = nullptr;
+  if (wbxml.empty() || wbxml_conv_wbxml2xml_create(&conv) != WBXML_OK) {
+    out.error = "empty or no converter";
+    return out;
+  }
+  wbxml_conv_wbxml2xml_set_gen_type(conv, WBXML_GEN_XML_COMPACT);
+  WB_UTINY* xml = nullptr;
+  WB_ULONG len = 0;
+  const WBXMLError rc =
+      wbxml_conv_wbxml2xml_run(conv, wbxml.data(), static_cast<WB_ULONG>(wbxml.size()), &xml, &len);
+  wbxml_conv_wbxml2xml_destroy(conv);
+  if (rc != WBXML_OK) {
+    out.error = reinterpret_cast<const char*>(wbxml_errors_string(rc));
+    return out;
+  }
+  out.xml.assign(reinterpret_cast<const char*>(xml), len);
+  std::free(xml);
+  pugi::xml_document doc;
+  if (!doc.load_string(out.xml.c_str())) {
+    out.error = "libwbxml2 wrote unreadable XML";
+    return out;
+  }
+  for (pugi::xml_node c : doc.child("SyncML").child("SyncBody").children()) {
+    out.commands.emplace_back(c.name());
+    for (pugi::xml_node item : c.children("Item")) {
+      std::ostringstream tnds;
+      item.child("Data").child("MgmtTree").print(tnds, "", pugi::format_raw);
+      TndsDocument parsed = ParseTndsXml(tnds.str());
+      if (!parsed.error.empty()) out.error = parsed.error;
+      for (Node& n : parsed.nodes) out.nodes.push_back(std::move(n));
+    }
+  }
+  return out;
+}
+
+// A node as a device learns it: URI, interior or leaf, value and the exported properties.
+std::set<std::string> Described(const std::vector<Node>& nodes) {
+  std::set<std::string> out;
+  for (const Node& n : nodes) {
+    out.insert(
+        n.uri +
+        (n.interior ? std::string(" node") : " leaf " + std::string(FormatName(n.props.format))) +
+        " acl[" + n.props.acl + "] type[" + n.props.type + "] = " + Text(n.value));
+  }
+  return out;
+}
+
 // --- Fixture ---------------------------------------------------------------------------------
 
 const Bytes kFsAid = {0xF0, 'P', '1', '5', 'T', 'E', 'S', 'T'};
@@ -137,7 +208,7 @@ class DmPkcs15 : public ::testing::Test {
     PopulateTree();
     std::vector<fs::FileSpec> mf = {
         fs::FileSpec::LinearFixed(0x2F00, 32, 2, {Pkcs15DirRecord()}),
-        Pkcs15Application("dm/", Clock()),
+        Pkcs15Application("dm/", Clock(), options_),
     };
     ASSERT_EQ(card_->Install(
                   std::make_unique<fs::FileSystemApplet>(kFsAid, fs::FileSpec::Mf(std::move(mf)))),
@@ -200,6 +271,8 @@ class DmPkcs15 : public ::testing::Test {
       Interior(t, "./DMAcc/dms1/ToConRef");
       Interior(t, "./DMAcc/dms1/ToConRef/c1");
       Leaf(t, "./DMAcc/dms1/ToConRef/c1/ConRef", "./Vendor/NAP/gprs1");
+      Interior(t, "./DMAcc/dms2");
+      Leaf(t, "./DMAcc/dms2/ServerID", "dms2");
       Interior(t, "./Con");
       Interior(t, "./Con/internet");
       Leaf(t, "./Con/internet/Name", "Internet");
@@ -254,8 +327,15 @@ class DmPkcs15 : public ::testing::Test {
     return out;
   }
   Bytes ReadEf(std::string_view path_hex) { return ReadBinary(SelectPath(path_hex)); }
-  std::string Bootstrap() { return Text(ReadEf("5015 4402")); }
+  // EF(DM_Bootstrap) decoded by libwbxml2.
+  DecodedMessage Message() {
+    DecodedMessage m = DecodeWithLibwbxml(ReadEf("5015 4402"));
+    EXPECT_EQ(m.error, "");
+    return m;
+  }
+  std::string Bootstrap() { return Message().xml; }
 
+  Pkcs15Options options_;
   int64_t now_ = 1700000000;
   std::shared_ptr<RamMedium> medium_ = std::make_shared<RamMedium>();
   std::unique_ptr<Card> card_;
@@ -474,11 +554,10 @@ TEST_F(DmPkcs15, Pkcs15FilesAreReadOnly) {
 // --- EF(DM_Bootstrap) ------------------------------------------------------------------------
 
 TEST_F(DmPkcs15, Req_DEV1_BootstrapHoldsTndsOfDmAccAndConnectivity) {
-  const std::string xml = Bootstrap();
+  const DecodedMessage doc = Message();
+  const std::string& xml = doc.xml;
   ASSERT_FALSE(xml.empty());
   EXPECT_NE(xml.find("<MgmtTree"), std::string::npos) << xml;
-  TndsDocument doc = ParseTndsXml(xml);
-  ASSERT_TRUE(doc.error.empty()) << doc.error << "\n" << xml;
   std::vector<std::string> uris;
   for (const Node& n : doc.nodes) uris.push_back(n.uri);
   auto has = [&](std::string_view uri) {
@@ -509,9 +588,88 @@ TEST_F(DmPkcs15, Req_DEV1_BootstrapHoldsTndsOfDmAccAndConnectivity) {
       EXPECT_EQ(n.props.acl, "Get=*&Replace=dms1");
     }
   }
-  // It is exactly what the view computes from the card's tree.
+  // It is exactly what the view computes from the card's tree, and it carries the very nodes
+  // of the TNDS XML form.
+  const MoTree tree(card_->store(), "dm/", Clock());
+  EXPECT_EQ(ReadEf("5015 4402"), DmBootstrapFile(tree, Principal::Device()));
+  EXPECT_EQ(Described(doc.nodes),
+            Described(ParseTndsXml(DmBootstrapTnds(tree, Principal::Device())).nodes));
+}
+
+// OMA-TS-DM_Bootstrap 1.2: the bootstrap message is a SyncML DM package in WBXML whose TNDS
+// objects are embedded as WBXML (reference-facts.md §1).
+TEST_F(DmPkcs15, Req_DEV1_BootstrapIsAnOmaDmBootstrapMessage) {
+  const Bytes raw = ReadEf("5015 4402");
+  // WBXML 1.2, public ID 0x1201 (-//SYNCML//DTD SyncML 1.2//EN) as mb_u_int32 A4 01, UTF-8, no
+  // string table, <SyncML> with content (6D).
+  ASSERT_GE(raw.size(), 6u);
+  EXPECT_EQ(ToHex(ByteView(raw.data(), 6)), "02A4016A006D");
+  // Each item's type says embedded WBXML TNDS, whose own header follows an OPAQUE token (C3):
+  // WBXML 1.2, public ID in the string table, UTF-8, "-//OMA//DTD-DM-DDF 1.2//EN".
+  const std::string hex = ToHex(raw);
+  EXPECT_NE(Text(raw).find("application/vnd.syncml.dmtnds+wbxml"), std::string::npos);
+  EXPECT_EQ(Text(raw).find("application/vnd.syncml.dmtnds+xml"), std::string::npos);
+  EXPECT_NE(hex.find("0200006A1B" + AsciiHex("-//OMA//DTD-DM-DDF 1.2//EN") + "00"),
+            std::string::npos)
+      << hex;
+
+  const DecodedMessage m = Message();
+  pugi::xml_document doc;
+  ASSERT_TRUE(doc.load_string(m.xml.c_str())) << m.xml;
+  const pugi::xml_node hdr = doc.child("SyncML").child("SyncHdr");
+  EXPECT_STREQ(hdr.child_value("VerDTD"), "1.2");
+  EXPECT_STREQ(hdr.child_value("VerProto"), "DM/1.2");
+  // One Add per DM account, one for ./Con, one for the object ToConRef names; then Final.
+  EXPECT_EQ(m.commands, (std::vector<std::string>{"Add", "Add", "Add", "Add", "Final"}));
+  std::vector<std::string> tops;  // the deepest node of each item's ancestor chain
+  int cmd_id = 0;
+  for (pugi::xml_node add : doc.child("SyncML").child("SyncBody").children("Add")) {
+    EXPECT_EQ(std::string(add.child_value("CmdID")), std::to_string(++cmd_id));
+    const pugi::xml_node meta = add.child("Item").child("Meta");
+    EXPECT_STREQ(meta.child_value("Format"), "xml");
+    pugi::xml_node node = add.child("Item").child("Data").child("MgmtTree").child("Node");
+    std::string uri = ".";
+    for (; node; node = node.child("Node")) {
+      uri += "/" + std::string(node.child_value("NodeName"));
+      if (uri == "./DMAcc/dms1" || uri == "./DMAcc/dms2" || uri == "./Con" ||
+          uri == "./Vendor/NAP/gprs1")
+        break;
+    }
+    tops.push_back(uri);
+  }
+  EXPECT_EQ(tops, (std::vector<std::string>{"./DMAcc/dms1", "./DMAcc/dms2", "./Con",
+                                            "./Vendor/NAP/gprs1"}));
+}
+
+// The card's own VERIFY BOOTSTRAP reader (dm/bootstrap_message.h) reads what the view writes:
+// the same nodes, so that the generator and the decoder agree.
+TEST_F(DmPkcs15, CardsBootstrapDecoderReadsTheGeneratedMessage) {
+  std::string error;
+  const auto changes = DecodeBootstrapMessage(ReadEf("5015 4402"), error);
+  ASSERT_TRUE(changes) << error;
+  std::vector<Node> nodes;
+  for (const BootstrapChange& c : *changes) {
+    EXPECT_FALSE(c.replace);
+    nodes.insert(nodes.end(), c.nodes.begin(), c.nodes.end());
+  }
+  EXPECT_EQ(Described(nodes), Described(Message().nodes));
+}
+
+class DmPkcs15TndsXml : public DmPkcs15 {
+ protected:
+  DmPkcs15TndsXml() { options_.bootstrap_format = BootstrapEfFormat::kTndsXml; }
+};
+
+// The profile option "bootstrap": {"ef_format": "tnds-xml"}: one TNDS XML document.
+TEST_F(DmPkcs15TndsXml, BootstrapIsOneTndsXmlDocument) {
+  const std::string xml = Text(ReadEf("5015 4402"));
+  EXPECT_EQ(xml.rfind("<?xml", 0), 0u) << xml;
   const MoTree tree(card_->store(), "dm/", Clock());
   EXPECT_EQ(xml, DmBootstrapTnds(tree, Principal::Device()));
+  TndsDocument doc = ParseTndsXml(xml);
+  ASSERT_EQ(doc.error, "");
+  EXPECT_EQ(Described(doc.nodes),
+            Described(DecodeWithLibwbxml(DmBootstrapFile(tree, Principal::Device())).nodes));
 }
 
 TEST_F(DmPkcs15, NoSecretValueAppearsInAnyFile) {
@@ -523,8 +681,8 @@ TEST_F(DmPkcs15, NoSecretValueAppearsInAnyFile) {
   }
   // The secret nodes themselves are described (a device learns that credentials exist), but
   // without a value — not even a stand-in.
-  TndsDocument doc = ParseTndsXml(Text(ReadEf("5015 4402")));
-  ASSERT_TRUE(doc.error.empty()) << doc.error;
+  const DecodedMessage doc = Message();
+  EXPECT_EQ(doc.xml.find("4711"), std::string::npos) << doc.xml;
   int seen = 0;
   for (const Node& n : doc.nodes) {
     if (n.uri == "./DMAcc/dms1/AppAuth/srv/AAuthSecret" ||
@@ -571,6 +729,10 @@ TEST_F(DmPkcs15, EmptyTreeGivesAnEmptyDocument) {
   TndsDocument doc = ParseTndsXml(xml);
   EXPECT_TRUE(doc.error.empty()) << doc.error << "\n" << xml;
   EXPECT_TRUE(doc.nodes.empty()) << xml;
+  // Nothing to bootstrap: a message whose SyncBody holds Final alone.
+  const DecodedMessage m = DecodeWithLibwbxml(DmBootstrapFile(tree, Principal::Device()));
+  EXPECT_EQ(m.error, "");
+  EXPECT_EQ(m.commands, std::vector<std::string>{"Final"}) << m.xml;
 }
 
 // --- The card a profile makes (cards/make_card.cc) -------------------------------------------

@@ -236,6 +236,42 @@ TEST_F(HostDeviceProvision, Req_UC511_NewDeviceGetsTheCardsAccount) {
   EXPECT_TRUE(again.questions.empty());
 }
 
+// Issue 12 item 2: tree → EF(DM_Bootstrap) → device tree keeps every value but the secrets, in
+// both forms the card can write: the OMA DM bootstrap message (SyncML DM 1.2 WBXML with embedded
+// WBXML TNDS, the default) and TNDS XML (profile "bootstrap": {"ef_format": "tnds-xml"}).
+TEST_F(HostDeviceProvision, Req_UC511_RoundTripKeepsEveryNonSecretValueInBothEfFormats) {
+  const std::map<std::string, std::string> expected = DemoTreeValues();
+  for (const dm::BootstrapEfFormat format :
+       {dm::BootstrapEfFormat::kWbxml, dm::BootstrapEfFormat::kTndsXml}) {
+    SCOPED_TRACE(format == dm::BootstrapEfFormat::kWbxml ? "wbxml" : "tnds-xml");
+    fs::remove(TreeFile());
+    Profile profile = DemoProfile();
+    profile.bootstrap_ef_format = format;
+    auto reader = OpenCard(profile);
+    ASSERT_TRUE(reader);
+    FakePrompt prompt;
+    prompt.answer = true;
+    ASSERT_TRUE(Provision(*reader, prompt)) << error_;
+    EXPECT_EQ(report_.outcome, ProvisionOutcome::kProvisioned);
+    const std::map<std::string, std::string> device = Values(ReadText(TreeFile()));
+    // Every value the device got is the demo tree's, the secrets (kept on the card) empty...
+    for (const auto& [uri, value] : device) {
+      ASSERT_EQ(expected.count(uri), 1u) << uri;
+      const bool secret = dm::MoTree::IsSecretName(uri.substr(uri.rfind('/') + 1));
+      EXPECT_EQ(value, secret ? "" : expected.at(uri)) << uri;
+    }
+    // ...and every value of the demo's accounts and connectivity came.
+    size_t carried = 0;
+    for (const auto& [uri, value] : expected) {
+      if (uri.rfind("./DMAcc/", 0) != 0 && uri.rfind("./Con/", 0) != 0) continue;
+      ++carried;
+      EXPECT_EQ(device.count(uri), 1u) << uri;
+    }
+    EXPECT_GE(carried, 18u);
+    EXPECT_EQ(report_.kept_on_card.size(), 4u);
+  }
+}
+
 TEST_F(HostDeviceProvision, Req_UC511a_CardWithoutAccountIsReported) {
   Profile profile = DemoProfile();
   profile.tree_xml = R"(<MgmtTree><VerDTD>1.2</VerDTD>

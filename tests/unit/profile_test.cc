@@ -403,6 +403,22 @@ TEST_F(ProfileFiles, QuirksAreOffByDefaultAndReadFromTheProfile) {
   EXPECT_FALSE(loaded_->quirks.dodf_padded_with_ff);
 }
 
+// "bootstrap": {"ef_format"}: what EF(DM_Bootstrap) holds (issue 12 item 2); the OMA DM bootstrap
+// message unless the profile asks for TNDS XML.
+TEST_F(ProfileFiles, BootstrapEfFormatOption) {
+  EXPECT_EQ(Load(R"({"profile": "p", "tree": "tree.xml"})"), "");
+  ASSERT_TRUE(loaded_);
+  EXPECT_EQ(loaded_->bootstrap_ef_format, dm::BootstrapEfFormat::kWbxml);
+  EXPECT_EQ(Load(R"({"profile": "p", "bootstrap": {"ef_format": "tnds-xml"}, "tree": "tree.xml"})"),
+            "");
+  ASSERT_TRUE(loaded_);
+  EXPECT_EQ(loaded_->bootstrap_ef_format, dm::BootstrapEfFormat::kTndsXml);
+  EXPECT_EQ(Load(R"({"profile": "p", "bootstrap": {"ef_format": "wbxml"}, "tree": "tree.xml"})"),
+            "");
+  ASSERT_TRUE(loaded_);
+  EXPECT_EQ(loaded_->bootstrap_ef_format, dm::BootstrapEfFormat::kWbxml);
+}
+
 TEST_F(ProfileFiles, ErrorsNameTheFileAndTheProblem) {
   struct Case {
     const char* what;

@@ -689,7 +689,9 @@ TEST_F(Req_SEC1_NoResponseCarriesSecrets, FileSystemAndPkcs15AsEveryCaller) {
     }
   }
   EXPECT_EQ(files_read_, 5 * 10);
-  EXPECT_GT(scanned_bytes_, 150000u);  // this run: about 680 answers, 170 kB
+  // This run: about 680 answers, 68 kB (EF(DM_Bootstrap), WBXML with inline strings, is a fifth
+  // of the TNDS XML it was).
+  EXPECT_GT(scanned_bytes_, 60000u);
   EXPECT_TRUE(leaks_.empty()) << leaks_.size() << " responses carry secrets:" << Listed(leaks_);
 }
 
