@@ -495,7 +495,7 @@ TEST_F(DmPkcs15, Select7fffNamesTheApplicationSelectedByAid) {
   ASSERT_EQ(SwOf(odf), 0x9000) << ToHex(odf);
   EXPECT_NE(ToHex(DataOf(odf)).find("83025031"), std::string::npos) << ToHex(odf);
   // The application stays current while the MF is selected (TS 102 221 §8.5.1).
-  const size_t size = Bootstrap().size();
+  const size_t size = ReadEf("5015 4402").size();
   EXPECT_EQ(SwOf(Send("00A4000C02 3F00")), 0x9000);
   EXPECT_EQ(SelectPath("7FFF 4402"), size);
   // 7FFF alone: the ADF itself, by path and by FID.
@@ -540,7 +540,7 @@ TEST_F(DmPkcs15, Req_DEV1_UiccAccessSequenceAnswers9000OnALogicalChannel) {
   };
   EXPECT_EQ(read("5031"), Pkcs15Odf());
   EXPECT_EQ(read("4401"), Pkcs15Dodf());
-  EXPECT_EQ(Text(read("4402")), Bootstrap());
+  EXPECT_EQ(read("4402"), ReadEf("5015 4402"));
   EXPECT_EQ(ToHex(Send("01708001")), "9000");
 }
 
