@@ -82,7 +82,7 @@ int RunDemo(const CardOptions& options) {
        "4 00"},
       {"on the basic channel: READ BINARY of EF(DM_Bootstrap) in the PKCS#15 application",
        "00 A4 08 0C 04 5015 4402"},
-      {"(first 64 bytes of the TNDS bootstrap document)", "00 B0 00 00 40"},
+      {"(first 64 bytes of the DM bootstrap message: SyncML DM WBXML)", "00 B0 00 00 40"},
   };
   CommandNamer namer;
   for (const auto& [what, hex] : steps) {
