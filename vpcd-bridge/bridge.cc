@@ -216,10 +216,10 @@ void Bridge::Answer(Slot& s, ByteView command) {
       s.record.is_open() && !options_.record_secrets && s.card->CarriesSecrets(command);
   const auto start = std::chrono::steady_clock::now();
   s.card->Transmit(command, s.response);
-  s.namer.Observe(command, s.response);
   const auto us = std::chrono::duration_cast<std::chrono::microseconds>(
                       std::chrono::steady_clock::now() - start)
                       .count();
+  if (options_.verbose) s.namer.Observe(command, s.response);  // -v only: off the APDU path
   ++s.apdus;
   if (!s.link.SendFrame(s.response)) {
     Drop(s, "vpcd connection failed while answering; reconnecting", LinkState::kWaiting);

@@ -3,11 +3,7 @@
 // objects it carries. The selection is an export over a node list: no copy of the tree is made.
 #include "dm/bootstrap_export.h"
 
-#include <wbxml/wbxml.h>
-
-#include <cstdlib>
 #include <map>
-#include <memory>
 #include <string_view>
 #include <utility>
 
@@ -151,36 +147,6 @@ TndsExportOptions ExportOptions(bool indent) {
   return options;
 }
 
-struct FreeDeleter {
-  void operator()(void* p) const { std::free(p); }
-};
-
-std::optional<Bytes> XmlToWbxml(std::string xml, std::string& error) {
-  WBXMLConvXML2WBXML* conv = nullptr;
-  if (wbxml_conv_xml2wbxml_create(&conv) != WBXML_OK) {
-    error = "libwbxml: cannot create the XML to WBXML converter";
-    return std::nullopt;
-  }
-  wbxml_conv_xml2wbxml_set_version(conv, WBXML_VERSION_12);
-  // Values keep their whitespace; the XML has no indentation, so only values carry text.
-  wbxml_conv_xml2wbxml_enable_preserve_whitespaces(conv);
-  // Inline strings only: libwbxml2 would put each item's original Meta/Type (…dmtnds+xml) into
-  // the string table although it writes the Type as …dmtnds+wbxml. Each embedded TNDS document
-  // keeps its own string table, which holds its public ID.
-  wbxml_conv_xml2wbxml_disable_string_table(conv);
-  WB_UTINY* out = nullptr;
-  WB_ULONG out_len = 0;
-  const WBXMLError rc = wbxml_conv_xml2wbxml_run(conv, reinterpret_cast<WB_UTINY*>(xml.data()),
-                                                 static_cast<WB_ULONG>(xml.size()), &out, &out_len);
-  wbxml_conv_xml2wbxml_destroy(conv);
-  std::unique_ptr<WB_UTINY, FreeDeleter> owned(out);
-  if (rc != WBXML_OK) {
-    error = std::string("libwbxml: ") + reinterpret_cast<const char*>(wbxml_errors_string(rc));
-    return std::nullopt;
-  }
-  return Bytes(out, out + out_len);
-}
-
 }  // namespace
 
 std::vector<BootstrapObject> SelectBootstrapObjects(const MoTree& tree, const Principal& reader,
@@ -223,7 +189,11 @@ std::optional<Bytes> BootstrapMessageWbxml(const std::vector<BootstrapObject>& o
            ExportTndsXml(o.nodes, ExportOptions(/*indent=*/false)) + "</Data></Item></Add>";
   }
   xml += "<Final/></SyncBody></SyncML>";
-  return XmlToWbxml(std::move(xml), error);
+  // WBXML 1.2, inline strings only: libwbxml2 would put each item's original Meta/Type
+  // (…dmtnds+xml) into the string table although it writes the Type as …dmtnds+wbxml. Each
+  // embedded TNDS document keeps its own string table, which holds its public ID.
+  return XmlToWbxml(std::move(xml), WbxmlWriting{.version_1_2 = true, .string_table = false},
+                    error);
 }
 
 }  // namespace dmcard::dm

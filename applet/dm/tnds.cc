@@ -617,17 +617,22 @@ std::optional<Bytes> TndsXmlToWbxml(std::string_view xml, std::string& error) {
                   pugi::encoding_utf8);
   std::string compact = ToXmlString(doc, /*indent=*/false);
 
+  return XmlToWbxml(std::move(compact), WbxmlWriting{}, error);
+}
+
+std::optional<Bytes> XmlToWbxml(std::string xml, const WbxmlWriting& writing, std::string& error) {
   WBXMLConvXML2WBXML* conv = nullptr;
   if (wbxml_conv_xml2wbxml_create(&conv) != WBXML_OK) {
     error = "libwbxml: cannot create the XML to WBXML converter";
     return std::nullopt;
   }
+  if (writing.version_1_2) wbxml_conv_xml2wbxml_set_version(conv, WBXML_VERSION_12);
   wbxml_conv_xml2wbxml_enable_preserve_whitespaces(conv);
+  if (!writing.string_table) wbxml_conv_xml2wbxml_disable_string_table(conv);
   WB_UTINY* out = nullptr;
   WB_ULONG out_len = 0;
-  const WBXMLError rc =
-      wbxml_conv_xml2wbxml_run(conv, reinterpret_cast<WB_UTINY*>(compact.data()),
-                               static_cast<WB_ULONG>(compact.size()), &out, &out_len);
+  const WBXMLError rc = wbxml_conv_xml2wbxml_run(conv, reinterpret_cast<WB_UTINY*>(xml.data()),
+                                                 static_cast<WB_ULONG>(xml.size()), &out, &out_len);
   wbxml_conv_xml2wbxml_destroy(conv);
   std::unique_ptr<WB_UTINY, FreeDeleter> owned(out);
   if (rc != WBXML_OK) {

@@ -52,6 +52,17 @@ DmStatus ImportNodes(MoTree& tree, const std::vector<Node>& nodes);
 // WBXML encodings of a TNDS document (libwbxml2). TndsWbxmlToXml takes untrusted input: it is
 // scanned first (dm/wbxml_scan.h) and goes to libwbxml2 only when nothing in it can abort it.
 std::optional<Bytes> TndsXmlToWbxml(std::string_view xml, std::string& error);
+
+// How libwbxml2 writes WBXML (XmlToWbxml): its default version, or 1.2; with a string table or
+// inline strings only.
+struct WbxmlWriting {
+  bool version_1_2 = false;
+  bool string_table = true;
+};
+// The one call into libwbxml2's XML to WBXML converter, whitespace preserved (the caller passes
+// XML without indentation, so only values carry text). nullopt with `error` naming libwbxml2's
+// error.
+std::optional<Bytes> XmlToWbxml(std::string xml, const WbxmlWriting& writing, std::string& error);
 std::optional<std::string> TndsWbxmlToXml(ByteView wbxml, std::string& error);
 // A SyncML 1.2 WBXML document (an OMA DM bootstrap message) as XML, its embedded WBXML TNDS data
 // decoded in place (libwbxml2: items whose Meta/Type is application/vnd.syncml.dmtnds+wbxml).
