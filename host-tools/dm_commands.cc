@@ -5,6 +5,7 @@
 
 #include "host/apdu_spec.h"
 #include "host/dms.h"
+#include "host/profile_file.h"
 
 namespace dmcard::cli {
 
@@ -311,7 +312,10 @@ int RunPersonalize(const CardOptions& card, const std::string& profile_file,
                  error.c_str());
     return kExitUsage;
   }
-  auto profile = ReadHostProfile(profile_file, error);
+  // The card's own profile rules first (host/profile_file.h: every field checked, unknown ones
+  // refused), then the personalization reader that turns the profile into DGIs.
+  auto profile =
+      LoadProfile(profile_file, error) ? ReadHostProfile(profile_file, error) : std::nullopt;
   if (!profile) {
     std::fprintf(stderr, "dmcard: %s\n", error.c_str());
     return kExitUsage;

@@ -363,6 +363,14 @@ TEST(DmcardCli, PersonalizeLoadsAProfileIntoABlankCardAsTheIssuer) {
   // A DM server key set is not the issuer's: the card refuses the handshake.
   CliRun wrong = Dmcard(card + "dms --server nosuch get .");
   EXPECT_EQ(wrong.rc, 2);
+  // A profile the card's rules refuse is refused before the card is touched, whoever's issuer
+  // keys are named.
+  std::ofstream(state.string() + "-bad.json")
+      << R"({"profile": "p", "tree": "tree.xml", "frobnicate": 1})";
+  CliRun bad = Dmcard(card + "personalize " + state.string() + "-bad.json --issuer-keys " + blank);
+  EXPECT_EQ(bad.rc, 2) << bad.out;
+  EXPECT_NE(bad.out.find("field 'frobnicate' unknown field"), std::string::npos) << bad.out;
+  fs::remove(state.string() + "-bad.json");
   CliRun missing = Dmcard(card + "personalize /nonexistent/profile.json");
   EXPECT_EQ(missing.rc, 2) << missing.out;
   EXPECT_NE(missing.out.find("/nonexistent/profile.json"), std::string::npos) << missing.out;
