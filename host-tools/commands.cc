@@ -1,8 +1,12 @@
 #include "commands.h"
 
 #include <cstdio>
+#include <filesystem>
+#include <system_error>
 
 #include "host/pcsc_reader.h"
+#include "host/state_check.h"
+#include "host/state_dir.h"
 #include "runtime/bytes.h"
 
 namespace dmcard::cli {
@@ -91,6 +95,40 @@ int RunDemo(const CardOptions& options) {
   }
   std::printf("\nNext: 'dmcard --direct shell' to send your own APDUs (see 'dmcard --help').\n");
   return kExitOk;
+}
+
+int RunCheck(const std::string& state_dir) {
+  namespace fs = std::filesystem;
+  if (state_dir.empty()) {
+    std::fprintf(stderr,
+                 "dmcard: check needs the state directory: dmcard check --state DIR (a card's "
+                 "directory, or dmcard-vicc's --state folder of slot folders)\n");
+    return kExitUsage;
+  }
+  std::error_code ec;
+  if (!fs::is_directory(state_dir, ec)) {
+    std::fprintf(stderr, "dmcard: %s is not a directory: name the --state directory of a card\n",
+                 state_dir.c_str());
+    return kExitUsage;
+  }
+  // dmcard-vicc --state DIR keeps card i in DIR/slot<i>: check each.
+  std::vector<fs::path> dirs;
+  const std::vector<std::string> slots =
+      HoldsCard(state_dir) ? std::vector<std::string>{} : SlotFolders(state_dir);
+  for (const std::string& slot : slots) dirs.push_back(fs::path(state_dir) / slot);
+  if (dirs.empty()) dirs.push_back(state_dir);
+  int status = kExitOk;
+  for (const fs::path& dir : dirs) {
+    const StateCheck c = CheckState(dir);
+    std::fputs(DescribeStateCheck(c).c_str(), stdout);
+    if (c.verdict == StateCheck::Verdict::kDamaged ||
+        c.verdict == StateCheck::Verdict::kUnreadable) {
+      status = kExitFailed;
+    } else if (c.verdict == StateCheck::Verdict::kInUse && status == kExitOk) {
+      status = kExitInUse;
+    }
+  }
+  return status;
 }
 
 }  // namespace dmcard::cli

@@ -36,8 +36,11 @@ if missing; one process per directory: dmcard-vicc's card 0 is DIR/slot0 of its 
 .state/demo/slot0 for scripts/run.sh, usable here while dmcard-vicc is stopped). Without it the
 card lives in RAM and forgets everything on exit. --profile FILE makes a new card from that
 profile (profiles/README.md) instead of the built-in demo profile.
+dmcard check --state DIR reads a state directory without changing it and says whether the card
+starts from it: good, repairable (a torn write the card drops at start), DAMAGED (the card
+refuses to start; restore DIR from a backup or move it away), or in use by a running card.
 Exit status: 0 done, 1 the card or a check said no, 2 the command line was wrong, 3 the user
-declined (device provision).)";
+declined (device provision), 4 a running card holds the state directory (check).)";
 
 void AddCardOptions(CLI::App& app, CardOptions& o) {
   app.add_option("-r,--reader", o.reader, "PC/SC reader: its name or index ('dmcard readers')");
@@ -96,6 +99,11 @@ int main(int argc, char** argv) {
   CLI::App* tree = app.add_subcommand("tree", "print the management tree as the device sees it");
   tree->add_option("uri", tree_uri, "the subtree (default: the whole tree, '.')");
   tree->add_flag("--tnds", tree_tnds, "TNDS XML (the card's EXPORT) instead of a drawing");
+
+  std::string check_dir;
+  CLI::App* check = app.add_subcommand(
+      "check", "say what is wrong with a card's state directory, and whether it can start");
+  check->add_option("dir", check_dir, "the directory (default: --state)")->type_name("DIR");
 
   DmsAuth dms_auth;
   DmsRequest dms_req;
@@ -201,6 +209,7 @@ int main(int argc, char** argv) {
     return kExitUsage;
   }
   if (readers->parsed()) return RunReaders();
+  if (check->parsed()) return RunCheck(check_dir.empty() ? card.state_dir : check_dir);
   if (demo->parsed()) return RunDemo(card);
   if (shell->parsed()) {
     auto reader = OpenReader(card, /*direct_by_default=*/false);

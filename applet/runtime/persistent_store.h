@@ -105,6 +105,8 @@ class PersistentStore {
   // every write.
   uint32_t used() const { return static_cast<uint32_t>(int64_t{committed_used_} + pending_delta_); }
   uint32_t capacity() const { return capacity_; }
+  // Sequence number of the last committed transaction (docs/card-image-format.md).
+  uint64_t last_transaction() const { return seq_; }
   // Keys with the given prefix (committed view plus pending writes), sorted.
   std::vector<std::string> Keys(std::string_view prefix) const;
 

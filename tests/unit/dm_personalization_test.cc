@@ -15,7 +15,7 @@
 #include "host/demo_card.h"
 #include "host/personalization.h"
 #include "host/profile_file.h"
-#include "record_check.h"
+#include "host/state_check.h"
 #include "runtime/key_store.h"
 #include "scp03_test_client.h"
 #include "test_applets.h"
@@ -259,11 +259,12 @@ TEST(Records_Declared, EveryRecordOfAPersonalizedCardIsDeclaredByItsOwner) {
   EXPECT_EQ(ToHex(dms.Transmit(testing::DmReplace("./DMAcc/DMCardTest/Name", "x"))), "9000");
   ASSERT_EQ(c.SelectDm(), 0x9000);
   EXPECT_EQ(c.Sw(Cat(H("0020000104"), "1234")), 0x9000);
-  EXPECT_EQ(testing::UndeclaredRecords(c.card().store()), "");
+  EXPECT_EQ(UndeclaredRecords(c.card().store()), std::vector<std::string>{});
   // The check can fail: a record no owner declares.
   c.card().store().Begin();
   ASSERT_EQ(c.card().store().Put("dm/other", Bytes{1}), StoreStatus::kOk);
-  EXPECT_EQ(testing::UndeclaredRecords(c.card().store()), "dm/other: declared by no owner\n");
+  EXPECT_EQ(UndeclaredRecords(c.card().store()),
+            std::vector<std::string>{"dm/other: declared by no owner in this version"});
   c.card().store().Abort();
 }
 

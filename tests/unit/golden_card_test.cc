@@ -20,7 +20,7 @@
 #include "gp/security_domain.h"
 #include "host/demo_card.h"
 #include "host/scp03_host.h"
-#include "record_check.h"
+#include "host/state_check.h"
 #include "test_applets.h"
 
 namespace dmcard {
@@ -160,7 +160,7 @@ class Golden_CardV1 : public ::testing::Test {
 // Issue 9 item 2: today's card, loaded from the golden image, holds only records their owners
 // declare (the image's legacy ones, such as the development issuer PIN, are gone at start-up).
 TEST_F(Golden_CardV1, EveryRecordIsDeclaredByItsOwner) {
-  EXPECT_EQ(testing::UndeclaredRecords(card_->store()), "");
+  EXPECT_EQ(UndeclaredRecords(card_->store()), std::vector<std::string>{});
 }
 
 TEST_F(Golden_CardV1, TreeHoldsTheServersChange) {
