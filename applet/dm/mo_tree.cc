@@ -337,7 +337,11 @@ DmStatus MoTree::Atomically(const Principal* who, const std::function<DmStatus()
     }
   }
   // After a power loss the card is dead and the transaction gone: nothing to undo.
-  if (s != DmStatus::kOk && !store_.power_lost()) store_.RollbackTo(sp);
+  if (s != DmStatus::kOk && !store_.power_lost()) {
+    store_.RollbackTo(sp);
+  } else {
+    store_.Release(sp);
+  }
   return s;
 }
 

@@ -497,7 +497,11 @@ CryptoStatus KeyLoader::Write(const KeySpec& spec, ByteView secret, ByteView pub
                                           : KeyStore::kDefaultMaxFailedAuthentications;
     s = store_.Put(StateRecord(spec.kvn), EncodeState(next));
   }
-  if (s != StoreStatus::kOk) store_.RollbackTo(before);
+  if (s != StoreStatus::kOk) {
+    store_.RollbackTo(before);
+  } else {
+    store_.Release(before);
+  }
   return FromStore(s);
 }
 
@@ -597,7 +601,11 @@ CryptoStatus KeyLoader::LoadScp03KeySet(uint8_t kvn, std::string_view owner, Byt
                 max_failed_authentications);
     }
   }
-  if (s != CryptoStatus::kOk) store_.RollbackTo(before);  // all three or none
+  if (s != CryptoStatus::kOk) {
+    store_.RollbackTo(before);  // all three or none
+  } else {
+    store_.Release(before);
+  }
   return s;
 }
 

@@ -104,6 +104,7 @@ bool PersistentStore::OpenError(std::string message) {
   failure_ = open_error_;
   power_lost_ = true;
   committed_.clear();
+  committed_keys_.clear();
   committed_used_ = 0;
   return false;
 }
@@ -226,27 +227,25 @@ bool PersistentStore::LoadImage(const Bytes& image, uint16_t& version) {
     Bytes value = r.Blob(r.U32());
     if (!r.ok) break;
     committed_used_ += RecordCost(key, value.size());
+    committed_keys_.insert(key);
     committed_.emplace(std::move(key), std::move(value));
   }
   return r.ok && r.pos == body;
 }
 
 Bytes PersistentStore::SerializeImage() const {
-  std::vector<const std::pair<const std::string, Bytes>*> sorted;
-  sorted.reserve(committed_.size());
-  for (const auto& kv : committed_) sorted.push_back(&kv);
-  std::sort(sorted.begin(), sorted.end(), [](auto* a, auto* b) { return a->first < b->first; });
   Bytes out(kImageMagic, kImageMagic + 4);
   AppendU16(out, kImageVersion);
   AppendU16(out, 0);
   AppendU32(out, capacity_);
   AppendU64(out, seq_);
-  AppendU32(out, static_cast<uint32_t>(sorted.size()));
-  for (auto* kv : sorted) {
-    AppendU16(out, static_cast<uint16_t>(kv->first.size()));
-    out.insert(out.end(), kv->first.begin(), kv->first.end());
-    AppendU32(out, static_cast<uint32_t>(kv->second.size()));
-    Append(out, kv->second);
+  AppendU32(out, static_cast<uint32_t>(committed_keys_.size()));
+  for (const std::string& key : committed_keys_) {
+    const Bytes& value = committed_.find(key)->second;
+    AppendU16(out, static_cast<uint16_t>(key.size()));
+    out.insert(out.end(), key.begin(), key.end());
+    AppendU32(out, static_cast<uint32_t>(value.size()));
+    Append(out, value);
   }
   AppendU32(out, Crc32(out));
   return out;
@@ -447,6 +446,7 @@ bool PersistentStore::Apply(const Op& op) {
       auto it = committed_.find(op.key);
       if (it != committed_.end()) committed_used_ -= RecordCost(op.key, it->second.size());
       committed_used_ += RecordCost(op.key, op.data.size());
+      if (it == committed_.end()) committed_keys_.insert(op.key);
       committed_[op.key] = op.data;
       return true;
     }
@@ -454,6 +454,7 @@ bool PersistentStore::Apply(const Op& op) {
       auto it = committed_.find(op.key);
       if (it == committed_.end()) return false;
       committed_used_ -= RecordCost(op.key, it->second.size());
+      committed_keys_.erase(op.key);
       committed_.erase(it);
       return true;
     }
@@ -495,6 +496,12 @@ PersistentStore::SavepointId PersistentStore::Savepoint() {
   if (!in_transaction_) return savepoints_.size();
   savepoints_.push_back(Snapshot{ops_.size(), {}});
   return savepoints_.size() - 1;
+}
+
+void PersistentStore::Release(SavepointId sp) {
+  // Every savepoint remembers, on its own, the keys written since it was taken (Remember): the
+  // ones before sp need nothing from those after it.
+  if (in_transaction_ && sp < savepoints_.size()) savepoints_.resize(sp);
 }
 
 // Undo log: before a key's first write after a savepoint, its pending state then is kept (a
@@ -559,7 +566,7 @@ StoreStatus PersistentStore::PutDurable(std::string_view key, ByteView value) {
   }
   std::erase_if(ops_, [&key](const Op& o) { return o.key == key; });
   pending_delta_ = PendingDelta(pending_);
-  if (journal_bytes_ > options_.checkpoint_journal_bytes) return Checkpoint();
+  if (CheckpointDue()) return Checkpoint();
   return StoreStatus::kOk;
 }
 
@@ -631,7 +638,7 @@ StoreStatus PersistentStore::Commit() {
   }
   if (StoreStatus s = WriteTransaction(ops_); s != StoreStatus::kOk) return s;
   Abort();
-  if (journal_bytes_ > options_.checkpoint_journal_bytes) return Checkpoint();
+  if (CheckpointDue()) return Checkpoint();
   return StoreStatus::kOk;
 }
 
@@ -702,8 +709,9 @@ StoreStats PersistentStore::stats() const {
 
 std::vector<std::string> PersistentStore::Keys(std::string_view prefix) const {
   std::set<std::string> keys;
-  for (const auto& kv : committed_) {
-    if (std::string_view(kv.first).starts_with(prefix)) keys.insert(kv.first);
+  for (auto it = committed_keys_.lower_bound(prefix);
+       it != committed_keys_.end() && std::string_view(*it).starts_with(prefix); ++it) {
+    keys.insert(*it);
   }
   for (const auto& kv : pending_) {
     if (!std::string_view(kv.first).starts_with(prefix)) continue;

@@ -6,9 +6,11 @@
 // grows past a threshold. Image and journal formats are documented in docs/card-image-format.md.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -49,7 +51,8 @@ class PersistentStore {
 
   struct Options {
     uint32_t capacity = kDefaultCapacity;           // used when the medium holds no image yet
-    uint32_t checkpoint_journal_bytes = 32 * 1024;  // fold the journal into the image past this
+    // Fold the journal into the image past this, or past half the bytes the records take.
+    uint32_t checkpoint_journal_bytes = 32 * 1024;
   };
 
   // Opens the store on `medium`: creates a brand-new card when the medium holds neither file,
@@ -91,6 +94,11 @@ class PersistentStore {
   using SavepointId = size_t;
   SavepointId Savepoint();
   void RollbackTo(SavepointId sp);
+  // Keeps what was written since sp as part of the enclosing scope and forgets sp and the
+  // savepoints taken after it (their writes stay undoable by the savepoints taken before sp).
+  // A scope that succeeded releases its savepoint, so that a long transaction of many small
+  // scopes (a tree import) does not keep one undo log per scope.
+  void Release(SavepointId sp);
 
   // A write that is durable when it returns and stays even if the transaction is then aborted:
   // failure counters, sequence numbers, log entries (Java Card's non-transactional update, the
@@ -143,6 +151,12 @@ class PersistentStore {
   bool OpenError(std::string message);
   Bytes JournalHeader(uint32_t image_crc) const;
   StoreStatus Checkpoint();
+  // The journal has grown past the threshold, or past half of what the records take when that
+  // is more: folding rewrites the whole image, so on a large card it waits until the journal has
+  // grown in proportion, and each journal byte costs the same however much the card holds.
+  bool CheckpointDue() const {
+    return journal_bytes_ > std::max(options_.checkpoint_journal_bytes, committed_used_ / 2);
+  }
   // Writes `ops` as one committed journal transaction and applies them to the committed state.
   StoreStatus WriteTransaction(const std::vector<Op>& ops);
   // Memory the pending writes `pending` add to the committed state (negative: they free some).
@@ -158,6 +172,9 @@ class PersistentStore {
   uint32_t capacity_;
   uint64_t seq_ = 0;  // sequence number of the last committed transaction
   StringMap<Bytes> committed_;
+  // The keys of committed_, sorted: Keys(prefix) finds a prefix's records without looking at the
+  // others (a node's children among thousands of records), and the image is written in order.
+  std::set<std::string, std::less<>> committed_keys_;
   uint32_t committed_used_ = 0;
 
   bool in_transaction_ = false;

@@ -52,6 +52,7 @@ class StoreView {
   StoreStatus PutDurable(std::string_view key, ByteView value);
   PersistentStore::SavepointId Savepoint() { return store_->Savepoint(); }
   void RollbackTo(PersistentStore::SavepointId sp) { store_->RollbackTo(sp); }
+  void Release(PersistentStore::SavepointId sp) { store_->Release(sp); }
 
   StoreStats stats() const { return store_->stats(); }
   uint32_t used() const { return store_->used(); }

@@ -72,6 +72,36 @@ TEST(Runtime_Savepoint, SavepointsNest) {
 }
 
 // What the DM tree needs instead of pre-computing room: try, and roll back when full.
+// A released savepoint keeps its writes in the enclosing scope: the savepoint taken before it
+// still undoes them, and the writes made before the release are not undone by the release.
+TEST(Runtime_Savepoint, ReleasedScopeStaysUndoableByTheEnclosingOne) {
+  PersistentStore s(std::make_shared<RamMedium>(), SmallOptions());
+  s.Begin();
+  ASSERT_EQ(s.Put("a", B("1")), StoreStatus::kOk);
+  const auto outer = s.Savepoint();
+  ASSERT_EQ(s.Put("a", B("2")), StoreStatus::kOk);
+  const auto inner = s.Savepoint();
+  ASSERT_EQ(s.Put("a", B("3")), StoreStatus::kOk);
+  ASSERT_EQ(s.Put("b", B("new")), StoreStatus::kOk);
+  s.Release(inner);
+  EXPECT_EQ(Value(s, "a"), "3");
+  EXPECT_EQ(Value(s, "b"), "new");
+  // Many released scopes, as a tree import makes: still one undo log, the outer one's.
+  for (int i = 0; i < 1000; ++i) {
+    const auto sp = s.Savepoint();
+    ASSERT_EQ(s.Put("k" + std::to_string(i % 7), B("v")), StoreStatus::kOk);
+    s.Release(sp);
+  }
+  EXPECT_EQ(s.Savepoint(), outer + 1);  // no scope left behind
+  s.RollbackTo(outer);  // back to before a = 2
+  EXPECT_EQ(Value(s, "a"), "1");
+  EXPECT_EQ(Value(s, "b"), "<none>");
+  EXPECT_EQ(Value(s, "k0"), "<none>");
+  ASSERT_EQ(s.Commit(), StoreStatus::kOk);
+  EXPECT_EQ(s.Keys(""), (std::vector<std::string>{"a"}));
+  EXPECT_EQ(Value(s, "a"), "1");
+}
+
 TEST(Runtime_Savepoint, RollbackAfterAFullStoreLeavesRoomForWhatFits) {
   PersistentStore s(std::make_shared<RamMedium>(), SmallOptions(256));
   s.Begin();
