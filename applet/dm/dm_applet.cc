@@ -120,7 +120,8 @@ Bytes DmApplet::Descriptor(AppletContext& ctx) const {
 void DmApplet::Deselect(AppletContext& ctx) { sequences_[ctx.channel()].Clear(); }
 
 // SELECT answers the FCI: 6F { 84 AID, A5 descriptor }.
-Sw DmApplet::AnswerSelect(AppletContext& ctx, const SelectRequest& /*req*/, Bytes& out) const {
+Sw DmApplet::AnswerSelect(AppletContext& ctx, const SelectRequest& req, Bytes& out) const {
+  if (!req.answer) return Sw::kOk;
   Bytes fci;
   AppendTlv(fci, 0x84, aid());
   Append(fci, Descriptor(ctx));

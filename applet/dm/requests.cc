@@ -66,7 +66,9 @@ const char* PropertyName(Property p) {
 
 }  // namespace
 
-Parsed<SelectRequest> ParseSelect(const CommandApdu& /*cmd*/) { return SelectRequest{}; }
+Parsed<SelectRequest> ParseSelect(const CommandApdu& cmd) {
+  return SelectRequest{(cmd.p2 & 0x0C) != 0x0C};
+}
 
 Parsed<GetDataRequest> ParseGetData(const CommandApdu& cmd) {
   GetDataRequest r;

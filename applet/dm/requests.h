@@ -37,8 +37,11 @@ struct Parsed {
   Sw sw = Sw::kOk;                              // else why it is refused
 };
 
-// SELECT by AID that has just selected the applet: the runtime has validated it.
-struct SelectRequest {};
+// SELECT by AID that has just selected the applet: the runtime has validated it. P2 0C asks for
+// no answer: the FCI (and the descriptor's tree digest in it) is not worked out.
+struct SelectRequest {
+  bool answer = true;
+};
 Parsed<SelectRequest> ParseSelect(const CommandApdu& cmd);
 
 // 80 CA 00 A5: GET DATA of the descriptor. 80 CA 00 E1 [from]: of the event log
