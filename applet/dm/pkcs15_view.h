@@ -12,7 +12,11 @@
 //       ├── 5032 EF.TokenInfo  version, serial, manufacturer, label, tokenflags readonly
 //       ├── 4401 EF.DODF       "DM Bootstrap", OID 2.23.43.7.1 → 4402, twice: opaqueDO (what
 //       │                      OpenSC reads), then oidDO (what handsets read)
-//       └── 4402 EF(DM_Bootstrap)  bootstrap message of ./DMAcc and the connectivity subtrees
+//       ├── 4402 EF(DM_Bootstrap)  bootstrap message of ./DMAcc and the connectivity subtrees
+//       ├── 4403-4405 ProvSC Bootstrap/Config1/Config2 (profile "provsc"; in the DM DODF)
+//       ├── 6430 EF.DODF-bootstrap "LwM2M Bootstrap", OID 2.23.43.9.1 → 6431 (profile "lwm2m";
+//       │                      the ODF's second dataObjects entry)
+//       └── 6431 EF(LwM2M_Bootstrap)  OMA LwM2M 1.1 Appendix G.3.3 (dm/lwm2m_bootstrap.h)
 //
 // Paths in ODF and DODF are FIDs relative to the PKCS#15 application, as on UICCs: a UICC
 // client selects them as 7FFF || FID from the MF (ETSI TS 102 221 §8.4.2), a PKCS#15 reader
