@@ -3,6 +3,8 @@
 
 #include "host/files.h"
 
+#include <algorithm>
+#include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
@@ -15,7 +17,9 @@
 
 #include "dm/acl.h"
 #include "dm/imsi.h"
+#include "dm/lwm2m_bootstrap.h"
 #include "dm/pin_policy.h"
+#include "dm/provsc.h"
 #include "dm/tnds.h"
 #include "runtime/atr.h"
 #include "runtime/key_store.h"
@@ -93,9 +97,9 @@ class ProfileParser {
     if (!j.is_object()) return Fail({}, "the profile must be a JSON object");
 
     static const std::set<std::string, std::less<>> kFields = {
-        "profile",   "description", "capacity", "protocol",       "atr",
-        "bootstrap", "user_pin",    "user_puk", "tree",           "imsi",
-        "root_acl",  "reserve",     "key_sets", "bootstrap_keys", "quirks"};
+        "profile",  "description",    "capacity", "protocol", "atr",      "bootstrap",
+        "user_pin", "user_puk",       "tree",     "imsi",     "root_acl", "reserve",
+        "key_sets", "bootstrap_keys", "quirks",   "lwm2m",    "provsc"};
     for (const auto& [key, value] : j.items()) {
       if (key == "dev_issuer_pin") {
         return Fail(key,
@@ -219,6 +223,7 @@ class ProfileParser {
     if (!KeySets(j, p.key_sets)) return false;
     if (!BootstrapKeys(j, p.bootstrap_keys)) return false;
     if (!Quirks(j, p.quirks)) return false;
+    if (!Lwm2m(j, p.lwm2m)) return false;
 
     std::string tree_name;
     if (!String(j, "tree", /*required=*/true, tree_name)) return false;
@@ -229,6 +234,40 @@ class ProfileParser {
     const dm::TndsDocument doc = dm::ParseTndsXml(*tree);
     if (!doc.error.empty()) return Fail("tree", "'" + tree_name + "': " + doc.error);
     p.tree_xml = std::move(*tree);
+    return ProvSc(j, p.provsc);
+  }
+
+  // "provsc": {"bootstrap": file, "config1": file, "config2": file}, each optional: OMA Client
+  // Provisioning XML files next to the profile (as "tree"), checked and encoded as the card
+  // will serve them (dm/provsc.h).
+  bool ProvSc(const nlohmann::json& j, std::vector<Profile::ProvScDocument>& out) {
+    auto it = j.find("provsc");
+    if (it == j.end()) return true;
+    if (!it->is_object() || it->empty()) {
+      return Fail("provsc",
+                  "must be an object naming \"bootstrap\", \"config1\" and/or "
+                  "\"config2\" files");
+    }
+    for (const auto& [key, value] : it->items()) {
+      if (key != "bootstrap" && key != "config1" && key != "config2") {
+        return Fail("provsc." + key, "unknown field (expected bootstrap, config1, config2)");
+      }
+    }
+    for (auto [key, file] : {std::pair{"bootstrap", dm::ProvScFile::kBootstrap},
+                             {"config1", dm::ProvScFile::kConfig1},
+                             {"config2", dm::ProvScFile::kConfig2}}) {
+      std::string name;
+      if (!String(*it, key, false, name, "provsc")) return false;
+      if (!it->contains(key)) continue;
+      const std::string at = std::string("provsc.") + key;
+      if (name.empty()) return Fail(at, "names no file");
+      std::string read_error;
+      std::optional<std::string> xml = read_tree_(name, read_error);
+      if (!xml) return Fail(at, read_error);
+      std::string error;
+      if (!dm::ProvScWbxml(*xml, error)) return Fail(at, "'" + name + "': " + error);
+      out.push_back({file, std::move(*xml)});
+    }
     return true;
   }
 
@@ -295,13 +334,287 @@ class ProfileParser {
     if (it == j.end()) return true;
     if (!it->is_object()) return Fail("quirks", "must be an object of switches");
     for (const auto& [key, value] : it->items()) {
-      bool* flag = key == "dodf_path_without_length" ? &quirks.dodf_path_without_length
-                   : key == "dodf_padded_with_ff"    ? &quirks.dodf_padded_with_ff
-                                                     : nullptr;
+      bool* flag = key == "dodf_path_without_length"   ? &quirks.dodf_path_without_length
+                   : key == "dodf_padded_with_ff"      ? &quirks.dodf_padded_with_ff
+                   : key == "lwm2m_oid_double_encoded" ? &quirks.lwm2m_oid_double_encoded
+                                                       : nullptr;
       if (!flag) return Fail("quirks." + key, "unknown quirk");
       if (!value.is_boolean()) return Fail("quirks." + key, "must be true or false");
       *flag = value.get<bool>();
     }
+    return true;
+  }
+
+  // "lwm2m": {"objects": [{"id", "version", "instances": [{"id", "resources": {...}}]}]}: the
+  // objects of EF(LwM2M_Bootstrap) (dm/lwm2m_bootstrap.h; profiles/README.md, "lwm2m"). Checked
+  // here to the byte: a profile that loads makes a card whose file fits 32 KB.
+  bool Lwm2m(const nlohmann::json& j, std::optional<dm::Lwm2mBootstrap>& out) {
+    auto it = j.find("lwm2m");
+    if (it == j.end()) return true;
+    if (!it->is_object()) return Fail("lwm2m", "must be an object with \"objects\"");
+    for (const auto& [key, value] : it->items()) {
+      if (key != "objects") return Fail("lwm2m." + key, "unknown field");
+    }
+    auto objects = it->find("objects");
+    if (objects == it->end()) return Fail("lwm2m.objects", "is missing");
+    if (!objects->is_array() || objects->empty()) {
+      return Fail("lwm2m.objects", "must be a non-empty array of LwM2M objects");
+    }
+    dm::Lwm2mBootstrap bootstrap;
+    for (size_t n = 0; n < objects->size(); ++n) {
+      const nlohmann::json& o = (*objects)[n];
+      const std::string at = "lwm2m.objects[" + std::to_string(n) + "]";
+      if (!o.is_object()) return Fail(at, "must be an object");
+      for (const auto& [key, value] : o.items()) {
+        if (key != "id" && key != "version" && key != "instances") {
+          return Fail(at + "." + key, "unknown field");
+        }
+      }
+      dm::Lwm2mObject object;
+      if (!o.contains("id")) return Fail(at + ".id", "is missing");
+      if (!Id16(o["id"], at + ".id", 0xFFFF, object.id)) return false;
+      for (const dm::Lwm2mObject& other : bootstrap.objects) {
+        if (other.id == object.id) {
+          return Fail(at + ".id", "object " + std::to_string(object.id) + " is listed twice");
+        }
+      }
+      if (auto v = o.find("version"); v != o.end()) {
+        // Appendix G.3.3: MAJOR_VERSION 01-FF, MINOR_VERSION 00-FF ("2.5" is 02 05).
+        const std::string text = v->is_string() ? v->get<std::string>() : "";
+        unsigned major = 256, minor = 256;
+        char end = 0;
+        if (std::sscanf(text.c_str(), "%3u.%3u%c", &major, &minor, &end) != 2 || major < 1 ||
+            major > 255 || minor > 255 || text.find_first_not_of("0123456789.") != text.npos) {
+          return Fail(at + ".version",
+                      "must be \"major.minor\" with major 1 to 255 and minor 0 to 255 (e.g. "
+                      "\"1.1\"), got " +
+                          v->dump());
+        }
+        object.version = std::pair{static_cast<uint8_t>(major), static_cast<uint8_t>(minor)};
+      }
+      auto instances = o.find("instances");
+      if (instances == o.end()) return Fail(at + ".instances", "is missing");
+      if (!instances->is_array() || instances->empty()) {
+        return Fail(at + ".instances", "must be a non-empty array of object instances");
+      }
+      for (size_t i = 0; i < instances->size(); ++i) {
+        const std::string iat = at + ".instances[" + std::to_string(i) + "]";
+        dm::Lwm2mObjectInstance instance;
+        if (!Lwm2mInstance((*instances)[i], iat, object.id, i, instance)) return false;
+        for (const dm::Lwm2mObjectInstance& other : object.instances) {
+          if (other.id == instance.id) {
+            return Fail(iat + ".id",
+                        "instance " + std::to_string(instance.id) + " is listed twice");
+          }
+        }
+        object.instances.push_back(std::move(instance));
+      }
+      bootstrap.objects.push_back(std::move(object));
+    }
+    std::string error;
+    if (!dm::Lwm2mBootstrapFile(bootstrap, error)) return Fail("lwm2m", error);
+    out = std::move(bootstrap);
+    return true;
+  }
+
+  // An object instance {"id": n (default: its index), "resources": {"<resource id>": value}}.
+  bool Lwm2mInstance(const nlohmann::json& e, const std::string& at, uint16_t object_id,
+                     size_t index, dm::Lwm2mObjectInstance& out) {
+    if (!e.is_object()) return Fail(at, "must be an object with \"resources\"");
+    for (const auto& [key, value] : e.items()) {
+      if (key != "id" && key != "resources") return Fail(at + "." + key, "unknown field");
+    }
+    // Core TS §6.3 Table 20: MAX_ID 65535 is reserved, not an Object Instance ID.
+    if (e.contains("id")) {
+      if (!Id16(e["id"], at + ".id", 0xFFFE, out.id)) return false;
+    } else if (index > 0xFFFE) {
+      return Fail(at, "needs an \"id\"");
+    } else {
+      out.id = static_cast<uint16_t>(index);
+    }
+    auto resources = e.find("resources");
+    if (resources == e.end()) return Fail(at + ".resources", "is missing");
+    if (!resources->is_object()) {
+      return Fail(at + ".resources", "must be an object of \"<resource id>\": value");
+    }
+    for (const auto& [key, value] : resources->items()) {
+      const std::string rat = at + ".resources." + key;
+      dm::Lwm2mResource resource;
+      if (!DecimalId(key, 0xFFFF, resource.id)) {
+        return Fail(rat, "is not a resource ID (a decimal number from 0 to 65535)");
+      }
+      // A secret resource may stay only as an empty Opaque (a NoSec instance's Mandatory
+      // Secret Key, Appendix E.1): there is no value to leak. Checked before the value is read,
+      // so that no error message ever quotes a secret.
+      if (std::string secret = dm::Lwm2mSecretResourceName(object_id, resource.id);
+          !secret.empty() && value != nlohmann::json("hex:") &&
+          value != nlohmann::json{{"opaque", ""}}) {
+        return Fail(rat, "is " + secret + " (" + std::to_string(object_id) + "/x/" + key +
+                             "): the card never serves secret values, so a profile cannot hold "
+                             "them (LwM2M 1.1 Appendix H's SCP03-protected reading is not "
+                             "implemented); leave it out, or empty (\"hex:\") for a NoSec "
+                             "instance, and give the key to the device another way");
+      }
+      if (value.is_array() || (value.is_object() && !IsTypedValue(value))) {
+        // A multiple-instance resource: [v0, v1, ...] (instance IDs 0, 1, ...) or
+        // {"<resource instance id>": value, ...}.
+        resource.multiple = true;
+        if (value.is_array() && value.size() > 0x10000) {
+          return Fail(rat, "has more than 65536 instances");
+        }
+        if (value.is_array()) {
+          for (size_t k = 0; k < value.size(); ++k) {
+            dm::Lwm2mValue v;
+            if (!Lwm2mScalar(value[k], rat + "[" + std::to_string(k) + "]", v)) return false;
+            resource.instances.emplace_back(static_cast<uint16_t>(k), std::move(v));
+          }
+        } else {
+          for (const auto& [ikey, ivalue] : value.items()) {
+            uint16_t iid = 0;
+            if (!DecimalId(ikey, 0xFFFF, iid)) {
+              return Fail(rat + "." + ikey,
+                          "is not a resource instance ID (a decimal number from 0 to 65535), "
+                          "nor is the object one typed value such as {\"opaque\": \"0102\"}");
+            }
+            dm::Lwm2mValue v;
+            if (!Lwm2mScalar(ivalue, rat + "." + ikey, v)) return false;
+            resource.instances.emplace_back(iid, std::move(v));
+          }
+        }
+      } else if (!Lwm2mScalar(value, rat, resource.value)) {
+        return false;
+      }
+      // Resource and resource instance IDs in numeric order (JSON objects have no order).
+      std::sort(resource.instances.begin(), resource.instances.end(),
+                [](const auto& a, const auto& b) { return a.first < b.first; });
+      out.resources.push_back(std::move(resource));
+    }
+    std::sort(out.resources.begin(), out.resources.end(),
+              [](const dm::Lwm2mResource& a, const dm::Lwm2mResource& b) { return a.id < b.id; });
+    return true;
+  }
+
+  // The typed-value form: an object with exactly one of these keys.
+  static bool IsTypedValue(const nlohmann::json& v) {
+    static const std::set<std::string, std::less<>> kTypes = {
+        "string", "integer", "unsigned", "float", "boolean", "opaque", "objlnk", "time"};
+    return v.is_object() && v.size() == 1 && kTypes.contains(v.begin().key());
+  }
+
+  // One value: a JSON string (UTF-8 String, or Opaque when it starts with "hex:"), whole number
+  // (Integer), other number (Float), true/false (Boolean), or a typed value {"<type>": ...}.
+  bool Lwm2mScalar(const nlohmann::json& v, const std::string& at, dm::Lwm2mValue& out) {
+    using Type = dm::Lwm2mValue::Type;
+    auto integer = [&](const nlohmann::json& n, const std::string& where, int64_t& value) {
+      if (n.is_number_integer() &&
+          (!n.is_number_unsigned() || n.get<uint64_t>() <= static_cast<uint64_t>(INT64_MAX))) {
+        value = n.get<int64_t>();
+        return true;
+      }
+      return Fail(where,
+                  "must be a whole number from -2^63 to 2^63-1 (a 64-bit LwM2M Integer), "
+                  "got " +
+                      n.dump());
+    };
+    auto opaque = [&](const std::string& hex, const std::string& where) {
+      std::optional<Bytes> bytes = FromHex(hex);
+      if (!bytes) return Fail(where, "is not hex bytes: \"" + hex + "\"");
+      out.type = Type::kOpaque;
+      out.opaque = std::move(*bytes);
+      return true;
+    };
+    if (v.is_string()) {
+      const std::string text = v.get<std::string>();
+      if (text.rfind("hex:", 0) == 0) return opaque(text.substr(4), at);
+      out.type = Type::kString;
+      out.text = text;
+      return true;
+    }
+    if (v.is_boolean()) {
+      out.type = Type::kBoolean;
+      out.integer = v.get<bool>() ? 1 : 0;
+      return true;
+    }
+    if (v.is_number_float()) {
+      out.type = Type::kFloat;
+      out.real = v.get<double>();
+      return true;
+    }
+    if (v.is_number()) {
+      out.type = Type::kInteger;
+      return integer(v, at, out.integer);
+    }
+    if (!IsTypedValue(v)) {
+      return Fail(at, std::string(v.is_array() || v.is_object()
+                                      ? "a resource instance must be one value, not "
+                                      : "must be a string, number, true/false or a typed "
+                                        "value such as {\"opaque\": \"0102\"}, not ") +
+                          v.dump());
+    }
+    const std::string type = v.begin().key();
+    const nlohmann::json& x = v.begin().value();
+    const std::string tat = at + "." + type;
+    if (type == "string") {
+      if (!x.is_string()) return Fail(tat, "must be a string");
+      out.type = Type::kString;
+      out.text = x.get<std::string>();
+    } else if (type == "integer" || type == "time") {
+      out.type = type == "time" ? Type::kTime : Type::kInteger;
+      return integer(x, tat, out.integer);
+    } else if (type == "unsigned") {
+      if (!x.is_number_unsigned()) {
+        return Fail(tat, "must be a whole number from 0 to 2^64-1, got " + x.dump());
+      }
+      out.type = Type::kUnsigned;
+      out.unsigned_ = x.get<uint64_t>();
+    } else if (type == "float") {
+      if (!x.is_number()) return Fail(tat, "must be a number, got " + x.dump());
+      out.type = Type::kFloat;
+      out.real = x.get<double>();
+    } else if (type == "boolean") {
+      if (!x.is_boolean()) return Fail(tat, "must be true or false, got " + x.dump());
+      out.type = Type::kBoolean;
+      out.integer = x.get<bool>() ? 1 : 0;
+    } else if (type == "opaque") {
+      if (!x.is_string()) return Fail(tat, "must be hex bytes in a string");
+      return opaque(x.get<std::string>(), tat);
+    } else {  // objlnk "object:instance"
+      const std::string text = x.is_string() ? x.get<std::string>() : "";
+      const size_t colon = text.find(':');
+      uint16_t object = 0, instance = 0;
+      if (colon == text.npos || !DecimalId(text.substr(0, colon), 0xFFFF, object) ||
+          !DecimalId(text.substr(colon + 1), 0xFFFF, instance)) {
+        return Fail(tat,
+                    "must be \"<object id>:<instance id>\" (each 0 to 65535; "
+                    "\"65535:65535\" links nothing), got " +
+                        x.dump());
+      }
+      out.type = Type::kObjlnk;
+      out.link_object = object;
+      out.link_instance = instance;
+    }
+    return true;
+  }
+
+  // A JSON whole number from 0 to `max`.
+  bool Id16(const nlohmann::json& v, const std::string& at, uint32_t max, uint16_t& out) {
+    if (!v.is_number_unsigned() || v.get<uint64_t>() > max) {
+      return Fail(at,
+                  "must be a whole number from 0 to " + std::to_string(max) + ", got " + v.dump());
+    }
+    out = static_cast<uint16_t>(v.get<uint64_t>());
+    return true;
+  }
+
+  // Decimal digits only, no sign or leading zeros (so "05" and "5" cannot name one ID twice).
+  static bool DecimalId(const std::string& text, uint32_t max, uint16_t& out) {
+    if (text.empty() || text.size() > 5 || text.find_first_not_of("0123456789") != text.npos ||
+        (text.size() > 1 && text[0] == '0')) {
+      return false;
+    }
+    const unsigned long v = std::stoul(text);
+    if (v > max) return false;
+    out = static_cast<uint16_t>(v);
     return true;
   }
 

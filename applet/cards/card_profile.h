@@ -10,6 +10,8 @@
 #include <vector>
 
 #include "dm/bootstrap_export.h"
+#include "dm/lwm2m_bootstrap.h"
+#include "dm/provsc.h"
 #include "runtime/bytes.h"
 #include "runtime/card_config.h"
 
@@ -40,6 +42,8 @@ struct ProfileQuirks {
   bool dodf_path_without_length = false;
   // "dodf_padded_with_ff": EF.DODF a fixed-size file padded with FF bytes.
   bool dodf_padded_with_ff = false;
+  // "lwm2m_oid_double_encoded": the LwM2M bootstrap's OID double-encoded in its DODF.
+  bool lwm2m_oid_double_encoded = false;
 };
 
 struct Profile {
@@ -78,6 +82,16 @@ struct Profile {
   std::vector<ProfileBootstrapKey> bootstrap_keys;
   // "quirks": field-card deviations, off by default.
   ProfileQuirks quirks;
+  // "lwm2m": the objects of EF(LwM2M_Bootstrap) (OMA LwM2M 1.1 Appendix G, dm/lwm2m_bootstrap.h);
+  // absent = the card has no LwM2M bootstrap. Never holds a secret resource (the host refuses it).
+  std::optional<dm::Lwm2mBootstrap> lwm2m;
+  // "provsc": OMA Client Provisioning documents (XML, from the files the profile names) the
+  // card serves as ProvSC Bootstrap / Config1 / Config2 (dm/provsc.h); checked to hold no secret.
+  struct ProvScDocument {
+    dm::ProvScFile file = dm::ProvScFile::kBootstrap;
+    std::string xml;
+  };
+  std::vector<ProvScDocument> provsc;
 };
 
 }  // namespace dmcard

@@ -55,12 +55,30 @@ fs::FileSpec FileSystemWithPkcs15(Card& card, const dm::Pkcs15Options& options) 
   return mf;
 }
 
-// The PKCS#15 view's options of `profile`: its quirk switches.
-dm::Pkcs15Options Pkcs15OptionsFor(const Profile& profile) {
+// The PKCS#15 view's options of `profile`: its quirk switches, the EF(DM_Bootstrap) format, the
+// LwM2M bootstrap file and the ProvSC documents in WBXML; nullopt with `error` set when the LwM2M
+// objects do not fit the file or a ProvSC document cannot be served.
+std::optional<dm::Pkcs15Options> Pkcs15OptionsFor(const Profile& profile, std::string& error) {
   dm::Pkcs15Options options;
   options.quirks.dodf_path_without_length = profile.quirks.dodf_path_without_length;
   options.quirks.dodf_padded_with_ff = profile.quirks.dodf_padded_with_ff;
+  options.quirks.lwm2m_oid_double_encoded = profile.quirks.lwm2m_oid_double_encoded;
   options.bootstrap_format = profile.bootstrap_ef_format;
+  if (profile.lwm2m) {
+    options.lwm2m_bootstrap = dm::Lwm2mBootstrapFile(*profile.lwm2m, error);
+    if (!options.lwm2m_bootstrap) {
+      error = "the LwM2M bootstrap: " + error;
+      return std::nullopt;
+    }
+  }
+  for (const Profile::ProvScDocument& doc : profile.provsc) {
+    std::optional<Bytes> wbxml = dm::ProvScWbxml(doc.xml, error);
+    if (!wbxml) {
+      error = std::string("the ProvSC document ") + dm::ProvScLabel(doc.file) + ": " + error;
+      return std::nullopt;
+    }
+    options.provsc.push_back({doc.file, std::move(*wbxml)});
+  }
   return options;
 }
 
@@ -151,9 +169,14 @@ std::unique_ptr<Card> MakeCard(const Profile& profile, const CardConfig& config,
             SwText(sw) + (sw == Sw::kNotEnoughMemory ? " (persistent memory too small)" : "");
     return nullptr;
   }
+  std::string pkcs15_error;
+  const std::optional<dm::Pkcs15Options> pkcs15 = Pkcs15OptionsFor(profile, pkcs15_error);
+  if (!pkcs15) {
+    error = "profile '" + profile.name + "': " + pkcs15_error;
+    return nullptr;
+  }
   sw = card->Install(std::make_unique<fs::FileSystemApplet>(
-      fs::demo::Aid(), FileSystemWithPkcs15(*card, Pkcs15OptionsFor(profile)),
-      UserPinFor(profile)));
+      fs::demo::Aid(), FileSystemWithPkcs15(*card, *pkcs15), UserPinFor(profile)));
   if (sw != Sw::kOk) {
     error = "installing the file system applet failed with status " + SwText(sw);
     return nullptr;

@@ -162,10 +162,14 @@ Bytes Pkcs15DirRecord(const Pkcs15Options& options) {
                         Der(0x51, U16Path({fs::kMfFid, pkcs15::kDfPkcs15}))}));
 }
 
-Bytes Pkcs15Odf() {
+Bytes Pkcs15Odf(const Pkcs15Options& options) {
   // PKCS15Objects ::= CHOICE { ..., dataObjects [7] DataObjects, ... } with
-  // DataObjects ::= PathOrObjects {DataType}, itself a CHOICE: the [7] tag is explicit.
-  return Der(0xA7, Path(pkcs15::kEfDodf));
+  // DataObjects ::= PathOrObjects {DataType}, itself a CHOICE: the [7] tag is explicit. Several
+  // DODFs are several dataObjects entries, "in priority order" (LwM2M 1.1 Appendix G.1): the DM
+  // DODF first, as before; Nordic's uicc_lwm2m follows the last dataObjects entry of the ODF.
+  Bytes odf = Der(0xA7, Path(pkcs15::kEfDodf));
+  if (options.lwm2m_bootstrap) Append(odf, Der(0xA7, Path(pkcs15::kEfLwm2mDodf)));
+  return odf;
 }
 
 Bytes Pkcs15TokenInfo(const Pkcs15Options& options) {
@@ -180,7 +184,12 @@ Bytes Pkcs15TokenInfo(const Pkcs15Options& options) {
                              Der(0x80, options.token_label), Der(kBitString, flags)}));
 }
 
-Bytes Pkcs15Dodf(const Pkcs15Options& options) {
+namespace {
+
+// One data object described twice, opaqueDO then oidDO (see Pkcs15Dodf), pointing at `ef`.
+// `oid` is the whole OBJECT IDENTIFIER encoding (06 L contents).
+Bytes DataObjectEntries(std::string_view label, const std::string& application_name,
+                        const Bytes& oid, uint16_t ef, const Pkcs15Quirks& quirks) {
   // DataType ::= CHOICE { opaqueDO DataObject {Opaque}, externalIDO [0] ...,
   //                       oidDO [1] DataObject {OidDO} }
   // DataObject ::= SEQUENCE { CommonObjectAttributes, CommonDataObjectAttributes,
@@ -191,30 +200,54 @@ Bytes Pkcs15Dodf(const Pkcs15Options& options) {
   // The opaqueDO comes first: OpenSC reads only that form and stops at the first entry it
   // cannot decode; handset parsers (Tizen, Nordic, Open Mobile API) skip all but oidDO.
   // (reference-facts §1, measured with OpenSC 0.23.)
-  const Bytes path = options.quirks.dodf_path_without_length
-                         ? PathWithoutLength(pkcs15::kEfDmBootstrap)
-                         : Path(pkcs15::kEfDmBootstrap);
-  const Bytes common = Der(kSequence, Der(kUtf8String, std::string_view(pkcs15::kBootstrapLabel)));
-  const Bytes oid = Der(kOid, OidContents(pkcs15::kBootstrapOid));
+  const Bytes path = quirks.dodf_path_without_length ? PathWithoutLength(ef) : Path(ef);
+  const Bytes common = Der(kSequence, Der(kUtf8String, label));
   // Opaque ::= ObjectValue {OCTET STRING}, a CHOICE (so [1] is explicit) whose `indirect`
   // alternative is a ReferencedValue, itself a CHOICE whose `path` alternative is a Path.
   const Bytes opaque_do =
-      Der(kSequence,
-          Cat({common, Der(kSequence, Cat({Der(kUtf8String, options.application_name), oid})),
-               Der(0xA1, path)}));
+      Der(kSequence, Cat({common, Der(kSequence, Cat({Der(kUtf8String, application_name), oid})),
+                          Der(0xA1, path)}));
   // OidDO ::= SEQUENCE { id OBJECT IDENTIFIER, value ObjectValue }: the OID names the object,
   // so the class attributes carry only the applicationName (as the access-control DODF of
   // real UICCs does). oidDO's [1] replaces the DataObject's SEQUENCE tag; typeAttributes' [1]
   // wraps the OidDO SEQUENCE, explicit because TypeAttributes is a dummy reference of the
   // parameterized DataObject (X.680 §31.2.7), as the real entry A1 .. A1 14 30 12 .. shows.
-  const Bytes oid_do =
-      Der(0xA1, Cat({common, Der(kSequence, Der(kUtf8String, options.application_name)),
-                     Der(0xA1, Der(kSequence, Cat({oid, path})))}));
-  Bytes dodf = Cat({opaque_do, oid_do});
-  if (options.quirks.dodf_padded_with_ff && dodf.size() < pkcs15::kPaddedDodfSize) {
+  const Bytes oid_do = Der(0xA1, Cat({common, Der(kSequence, Der(kUtf8String, application_name)),
+                                      Der(0xA1, Der(kSequence, Cat({oid, path})))}));
+  return Cat({opaque_do, oid_do});
+}
+
+// Quirk dodf_padded_with_ff: a fixed-size DODF, FF after the entries.
+Bytes Padded(Bytes dodf, const Pkcs15Quirks& quirks) {
+  if (quirks.dodf_padded_with_ff && dodf.size() < pkcs15::kPaddedDodfSize) {
     dodf.resize(pkcs15::kPaddedDodfSize, 0xFF);
   }
   return dodf;
+}
+
+}  // namespace
+
+Bytes Pkcs15Dodf(const Pkcs15Options& options) {
+  const Bytes oid = Der(kOid, OidContents(pkcs15::kBootstrapOid));
+  Bytes dodf = DataObjectEntries(pkcs15::kBootstrapLabel, options.application_name, oid,
+                                 pkcs15::kEfDmBootstrap, options.quirks);
+  // OMA ProvSC documents after the DM bootstrap, each in both forms (reference-facts §1).
+  for (const Pkcs15Options::ProvScEf& ef : options.provsc) {
+    Append(dodf, DataObjectEntries(ProvScLabel(ef.file), pkcs15::kProvScApplicationName,
+                                   Der(kOid, OidContents(ProvScOid(ef.file))), ProvScFid(ef.file),
+                                   options.quirks));
+  }
+  return Padded(std::move(dodf), options.quirks);
+}
+
+Bytes Pkcs15Lwm2mDodf(const Pkcs15Options& options) {
+  if (!options.lwm2m_bootstrap) return {};
+  Bytes oid = Der(kOid, OidContents(pkcs15::kLwm2mOid));
+  // Quirk: the encoded OID once more as the content of an OID (OMA_LwM2M_for_Developers#532).
+  if (options.quirks.lwm2m_oid_double_encoded) oid = Der(kOid, oid);
+  return Padded(DataObjectEntries(pkcs15::kLwm2mLabel, pkcs15::kLwm2mApplicationName, oid,
+                                  pkcs15::kEfLwm2mBootstrap, options.quirks),
+                options.quirks);
 }
 
 std::string DmBootstrapTnds(const MoTree& tree, const Principal& reader,
@@ -242,17 +275,25 @@ fs::FileSpec Pkcs15Application(std::string dm_prefix, std::function<int64_t()> c
     return fs::FileSpec::Generated(fid, std::make_shared<FixedContent>(std::move(content)))
         .WithAccess(AC::Always(), AC::Never());
   };
-  return fs::FileSpec::Df(
-      pkcs15::kDfPkcs15, Pkcs15Aid(),
-      {
-          fixed(pkcs15::kEfOdf, Pkcs15Odf()),
-          fixed(pkcs15::kEfTokenInfo, Pkcs15TokenInfo(options)),
-          fixed(pkcs15::kEfDodf, Pkcs15Dodf(options)),
-          fs::FileSpec::Generated(
-              pkcs15::kEfDmBootstrap,
-              std::make_shared<BootstrapContent>(std::move(dm_prefix), std::move(clock), options))
-              .WithAccess(AC::Always(), AC::Never()),
-      });
+  std::vector<fs::FileSpec> files = {
+      fixed(pkcs15::kEfOdf, Pkcs15Odf(options)),
+      fixed(pkcs15::kEfTokenInfo, Pkcs15TokenInfo(options)),
+      fixed(pkcs15::kEfDodf, Pkcs15Dodf(options)),
+      fs::FileSpec::Generated(
+          pkcs15::kEfDmBootstrap,
+          std::make_shared<BootstrapContent>(std::move(dm_prefix), std::move(clock), options))
+          .WithAccess(AC::Always(), AC::Never()),
+  };
+  for (const Pkcs15Options::ProvScEf& ef : options.provsc) {
+    files.push_back(fixed(ProvScFid(ef.file), ef.wbxml));
+  }
+  // LwM2M 1.1 Appendix G.3: ODF, DODF-bootstrap and EF(LwM2M_Bootstrap) READ ALW, UPDATE ADM.
+  // Here the content is the profile's, fixed when the card is made: UPDATE never (6981).
+  if (options.lwm2m_bootstrap) {
+    files.push_back(fixed(pkcs15::kEfLwm2mDodf, Pkcs15Lwm2mDodf(options)));
+    files.push_back(fixed(pkcs15::kEfLwm2mBootstrap, *options.lwm2m_bootstrap));
+  }
+  return fs::FileSpec::Df(pkcs15::kDfPkcs15, Pkcs15Aid(), std::move(files));
 }
 
 }  // namespace dmcard::dm

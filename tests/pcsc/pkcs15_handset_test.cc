@@ -5,10 +5,16 @@
 // §8.4.2) and read with one READ BINARY per chunk, every step answering exactly 9000. The
 // client below decodes only the oidDO form of DODF entries (tag A1) and skips every other
 // entry, as those parsers do; it is written here, from PKCS#15 v1.1, not with the card's code.
+#include <filesystem>
+#include <fstream>
 #include <optional>
+#include <sstream>
 #include <string>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
+#include "../unit/lwm2m_file_reader.h"
 #include "pcsc_fixture.h"
 
 namespace dmcard::pcsctest {
@@ -17,7 +23,8 @@ namespace {
 using Pcsc_Pkcs15Handset = PcscTest;
 
 const Bytes kPkcs15Aid = {0xA0, 0x00, 0x00, 0x00, 0x63, 'P', 'K', 'C', 'S', '-', '1', '5'};
-const Bytes kDmBootstrapOid = {0x67, 0x2B, 0x07, 0x01};  // 2.23.43.7.1
+const Bytes kDmBootstrapOid = {0x67, 0x2B, 0x07, 0x01};     // 2.23.43.7.1
+const Bytes kLwm2mBootstrapOid = {0x67, 0x2B, 0x09, 0x01};  // 2.23.43.9.1
 constexpr uint16_t kOdf = 0x5031;
 
 void Append(Bytes& out, const Bytes& more) { out.insert(out.end(), more.begin(), more.end()); }
@@ -72,6 +79,17 @@ std::optional<Bytes> DodfFid(const Bytes& odf) {
   const std::optional<Bytes> a7 = Child(odf, 0xA7);
   const std::optional<Bytes> path = a7 ? Child(*a7, 0x30) : std::nullopt;
   return path ? PathFid(*path) : std::nullopt;
+}
+
+// EF.ODF: every dataObjects [7] entry's DODF FID, in the ODF's (priority) order.
+std::vector<Bytes> DodfFids(const Bytes& odf) {
+  std::vector<Bytes> out;
+  for (const Tlv& t : Tlvs(odf).value_or(std::vector<Tlv>{})) {
+    if (t.tag != 0xA7) continue;
+    const std::optional<Bytes> path = Child(t.value, 0x30);
+    if (std::optional<Bytes> fid = path ? PathFid(*path) : std::nullopt) out.push_back(*fid);
+  }
+  return out;
 }
 
 // EF.DODF: the first oidDO entry A1 { CommonObjectAttributes, CommonDataObjectAttributes,
@@ -186,6 +204,42 @@ TEST_F(Pcsc_Pkcs15Handset, TwoClientsOnTwoChannelsReadTheSameBootstrap) {
   EXPECT_EQ(first.ReadFile(*fid), second.ReadFile(*fid));
   first.Close();
   second.Close();
+}
+
+// OMA LwM2M 1.1 Appendix G.2.5 through the real stack: the client follows every ODF entry (in
+// priority order) to the DODF whose oidDO entry has OID 2.23.43.9.1, reads EF(LwM2M_Bootstrap)
+// and decodes it with a reader of the test's own (Appendix G.3.3 layout, Core TS §6.4.3 TLV),
+// comparing every object, instance and value with profiles/demo/profile.json's "lwm2m".
+TEST_F(Pcsc_Pkcs15Handset, OidDoClientReadsTheLwm2mBootstrap) {
+  StartVicc();
+  Context ctx;
+  CardHandle card(ctx, ReaderName(0));
+  HandsetClient client(card);
+  ASSERT_NO_FATAL_FAILURE(client.Open());
+  const Bytes odf = client.ReadFile(Bytes{kOdf >> 8, kOdf & 0xFF});
+  const std::vector<Bytes> dodfs = DodfFids(odf);
+  ASSERT_EQ(dodfs.size(), 2u) << "EF.ODF " << ToHex(odf);
+  std::optional<Bytes> fid;
+  for (const Bytes& dodf_fid : dodfs) {
+    fid = OidDoFid(client.ReadFile(dodf_fid), kLwm2mBootstrapOid);
+    if (fid) break;
+  }
+  ASSERT_TRUE(fid) << "no oidDO entry for 2.23.43.9.1 in any DODF";
+  EXPECT_EQ(ToHex(*fid), "6431");
+  const Bytes file = client.ReadFile(*fid);
+  client.Close();
+
+  std::string error;
+  const std::optional<testing::lwm2m::File> decoded = testing::lwm2m::ReadFile(file, error);
+  ASSERT_TRUE(decoded) << error << ": " << ToHex(file);
+  std::ifstream in(std::filesystem::path(DMCARD_SOURCE_DIR) / "profiles" / "demo" / "profile.json");
+  std::stringstream text;
+  text << in.rdbuf();
+  const nlohmann::json profile = nlohmann::json::parse(text.str(), nullptr, true, true);
+  ASSERT_TRUE(profile.contains("lwm2m"));
+  EXPECT_EQ(testing::lwm2m::CompareWithProfile(*decoded, profile["lwm2m"]),
+            std::vector<std::string>{});
+  EXPECT_EQ(decoded->objects.size(), 2u);
 }
 
 }  // namespace

@@ -50,6 +50,14 @@ TEST_F(Pcsc_Pkcs15, ListDataObjectsShowsDmBootstrap) {
   EXPECT_NE(r.output.find("Data object 'DM Bootstrap'"), std::string::npos) << r.output;
   EXPECT_NE(r.output.find("2.23.43.7.1"), std::string::npos) << r.output;
   EXPECT_NE(r.output.find("3f0050154402"), std::string::npos) << r.output;
+  // The demo card's LwM2M bootstrap, from the ODF's second DODF (6430): its opaqueDO entry.
+  // Data object 'LwM2M Bootstrap'
+  //     applicationName: OMA LwM2M
+  //     applicationOID:  2.23.43.9.1
+  //     Path:            3f0050156431
+  EXPECT_NE(r.output.find("Data object 'LwM2M Bootstrap'"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("2.23.43.9.1"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("3f0050156431"), std::string::npos) << r.output;
 }
 
 // The data object is the OMA DM bootstrap message (SyncML DM 1.2 WBXML with embedded WBXML TNDS,

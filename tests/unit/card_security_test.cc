@@ -253,7 +253,7 @@ TEST(Req_SEC1_OneUserPin, EfDirAndPkcs15FilesAreTheIssuersAlone) {
   EXPECT_EQ(c.Sw("00DC01F420" + blank), 0x6982);  // the user may not rewrite EF.DIR
   EXPECT_EQ(ToHex(DataOf(c.Send("00B201F420"))), record1);
   // The PKCS#15 files are generated: nobody updates them.
-  for (const char* ef : {"5031", "5032", "4401", "4402"}) {
+  for (const char* ef : {"5031", "5032", "4401", "4402", "6430", "6431"}) {
     ASSERT_EQ(c.Sw(std::string("00A4080C04 5015") + ef), 0x9000) << ef;
     EXPECT_EQ(c.Sw("00D6000001 00"), 0x6981) << ef;
   }

@@ -26,9 +26,12 @@
 #include <fstream>
 #include <functional>
 #include <map>
+#include <optional>
 #include <sstream>
 #include <string>
 #include <vector>
+
+#include <nlohmann/json.hpp>
 
 #include "demo_card_apdus.h"
 #include "dm/dm_applet.h"
@@ -43,6 +46,7 @@
 #include "host/trace.h"
 #include "host/trace_formats.h"
 #include "host/trace_runner.h"
+#include "lwm2m_file_reader.h"
 
 namespace dmcard {
 namespace {
@@ -74,6 +78,8 @@ constexpr GoldenTrace kGoldenTraces[] = {
     {"fumo-check-firmware.trace", "FUMO", "FUMO "},
     // Issue 12 item 7: a UICC-based client reads the DM bootstrap through PKCS#15.
     {"uicc-access-dm-bootstrap.trace", "UICC DM bootstrap", "UICC "},
+    // Issue 12: the same sequence for the LwM2M bootstrap (OMA LwM2M 1.1 Appendix G).
+    {"uicc-access-lwm2m-bootstrap.trace", "UICC LwM2M bootstrap", "UICC "},
 };
 
 // A fresh demo card in RAM, as `dmcard --direct` and dmcard-vicc make it.
@@ -1221,6 +1227,120 @@ void FumoCheckFirmware() {
   t.Write();
 }
 
+// The UICC access sequence (reference-facts §1; OMA LwM2M 1.1 Appendix G.2.5: select the PKCS#15
+// application, read the ODF, the DODF-bootstrap, EF(LwM2M_Bootstrap)), each answer checked here:
+// the ODF's entries and the DODF's oidDO read by hand, the file decoded by
+// tests/unit/lwm2m_file_reader.h and compared with profiles/demo/profile.json's "lwm2m".
+void UiccLwm2mBootstrap() {
+  TraceScript t(
+      "uicc-access-lwm2m-bootstrap.trace",
+      {"UICC access to the LwM2M bootstrap (issue 12; OMA LwM2M 1.1 Appendix G): the sequence of",
+       "a UICC-based LwM2M client (reference-facts §1; Nordic uicc_lwm2m) on a logical channel of",
+       "its own: MANAGE CHANNEL open, SELECT the PKCS#15 application by AID with an FCP (P2 04),",
+       "SELECT 7FFF || FID (P1 08, ETSI TS 102 221 §8.4.2) for EF.ODF, for the DODF-bootstrap",
+       "that its second dataObjects entry names (6430, Appendix G.3.2's default) and for",
+       "EF(LwM2M_Bootstrap) that the DODF's oidDO entry with OID 2.23.43.9.1 names, one READ",
+       "BINARY each with Le = the FCP's size, MANAGE CHANNEL close. Every step answers exactly",
+       "9000. The file holds the demo profile's \"lwm2m\" objects in Appendix G.3.3's layout.",
+       "Secrets: none; the profile cannot hold LwM2M key material (its Secret Keys are empty).",
+       "Masked: nothing (the file is the profile's, fixed when the card is made)."});
+  auto hex = [](std::string_view h) { return FromHex(h).value_or(Bytes{}); };
+  auto select = [&t](uint16_t fid, const std::string& what) {
+    const Bytes r = t.Exchange(
+        Bytes{0x01, 0xA4, 0x08, 0x04, 0x04, 0x7F, 0xFF, static_cast<uint8_t>(fid >> 8),
+              static_cast<uint8_t>(fid), 0x00},
+        {},
+        "SELECT 7FFF " + ToHex(Bytes{static_cast<uint8_t>(fid >> 8), static_cast<uint8_t>(fid)}) +
+            " (" + what + "), FCP");
+    EXPECT_EQ(SwOf(r), 0x9000) << what;
+    const Bytes fcp = DataOf(r);
+    // 62 L 80 02 <size>: the file size a client reads with one READ BINARY.
+    return fcp.size() > 5 && fcp[2] == 0x80 ? static_cast<size_t>((fcp[4] << 8) | fcp[5]) : 0;
+  };
+  auto read = [&t](size_t size, const std::string& what) {
+    EXPECT_LT(size, 256u) << what << ": one short READ BINARY";
+    const Bytes r = t.Exchange(Bytes{0x01, 0xB0, 0x00, 0x00, static_cast<uint8_t>(size)}, {},
+                               "READ BINARY, " + std::to_string(size) + " bytes (" + what + ")");
+    EXPECT_EQ(SwOf(r), 0x9000) << what;
+    return DataOf(r);
+  };
+  // The children of a BER-TLV value with one-byte tags and lengths below 128 (all used here).
+  auto children = [](const Bytes& v) {
+    std::vector<std::pair<uint8_t, Bytes>> out;
+    for (size_t at = 0; at + 2 <= v.size() && v[at + 1] < 0x80;) {
+      const size_t len = v[at + 1];
+      out.emplace_back(v[at],
+                       Bytes(v.begin() + static_cast<long>(at + 2),
+                             v.begin() + static_cast<long>(std::min(v.size(), at + 2 + len))));
+      at += 2 + len;
+    }
+    return out;
+  };
+
+  t.Case("UICC open a channel and select the PKCS#15 application",
+         {"MANAGE CHANNEL open (the card chooses channel 1), then the PKCS#15 AID",
+          "A0 00 00 00 63 \"PKCS-15\" with P2 04: the ADF's FCP."});
+  EXPECT_EQ(ToHex(t.Exchange(hex("0070000001"), {}, "MANAGE CHANNEL open, the card chooses")),
+            "019000");
+  const Bytes fcp =
+      t.Exchange(hex("01A404040CA000000063504B43532D313500"), {}, "SELECT PKCS#15 by AID, FCP");
+  EXPECT_EQ(SwOf(fcp), 0x9000);
+  EXPECT_EQ(fcp.at(0), 0x62);
+
+  t.Case("UICC EF.ODF names the DODF-bootstrap",
+         {"Two dataObjects entries in priority order: the DM DODF 4401, then the LwM2M",
+          "DODF-bootstrap 6430 (a client that keeps the last entry, as Nordic's does, finds it)."});
+  const Bytes odf = read(select(0x5031, "EF.ODF"), "EF.ODF");
+  std::vector<Bytes> dodfs;
+  for (const auto& [tag, value] : children(odf)) {
+    EXPECT_EQ(tag, 0xA7);  // dataObjects
+    const auto path = children(value);
+    if (path.size() == 1 && path[0].first == 0x30 && !children(path[0].second).empty()) {
+      dodfs.push_back(children(path[0].second)[0].second);
+    }
+  }
+  EXPECT_EQ(dodfs, (std::vector<Bytes>{{0x44, 0x01}, {0x64, 0x30}})) << ToHex(odf);
+
+  t.Case("UICC the DODF-bootstrap names EF(LwM2M_Bootstrap)",
+         {"\"LwM2M Bootstrap\" twice: opaqueDO (what OpenSC reads, applicationOID 2.23.43.9.1),",
+          "then oidDO (what handsets read): OidDO { 06 04 67 2B 09 01, Path { 6431 } }."});
+  const Bytes dodf = read(select(0x6430, "the LwM2M DODF-bootstrap"), "the DODF-bootstrap");
+  Bytes bootstrap_fid;
+  for (const auto& [tag, value] : children(dodf)) {
+    if (tag != 0xA1) continue;  // oidDO only, as handsets read it
+    const auto parts = children(value);
+    ASSERT_EQ(parts.size(), 3u) << ToHex(value);
+    Bytes label = {0x0C, 0x0F};  // CommonObjectAttributes { label UTF8String }
+    Append(label, Ascii("LwM2M Bootstrap"));
+    EXPECT_EQ(parts[0].second, label);
+    const auto oid_do = children(children(parts[2].second).at(0).second);
+    ASSERT_EQ(oid_do.size(), 2u);
+    EXPECT_EQ(ToHex(oid_do[0].second), "672B0901");  // 2.23.43.9.1
+    bootstrap_fid = children(oid_do[1].second).at(0).second;
+  }
+  EXPECT_EQ(ToHex(bootstrap_fid), "6431");
+
+  t.Case(
+      "UICC EF(LwM2M_Bootstrap) read and the channel closed",
+      {"The demo profile's LwM2M objects in OMA LwM2M 1.1 Appendix G.3.3's layout: object count,",
+       "size, then per object its ID, version (00 implicit, or major minor) and length, and",
+       "its instances in LwM2M TLV: Security (0) with a bootstrap server and an LwM2M server",
+       "(NoSec, empty Secret Keys), Server 1.1 (short server ID 101, lifetime 86400 s, binding "
+       "U)."});
+  const Bytes file = read(select(0x6431, "EF(LwM2M_Bootstrap)"), "EF(LwM2M_Bootstrap)");
+  std::string error;
+  const std::optional<testing::lwm2m::File> decoded = testing::lwm2m::ReadFile(file, error);
+  ASSERT_TRUE(decoded) << error;
+  std::ifstream in(DemoProfileDir() / "profile.json");
+  std::stringstream json;
+  json << in.rdbuf();
+  const nlohmann::json profile = nlohmann::json::parse(json.str(), nullptr, true, true);
+  EXPECT_EQ(testing::lwm2m::CompareWithProfile(*decoded, profile.at("lwm2m")),
+            std::vector<std::string>{});
+  EXPECT_EQ(ToHex(t.Exchange(hex("01708001"), {}, "MANAGE CHANNEL close")), "9000");
+  t.Write();
+}
+
 // Regenerates apdu-specs/traces/*.trace. Run on purpose only:
 //   build/tests/dmcard_unit_tests --gtest_also_run_disabled_tests
 //       --gtest_filter=Golden_TracesGenerator.DISABLED_RegenerateGoldenTraces
@@ -1237,6 +1357,7 @@ TEST(Golden_TracesGenerator, DISABLED_RegenerateGoldenTraces) {
   UcCrTampered();
   UcCrReplayed();
   FumoCheckFirmware();
+  UiccLwm2mBootstrap();
 }
 
 // ---- the tests ---------------------------------------------------------------------------------

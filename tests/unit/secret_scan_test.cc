@@ -522,6 +522,8 @@ class Req_SEC1_NoResponseCarriesSecrets : public ::testing::Test {
         {"50155032", File::kTransparent},
         {"50154401", File::kTransparent},
         {"50154402", File::kTransparent},
+        {"50156430", File::kTransparent},
+        {"50156431", File::kTransparent},
     };
     for (const File& f : files) {
       const std::string name = who + " file 3F00" + f.path;
@@ -688,7 +690,7 @@ TEST_F(Req_SEC1_NoResponseCarriesSecrets, FileSystemAndPkcs15AsEveryCaller) {
       EXPECT_NE(Str(e.data).find("SrvCred"), std::string::npos);
     }
   }
-  EXPECT_EQ(files_read_, 5 * 10);
+  EXPECT_EQ(files_read_, 5 * 12);  // 5 callers, 12 files with content (LwM2M 6430, 6431 included)
   // This run: about 680 answers, 68 kB (EF(DM_Bootstrap), WBXML with inline strings, is a fifth
   // of the TNDS XML it was).
   EXPECT_GT(scanned_bytes_, 60000u);
