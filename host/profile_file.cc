@@ -17,6 +17,7 @@
 #include "dm/imsi.h"
 #include "dm/pin_policy.h"
 #include "dm/tnds.h"
+#include "dm/uicc_view.h"
 #include "runtime/atr.h"
 #include "runtime/key_store.h"
 
@@ -93,9 +94,9 @@ class ProfileParser {
     if (!j.is_object()) return Fail({}, "the profile must be a JSON object");
 
     static const std::set<std::string, std::less<>> kFields = {
-        "profile",   "description", "capacity", "protocol",       "atr",
-        "bootstrap", "user_pin",    "user_puk", "tree",           "imsi",
-        "root_acl",  "reserve",     "key_sets", "bootstrap_keys", "quirks"};
+        "profile",  "description",    "capacity", "protocol", "atr",      "bootstrap",
+        "user_pin", "user_puk",       "tree",     "imsi",     "root_acl", "reserve",
+        "key_sets", "bootstrap_keys", "quirks",   "uicc"};
     for (const auto& [key, value] : j.items()) {
       if (key == "dev_issuer_pin") {
         return Fail(key,
@@ -219,6 +220,7 @@ class ProfileParser {
     if (!KeySets(j, p.key_sets)) return false;
     if (!BootstrapKeys(j, p.bootstrap_keys)) return false;
     if (!Quirks(j, p.quirks)) return false;
+    if (!Uicc(j, p)) return false;
 
     std::string tree_name;
     if (!String(j, "tree", /*required=*/true, tree_name)) return false;
@@ -295,13 +297,40 @@ class ProfileParser {
     if (it == j.end()) return true;
     if (!it->is_object()) return Fail("quirks", "must be an object of switches");
     for (const auto& [key, value] : it->items()) {
-      bool* flag = key == "dodf_path_without_length" ? &quirks.dodf_path_without_length
-                   : key == "dodf_padded_with_ff"    ? &quirks.dodf_padded_with_ff
-                                                     : nullptr;
+      bool* flag = key == "dodf_path_without_length"       ? &quirks.dodf_path_without_length
+                   : key == "dodf_padded_with_ff"          ? &quirks.dodf_padded_with_ff
+                   : key == "imsi_even_length_left_padded" ? &quirks.imsi_even_length_left_padded
+                                                           : nullptr;
       if (!flag) return Fail("quirks." + key, "unknown quirk");
       if (!value.is_boolean()) return Fail("quirks." + key, "must be true or false");
       *flag = value.get<bool>();
     }
+    return true;
+  }
+
+  // "uicc": true | false | {"iccid": "<19 or 20 digits>"} (cards/card_profile.h ProfileUicc).
+  // Needs "imsi" read before it (the default ICCID is made from it).
+  bool Uicc(const nlohmann::json& j, Profile& p) {
+    auto it = j.find("uicc");
+    if (it == j.end()) return true;
+    if (it->is_boolean()) {
+      if (it->get<bool>()) p.uicc = ProfileUicc{dm::DefaultIccid(p.imsi)};
+      return true;
+    }
+    if (!it->is_object()) return Fail("uicc", "must be true, false or an object {\"iccid\": ...}");
+    for (const auto& [key, value] : it->items()) {
+      if (key != "iccid") return Fail("uicc." + key, "unknown field");
+    }
+    ProfileUicc uicc;
+    if (!String(*it, "iccid", false, uicc.iccid, "uicc")) return false;
+    if (it->contains("iccid")) {
+      if (std::string why = dm::CheckIccid(uicc.iccid); !why.empty()) {
+        return Fail("uicc.iccid", why + ", got \"" + uicc.iccid + "\"");
+      }
+    } else {
+      uicc.iccid = dm::DefaultIccid(p.imsi);
+    }
+    p.uicc = std::move(uicc);
     return true;
   }
 

@@ -40,6 +40,15 @@ struct ProfileQuirks {
   bool dodf_path_without_length = false;
   // "dodf_padded_with_ff": EF.DODF a fixed-size file padded with FF bytes.
   bool dodf_padded_with_ff = false;
+  // "imsi_even_length_left_padded": an IMSI with an even number of digits held as pySim wrote
+  // it before 2018 (dm/imsi.h EfImsiFromDigitsLeftPadded), in the card's one copy.
+  bool imsi_even_length_left_padded = false;
+};
+
+// "uicc": the UICC view (dm/uicc_view.h, docs/uicc-view.md): EF_ICCID, ADF.USIM with EF_IMSI,
+// TS 102 221 FCPs.
+struct ProfileUicc {
+  std::string iccid;  // "iccid": 19 or 20 digits, Luhn-checked; absent = DefaultIccid(imsi)
 };
 
 struct Profile {
@@ -78,6 +87,8 @@ struct Profile {
   std::vector<ProfileBootstrapKey> bootstrap_keys;
   // "quirks": field-card deviations, off by default.
   ProfileQuirks quirks;
+  // "uicc": true or {"iccid": ...}; absent or false = no UICC view.
+  std::optional<ProfileUicc> uicc;
 };
 
 }  // namespace dmcard
