@@ -78,7 +78,7 @@ TEST_F(Pcsc_Card, T1LongResponseInOneTransmit) {
   EXPECT_EQ(ToHex(r), ToHex(Ef5001(0x100, 256)) + "9000");
   // Le 05 on the SELECT: 5 bytes now, the rest through GET RESPONSE (T=1 too).
   EXPECT_EQ(ToHex(card.Transmit("00A4040009F0444D43415244465305")), "6F1C8201386119");
-  EXPECT_EQ(ToHex(card.Transmit("00C0000012")), std::string(kFsAppletFci).substr(10) + "9000");
+  EXPECT_EQ(ToHex(card.Transmit("00C0000019")), std::string(kFsAppletFci).substr(10) + "9000");
 }
 
 TEST_F(Pcsc_Card, ExtendedLengthApdus) {
