@@ -21,6 +21,7 @@
 #include "dm/pin_policy.h"
 #include "dm/provsc.h"
 #include "dm/tnds.h"
+#include "dm/uicc_view.h"
 #include "runtime/atr.h"
 #include "runtime/key_store.h"
 
@@ -99,7 +100,7 @@ class ProfileParser {
     static const std::set<std::string, std::less<>> kFields = {
         "profile",  "description",    "capacity", "protocol", "atr",      "bootstrap",
         "user_pin", "user_puk",       "tree",     "imsi",     "root_acl", "reserve",
-        "key_sets", "bootstrap_keys", "quirks",   "lwm2m",    "provsc"};
+        "key_sets", "bootstrap_keys", "quirks",   "lwm2m",    "provsc",   "uicc"};
     for (const auto& [key, value] : j.items()) {
       if (key == "dev_issuer_pin") {
         return Fail(key,
@@ -224,6 +225,7 @@ class ProfileParser {
     if (!BootstrapKeys(j, p.bootstrap_keys)) return false;
     if (!Quirks(j, p.quirks)) return false;
     if (!Lwm2m(j, p.lwm2m)) return false;
+    if (!Uicc(j, p)) return false;
 
     std::string tree_name;
     if (!String(j, "tree", /*required=*/true, tree_name)) return false;
@@ -334,10 +336,11 @@ class ProfileParser {
     if (it == j.end()) return true;
     if (!it->is_object()) return Fail("quirks", "must be an object of switches");
     for (const auto& [key, value] : it->items()) {
-      bool* flag = key == "dodf_path_without_length"   ? &quirks.dodf_path_without_length
-                   : key == "dodf_padded_with_ff"      ? &quirks.dodf_padded_with_ff
-                   : key == "lwm2m_oid_double_encoded" ? &quirks.lwm2m_oid_double_encoded
-                                                       : nullptr;
+      bool* flag = key == "dodf_path_without_length"       ? &quirks.dodf_path_without_length
+                   : key == "dodf_padded_with_ff"          ? &quirks.dodf_padded_with_ff
+                   : key == "lwm2m_oid_double_encoded"     ? &quirks.lwm2m_oid_double_encoded
+                   : key == "imsi_even_length_left_padded" ? &quirks.imsi_even_length_left_padded
+                                                           : nullptr;
       if (!flag) return Fail("quirks." + key, "unknown quirk");
       if (!value.is_boolean()) return Fail("quirks." + key, "must be true or false");
       *flag = value.get<bool>();
@@ -615,6 +618,32 @@ class ProfileParser {
     const unsigned long v = std::stoul(text);
     if (v > max) return false;
     out = static_cast<uint16_t>(v);
+    return true;
+  }
+
+  // "uicc": true | false | {"iccid": "<19 or 20 digits>"} (cards/card_profile.h ProfileUicc).
+  // Needs "imsi" read before it (the default ICCID is made from it).
+  bool Uicc(const nlohmann::json& j, Profile& p) {
+    auto it = j.find("uicc");
+    if (it == j.end()) return true;
+    if (it->is_boolean()) {
+      if (it->get<bool>()) p.uicc = ProfileUicc{dm::DefaultIccid(p.imsi)};
+      return true;
+    }
+    if (!it->is_object()) return Fail("uicc", "must be true, false or an object {\"iccid\": ...}");
+    for (const auto& [key, value] : it->items()) {
+      if (key != "iccid") return Fail("uicc." + key, "unknown field");
+    }
+    ProfileUicc uicc;
+    if (!String(*it, "iccid", false, uicc.iccid, "uicc")) return false;
+    if (it->contains("iccid")) {
+      if (std::string why = dm::CheckIccid(uicc.iccid); !why.empty()) {
+        return Fail("uicc.iccid", why + ", got \"" + uicc.iccid + "\"");
+      }
+    } else {
+      uicc.iccid = dm::DefaultIccid(p.imsi);
+    }
+    p.uicc = std::move(uicc);
     return true;
   }
 

@@ -44,6 +44,15 @@ struct ProfileQuirks {
   bool dodf_padded_with_ff = false;
   // "lwm2m_oid_double_encoded": the LwM2M bootstrap's OID double-encoded in its DODF.
   bool lwm2m_oid_double_encoded = false;
+  // "imsi_even_length_left_padded": an IMSI with an even number of digits held as pySim wrote
+  // it before 2018 (dm/imsi.h EfImsiFromDigitsLeftPadded), in the card's one copy.
+  bool imsi_even_length_left_padded = false;
+};
+
+// "uicc": the UICC view (dm/uicc_view.h, docs/uicc-view.md): EF_ICCID, ADF.USIM with EF_IMSI,
+// TS 102 221 FCPs.
+struct ProfileUicc {
+  std::string iccid;  // "iccid": 19 or 20 digits, Luhn-checked; absent = DefaultIccid(imsi)
 };
 
 struct Profile {
@@ -92,6 +101,8 @@ struct Profile {
     std::string xml;
   };
   std::vector<ProvScDocument> provsc;
+  // "uicc": true or {"iccid": ...}; absent or false = no UICC view.
+  std::optional<ProfileUicc> uicc;
 };
 
 }  // namespace dmcard

@@ -6,6 +6,8 @@
 #include "dm/imsi.h"
 #include "dm/pin_policy.h"
 #include "dm/pkcs15_view.h"
+#include "dm/records.h"
+#include "dm/uicc_view.h"
 #include "fs/demo_fs.h"
 #include "fs/fcp.h"
 #include "gp/security_domain.h"
@@ -97,6 +99,36 @@ std::vector<fs::PinSpec> UserPinFor(const Profile& profile) {
   return {pin};
 }
 
+// The UICC view (dm/uicc_view.h) added to `mf`: EF_ICCID and ADF.USIM under the MF, and the
+// USIM's application template in EF.DIR's record 4, the one free record: records 1-3 stay as they
+// are, and handsets find the USIM by its AID in whichever record (3GPP TS 31.102 §5.1.1: the
+// first USIM listed in EF.DIR, not record 1). EF_IMSI is read with the card's user PIN 01, as on
+// a USIM; a card without a user PIN is a USIM whose PIN is disabled: read always.
+void AddUiccView(fs::FileSpec& mf, const Profile& profile) {
+  for (fs::FileSpec& f : mf.children) {
+    if (f.fid == fs::demo::kEfDir && f.initial_records.size() == fs::demo::kEfDirRecords) {
+      f.initial_records.back() = dm::UsimDirRecord();
+    }
+    // ISO 7816-4 gives EF.GDO the SFI 02 that TS 102 221 §13.2 gives EF_ICCID; on a UICC
+    // EF_ICCID has it (modems read it by SFI), EF.GDO stays reachable by its FID.
+    if (f.fid == fs::demo::kEfGdo) f.sfi = 0;
+  }
+  mf.children.push_back(dm::EfIccid(dm::EfIccidFromDigits(profile.uicc->iccid).value_or(Bytes{})));
+  mf.children.push_back(dm::UsimAdf(std::string(dm::records::kImsi.pattern),
+                                    profile.user_pin.empty()
+                                        ? fs::AccessCondition::Always()
+                                        : fs::AccessCondition::Pin(dm::DmApplet::kUserPinRef)));
+}
+
+// The profile's IMSI in the card's one copy: EF_IMSI form, or pySim's pre-2018 form of an even
+// number of digits under the quirk "imsi_even_length_left_padded".
+Bytes ImsiFor(const Profile& profile) {
+  const std::optional<Bytes> ef = profile.quirks.imsi_even_length_left_padded
+                                      ? dm::EfImsiFromDigitsLeftPadded(profile.imsi)
+                                      : dm::EfImsiFromDigits(profile.imsi);
+  return ef.value_or(Bytes{});
+}
+
 // The profile's SCP03 key sets and bootstrap keys into the card's key store, those whose KVN the
 // card does not hold yet: keys the issuer has changed since stay. One transaction: all or none.
 Sw LoadKeys(Card& card, const std::vector<ProfileKeySet>& sets,
@@ -158,7 +190,7 @@ std::unique_ptr<Card> MakeCard(const Profile& profile, const CardConfig& config,
     dm.bootstrap_failure_limit = *profile.bootstrap_failure_limit;
   dm.user_pin = Ascii(profile.user_pin);
   dm.user_puk = Ascii(profile.user_puk);
-  if (!profile.imsi.empty()) dm.imsi = dm::EfImsiFromDigits(profile.imsi).value_or(Bytes{});
+  if (!profile.imsi.empty()) dm.imsi = ImsiFor(profile);
   if (!profile.root_acl.empty()) dm.root_acl = profile.root_acl;
   // Default reserve: the applet's, but never more than 1/16 of a small card.
   dm.reserve =
@@ -175,8 +207,11 @@ std::unique_ptr<Card> MakeCard(const Profile& profile, const CardConfig& config,
     error = "profile '" + profile.name + "': " + pkcs15_error;
     return nullptr;
   }
+  fs::FileSpec mf = FileSystemWithPkcs15(*card, *pkcs15);
+  if (profile.uicc) AddUiccView(mf, profile);
   sw = card->Install(std::make_unique<fs::FileSystemApplet>(
-      fs::demo::Aid(), FileSystemWithPkcs15(*card, *pkcs15), UserPinFor(profile)));
+      fs::demo::Aid(), std::move(mf), UserPinFor(profile),
+      profile.uicc ? fs::FcpStyle::kUicc : fs::FcpStyle::kIso7816));
   if (sw != Sw::kOk) {
     error = "installing the file system applet failed with status " + SwText(sw);
     return nullptr;

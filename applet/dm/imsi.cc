@@ -28,6 +28,20 @@ std::optional<Bytes> EfImsiFromDigits(std::string_view digits) {
   return ef;
 }
 
+std::optional<Bytes> EfImsiFromDigitsLeftPadded(std::string_view digits) {
+  if (digits.size() % 2 == 1) return EfImsiFromDigits(digits);
+  if (!EfImsiFromDigits(digits)) return std::nullopt;  // not 6 to 15 decimal digits
+  // 16 nibbles: fillers, the parity nibble, the digits.
+  std::vector<uint8_t> nibbles(kImsiMaxDigits - digits.size(), kFiller);
+  nibbles.push_back(kParityEven);
+  for (char c : digits) nibbles.push_back(static_cast<uint8_t>(c - '0'));
+  Bytes ef = {static_cast<uint8_t>(digits.size() / 2)};
+  for (size_t i = 0; i < nibbles.size(); i += 2) {
+    ef.push_back(static_cast<uint8_t>(nibbles[i] | (nibbles[i + 1] << 4)));
+  }
+  return ef;
+}
+
 std::optional<std::string> DigitsOfEfImsi(ByteView ef) {
   if (ef.size() != kEfImsiSize || ef[0] < 4 || ef[0] > kEfImsiSize - 1) return std::nullopt;
   const size_t used = size_t{1} + ef[0];

@@ -289,6 +289,7 @@ FileInfo FileSystem::Info(Id id, const StoreView& store, const SecurityState* re
   info.df_name = s.df_name;
   info.sfi = s.sfi;
   if (s.is_df()) return info;
+  info.access = s.access;
   info.record_size = s.record_size;
   if (s.source) {
     Bytes scratch;

@@ -119,6 +119,7 @@ struct FileInfo {
   size_t data_size = 0;  // EFs: bytes of data (records × record size for record EFs)
   uint16_t record_size = 0;
   size_t record_count = 0;
+  AccessRules access;  // EFs: who may read and update (the FCP's security attributes)
 };
 
 // The flattened structure. File ids are indexes in pre-order; the MF is 0.

@@ -21,11 +21,14 @@ std::string RefHex(uint8_t ref) { return ToHex(ByteView(&ref, 1)); }
 
 }  // namespace
 
-FileSystemApplet::FileSystemApplet(Bytes aid, FileSpec mf, std::vector<PinSpec> pins)
+FileSystemApplet::FileSystemApplet(Bytes aid, FileSpec mf, std::vector<PinSpec> pins,
+                                   FcpStyle style)
     : Applet(std::move(aid)),
       prefix_(Prefix(this->aid())),
       fs_(std::move(mf), prefix_ + kEfContentRecords),
       pin_specs_(std::move(pins)) {
+  fcp_.style = style;
+  for (const PinSpec& p : pin_specs_) fcp_.pins.push_back({p.reference, !p.initial_value.empty()});
   for (const PinSpec& p : pin_specs_) {
     pins_.push_back(std::make_unique<Pin>(PinKey(p.reference), p.reference, p.policy));
     const Pin* pin = pins_.back().get();
@@ -138,7 +141,7 @@ Sw FileSystemApplet::AnswerAppletSelection(AppletContext& ctx, const CommandApdu
   MakeCurrent(ctx, FileSystem::kMf);
   FileInfo info = fs_.Info(FileSystem::kMf, ctx.store(), ctx.security());
   if (info.df_name.empty()) info.df_name = aid();
-  Append(response, EncodeSelectAnswer(info, static_cast<SelectAnswer>(cmd.p2 & 0x0C)));
+  Append(response, EncodeSelectAnswer(info, static_cast<SelectAnswer>(cmd.p2 & 0x0C), fcp_));
   return Sw::kOk;
 }
 
@@ -151,7 +154,8 @@ Sw FileSystemApplet::SelectFile(AppletContext& ctx, const CommandApdu& cmd, Byte
   if (sw != Sw::kOk) return sw;
   const auto answer = static_cast<SelectAnswer>(cmd.p2 & 0x0C);
   if (answer != SelectAnswer::kNone) {
-    Append(response, EncodeSelectAnswer(fs_.Info(target, ctx.store(), ctx.security()), answer));
+    Append(response,
+           EncodeSelectAnswer(fs_.Info(target, ctx.store(), ctx.security()), answer, fcp_));
   }
   MakeCurrent(ctx, target);
   return Sw::kOk;

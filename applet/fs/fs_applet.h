@@ -80,8 +80,11 @@ struct PinSpec {
 
 class FileSystemApplet final : public Applet {
  public:
-  // `aid`: 5..16 bytes; `mf`: the structure; `pins`: the PINs it serves.
-  FileSystemApplet(Bytes aid, FileSpec mf, std::vector<PinSpec> pins = {});
+  // `aid`: 5..16 bytes; `mf`: the structure; `pins`: the PINs it serves; `style`: the form of
+  // its FCPs (fs/fcp.h). A UICC FCP's PIN status template lists `pins`, each enabled when it
+  // has an initial value (a PIN personalization loads later counts as disabled there).
+  FileSystemApplet(Bytes aid, FileSpec mf, std::vector<PinSpec> pins = {},
+                   FcpStyle style = FcpStyle::kIso7816);
 
   const char* name() const override { return "iso-fs"; }
   bool multiselectable() const override { return true; }
@@ -137,6 +140,7 @@ class FileSystemApplet final : public Applet {
   std::string prefix_;
   FileSystem fs_;
   std::vector<PinSpec> pin_specs_;
+  FcpOptions fcp_;
   std::vector<std::unique_ptr<Pin>> pins_;  // PINs and PUKs, referenced by pin_commands_
   PinCommands pin_commands_;
   std::array<ChannelState, Card::kMaxChannels> channels_{};

@@ -44,6 +44,7 @@ std::optional<AtrInfo> ParseAtr(ByteView atr) {
   const size_t k = atr[pos] & 0x0F;
   ++pos;
   bool saw_td = false;
+  bool other_than_t0 = false;  // a TD indicating T=1, T=15 (global bytes), ...
   while (true) {
     for (int bit = 0; bit < 3; ++bit) {
       if (y & (1 << bit)) ++pos;  // TA, TB, TC
@@ -54,6 +55,7 @@ std::optional<AtrInfo> ParseAtr(ByteView atr) {
     const uint8_t t = td & 0x0F;
     if (t == 0) info.t0 = true;
     if (t == 1) info.t1 = true;
+    if (t != 0) other_than_t0 = true;
     saw_td = true;
     y = td >> 4;
   }
@@ -62,7 +64,9 @@ std::optional<AtrInfo> ParseAtr(ByteView atr) {
   info.historical.assign(atr.begin() + static_cast<ptrdiff_t>(pos),
                          atr.begin() + static_cast<ptrdiff_t>(pos + k));
   pos += k;
-  const bool tck_expected = info.t1 || !info.t0;
+  // ISO/IEC 7816-3 §8.2.5: TCK is absent only when T=0 alone is indicated; "if T=0 and T=15 are
+  // present and in all the other cases, TCK shall be present" (a UICC's T=0 ATR has one).
+  const bool tck_expected = other_than_t0 || !info.t0;
   if (tck_expected) {
     if (pos >= atr.size()) {
       info.tck_ok = false;

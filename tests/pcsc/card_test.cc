@@ -77,8 +77,8 @@ TEST_F(Pcsc_Card, T1LongResponseInOneTransmit) {
   ASSERT_EQ(r.size(), 258u) << ToHex(r);
   EXPECT_EQ(ToHex(r), ToHex(Ef5001(0x100, 256)) + "9000");
   // Le 05 on the SELECT: 5 bytes now, the rest through GET RESPONSE (T=1 too).
-  EXPECT_EQ(ToHex(card.Transmit("00A4040009F0444D43415244465305")), "6F158201386112");
-  EXPECT_EQ(ToHex(card.Transmit("00C0000012")), std::string(kFsAppletFci).substr(10) + "9000");
+  EXPECT_EQ(ToHex(card.Transmit("00A4040009F0444D43415244465305")), "6F1C8201386119");
+  EXPECT_EQ(ToHex(card.Transmit("00C0000019")), std::string(kFsAppletFci).substr(10) + "9000");
 }
 
 TEST_F(Pcsc_Card, ExtendedLengthApdus) {
@@ -131,8 +131,8 @@ TEST_F(Pcsc_T0, Case4AnswersThroughGetResponse) {
   CardHandle card(ctx, ReaderName(0), SCARD_PROTOCOL_T0);
   EXPECT_EQ(card.protocol(), static_cast<DWORD>(SCARD_PROTOCOL_T0));
   EXPECT_EQ(ToHex(card.Status().atr), kAtrT0);
-  EXPECT_EQ(ToHex(card.Transmit(kSelectFsApplet)), "6117");
-  EXPECT_EQ(ToHex(card.Transmit("00C0000017")), std::string(kFsAppletFci) + "9000");
+  EXPECT_EQ(ToHex(card.Transmit(kSelectFsApplet)), "611E");
+  EXPECT_EQ(ToHex(card.Transmit("00C000001E")), std::string(kFsAppletFci) + "9000");
   // A T=0-only card refuses a T=1 connection.
   SCARDHANDLE h;
   DWORD proto;
@@ -152,9 +152,9 @@ TEST_F(Pcsc_T0, WrongLeAnswers6Cxx) {
   // P3 = 00 means 256 on T=0: the whole first half.
   EXPECT_EQ(ToHex(card.Transmit("00B0000000")), ToHex(Ef5001(0, 256)) + "9000");
   // GET RESPONSE with a too-large P3: 6Cxx with what is pending, then the right P3.
-  EXPECT_EQ(ToHex(card.Transmit(kSelectFsApplet)), "6117");
-  EXPECT_EQ(ToHex(card.Transmit("00C0000020")), "6C17");
-  EXPECT_EQ(ToHex(card.Transmit("00C0000017")), std::string(kFsAppletFci) + "9000");
+  EXPECT_EQ(ToHex(card.Transmit(kSelectFsApplet)), "611E");
+  EXPECT_EQ(ToHex(card.Transmit("00C0000020")), "6C1E");
+  EXPECT_EQ(ToHex(card.Transmit("00C000001E")), std::string(kFsAppletFci) + "9000");
 }
 
 // Runs `work` on a thread and waits for it at most `limit`. If it is still blocked then (a hung

@@ -17,7 +17,8 @@ inline constexpr const char* kAtrT1 = "3B8C8131FE458073F201DF56646D6361726413";
 inline constexpr const char* kAtrT0 = "3B0C8073F201DF56646D63617264";
 // SELECT of the demo file system applet by its AID (F0444D434152444653), Le 00.
 inline constexpr const char* kSelectFsApplet = "00A4040009F0444D43415244465300";
-inline constexpr const char* kFsAppletFci = "6F1582013883023F008409F0444D4341524446538A0105";
+inline constexpr const char* kFsAppletFci =
+    "6F1C82013883023F008409F0444D4341524446538A0105AB0580017F9700";
 // SELECT of EF 5001 (512 bytes, byte i = i & FF, always writable) by path, no response data.
 inline constexpr const char* kSelectEf5001 = "00A4080C0450005001";
 

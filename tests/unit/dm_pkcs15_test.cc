@@ -488,8 +488,8 @@ TEST_F(DmPkcs15, Select7fffNamesTheApplicationSelectedByAid) {
   // SELECT by AID with P2 04: an FCP (62) of DF 5015 with its DF name.
   const Bytes fcp = Send(std::string("00A404040C") + kPkcs15AidHex + "00");
   ASSERT_EQ(SwOf(fcp), 0x9000) << ToHex(fcp);
-  EXPECT_EQ(ToHex(DataOf(fcp)),
-            X(std::string("6218 8201 38 8302 5015 840C") + kPkcs15AidHex + "8A01 05"));
+  EXPECT_EQ(ToHex(DataOf(fcp)), X(std::string("621F 8201 38 8302 5015 840C") + kPkcs15AidHex +
+                                  "8A01 05 AB05 8001 7F 9700"));
   // 7FFF || FID from the MF, with an FCP.
   const Bytes odf = Send("00A4080404 7FFF5031 00");
   ASSERT_EQ(SwOf(odf), 0x9000) << ToHex(odf);

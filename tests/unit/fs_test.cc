@@ -187,35 +187,49 @@ class Runtime_FileSystem : public ::testing::Test {
 // --- SELECT and FCP/FCI ----------------------------------------------------------------------
 
 TEST_F(Runtime_FileSystem, SelectMfByFidReturnsFcp) {
-  // MF: 82 = DF descriptor 38, 83 = 3F00, 8A = 05 (activated); no 80, no 84 (no DF name).
+  // MF: 82 = DF descriptor 38, 83 = 3F00, 8A = 05 (activated); no 80, no 84 (no DF name); AB
+  // security attributes (ISO 7816-4 §5.4.3.3): AM 7F (every DF management command), 97 never.
   std::vector<Tlv> fcp = SelectFcp(0x00, "3F00");
-  EXPECT_EQ(TagsOf(fcp), (std::vector<uint32_t>{0x82, 0x83, 0x8A}));
+  EXPECT_EQ(TagsOf(fcp), (std::vector<uint32_t>{0x82, 0x83, 0x8A, 0xAB}));
+  EXPECT_EQ(ValueOf(fcp, 0xAB), "80017F9700");
   EXPECT_EQ(ValueOf(fcp, 0x82), "38");
   EXPECT_EQ(ValueOf(fcp, 0x83), "3F00");
   EXPECT_EQ(ValueOf(fcp, 0x8A), "05");
   // The whole template, by hand.
-  EXPECT_EQ(Hex("00A4000402 3F00 00"), X("620A 820138 83023F00 8A0105 9000"));
+  EXPECT_EQ(Hex("00A4000402 3F00 00"), X("6211 820138 83023F00 8A0105 AB0580017F9700 9000"));
   // P1-P2 = 0000 with no data also selects the MF.
-  EXPECT_EQ(Hex("00A4000400"), X("620A 820138 83023F00 8A0105 9000"));
+  EXPECT_EQ(Hex("00A4000400"), X("6211 820138 83023F00 8A0105 AB0580017F9700 9000"));
 }
 
 TEST_F(Runtime_FileSystem, SelectTransparentEfReturnsFcp) {
   std::vector<Tlv> fcp = SelectFcp(0x02, "2F02");
-  EXPECT_EQ(TagsOf(fcp), (std::vector<uint32_t>{0x80, 0x82, 0x83, 0x88, 0x8A}));
+  EXPECT_EQ(TagsOf(fcp), (std::vector<uint32_t>{0x80, 0x82, 0x83, 0x88, 0x8A, 0xAB}));
   EXPECT_EQ(ValueOf(fcp, 0x80), "0010");  // 16 data bytes
   EXPECT_EQ(ValueOf(fcp, 0x82), "01");    // working EF, transparent
   EXPECT_EQ(ValueOf(fcp, 0x83), "2F02");
   EXPECT_EQ(ValueOf(fcp, 0x88), "10");  // SFI 2 in b8-b4
   EXPECT_EQ(ValueOf(fcp, 0x8A), "05");
+  // Read (AM b1) always: 90 00; update (b2) and the rest (b3-b7) never: 97 00.
+  EXPECT_EQ(ValueOf(fcp, 0xAB), "800101900080017E9700");
 
   fcp = SelectFcp(0x08, "50005001");
   EXPECT_EQ(ValueOf(fcp, 0x80), "0200");  // 512 bytes
   EXPECT_EQ(ValueOf(fcp, 0x83), "5001");
   EXPECT_EQ(ValueOf(fcp, 0x88), "08");  // SFI 1
+  // Read and update (b1, b2) always, the rest never.
+  EXPECT_EQ(ValueOf(fcp, 0xAB), "800103900080017C9700");
 
   fcp = SelectFcp(0x08, "50005003");
   EXPECT_EQ(ValueOf(fcp, 0x80), "0010");
   EXPECT_EQ(ValueOf(fcp, 0x88), "");  // present and empty: no SFI
+  // 5003: read never, update PIN 01 (A4 authentication template: 83 key reference 01, 95 usage
+  // qualifier 08 = user authentication), so b1 joins the never pair.
+  EXPECT_EQ(ValueOf(fcp, 0xAB), "80017D9700800102A406830101950108");
+  fcp = SelectFcp(0x08, "50005002");  // read always, update PIN 01
+  EXPECT_EQ(ValueOf(fcp, 0xAB), "8001019000800102A40683010195010880017C9700");
+  // EF.DIR: update by the issuer, an external authentication (A4 { 95 01 80 }).
+  fcp = SelectFcp(0x00, "2F00");
+  EXPECT_EQ(ValueOf(fcp, 0xAB), "8001019000800102A40395018080017C9700");
 }
 
 TEST_F(Runtime_FileSystem, SelectLinearFixedEfReturnsFcp) {
@@ -233,7 +247,7 @@ TEST_F(Runtime_FileSystem, SelectLinearFixedEfReturnsFcp) {
 
 TEST_F(Runtime_FileSystem, SelectDfReturnsFcpAndFci) {
   std::vector<Tlv> fcp = SelectFcp(0x01, "5000");
-  EXPECT_EQ(TagsOf(fcp), (std::vector<uint32_t>{0x82, 0x83, 0x84, 0x8A}));
+  EXPECT_EQ(TagsOf(fcp), (std::vector<uint32_t>{0x82, 0x83, 0x84, 0x8A, 0xAB}));
   EXPECT_EQ(ValueOf(fcp, 0x82), "38");
   EXPECT_EQ(ValueOf(fcp, 0x83), "5000");
   EXPECT_EQ(ValueOf(fcp, 0x84), kDemoDfNameHex);

@@ -181,23 +181,23 @@ TEST(HostTraceRunner, Version2MatchersCapturesAndCases) {
 }
 
 TEST(HostTraceRunner, WildcardsDoNotOverMatchOnTheCard) {
-  // The card answers SELECT 1234 with 6A82 and the FS applet's FCI with 0x17 bytes + 9000.
+  // The card answers SELECT 1234 with 6A82 and the FS applet's FCI with 0x1E bytes + 9000.
   const RunResult result =
       RunOnCard(FromText("> 00 A4 00 0C 02 12 34\n< 6A8?|6B00\n"
                          "> 00 A4 00 0C 02 12 34\n< 6A 9?\n"
                          "> 00 A4 04 00 09 F0 44 4D 43 41 52 44 46 53 00\n"
-                         "< {22} 90 00\n"
+                         "< {29} 90 00\n"
                          "> 00 A4 04 00 09 F0 44 4D 43 41 52 44 46 53 00\n"
-                         "< {23} 90 00\n"
+                         "< {30} 90 00\n"
                          "> 00 A4 04 00 09 F0 44 4D 43 41 52 44 46 53 00\n"
-                         "< 6F 15 {22} 90 00\n"));
+                         "< 6F 1C {29} 90 00\n"));
   ASSERT_EQ(result.steps.size(), 5u);
   EXPECT_EQ(result.steps[0].verdict, StepVerdict::kPassed);
   EXPECT_EQ(result.steps[1].verdict, StepVerdict::kFailed);
   EXPECT_EQ(result.steps[2].verdict, StepVerdict::kFailed);
   EXPECT_EQ(result.steps[3].verdict, StepVerdict::kPassed);
   EXPECT_EQ(result.steps[4].verdict, StepVerdict::kFailed);
-  EXPECT_NE(result.steps[2].message.find("data: expected 22 bytes, got 23"), std::string::npos)
+  EXPECT_NE(result.steps[2].message.find("data: expected 29 bytes, got 30"), std::string::npos)
       << result.steps[2].message;
 }
 

@@ -111,8 +111,8 @@ TEST(HostTraceNative, ReadsVersion1AsRecorded) {
   ASSERT_TRUE(BuildCommand(select.command, {}, command, error));
   EXPECT_EQ(command, Hex("00A4040009F0444D43415244465300"));
   ASSERT_TRUE(select.expect.has_value());
-  EXPECT_TRUE(select.expect->Matches(Hex("6F15820138 83023F00 8409F0444D434152444653 8A0105 9000"),
-                                     nullptr));
+  EXPECT_TRUE(select.expect->Matches(
+      Hex("6F1C820138 83023F00 8409F0444D434152444653 8A0105 AB0580017F9700 9000"), nullptr));
   size_t kinds[16] = {};
   for (const Step& s : trace.steps) ++kinds[static_cast<int>(s.kind)];
   EXPECT_EQ(kinds[static_cast<int>(StepKind::kCommand)], 15u);
