@@ -50,7 +50,7 @@ class PersistentStore {
   static constexpr uint16_t kImageVersion = 2;
 
   struct Options {
-    uint32_t capacity = kDefaultCapacity;           // used when the medium holds no image yet
+    uint32_t capacity = kDefaultCapacity;  // used when the medium holds no image yet
     // Fold the journal into the image past this, or past half the bytes the records take.
     uint32_t checkpoint_journal_bytes = 32 * 1024;
   };

@@ -93,7 +93,7 @@ TEST(Runtime_Savepoint, ReleasedScopeStaysUndoableByTheEnclosingOne) {
     s.Release(sp);
   }
   EXPECT_EQ(s.Savepoint(), outer + 1);  // no scope left behind
-  s.RollbackTo(outer);  // back to before a = 2
+  s.RollbackTo(outer);                  // back to before a = 2
   EXPECT_EQ(Value(s, "a"), "1");
   EXPECT_EQ(Value(s, "b"), "<none>");
   EXPECT_EQ(Value(s, "k0"), "<none>");
