@@ -126,7 +126,10 @@ class Run {
     apdu.push_back(0x00);
     const Bytes before = selected_;
     const std::optional<Bytes> r = Exchange(apdu, "SELECT");
-    selected_ = channel != 0 ? before : r && SwOf(*r) == 0x9000 ? aid : Bytes{};
+    // The PKCS#15 application is a DF of the file system applet, which then serves the SCP03
+    // handshake with its own AID.
+    const Bytes& applet = aid == kAids[3] ? kAids[1] : aid;
+    selected_ = channel != 0 ? before : r && SwOf(*r) == 0x9000 ? applet : Bytes{};
     if (channel == 0) session_.reset();
   }
 
