@@ -117,6 +117,24 @@ TEST(Runtime_StoreGolden, Version1CardWithoutJournalEntriesSurvivesACutMigration
   }
 }
 
+// Found by the store_open fuzz target (fuzz/regressions/store_open/): a version-1 journal beside a
+// version-2 image (a migration cut short) was replayed without card.lock's witness, so a card
+// missing acknowledged transactions opened — and refused to open after the next power cut.
+TEST(Runtime_StoreGolden, Version1JournalBesideVersion2ImageIsCheckedAgainstTheWitness) {
+  auto ram = std::make_shared<RamMedium>();
+  { PersistentStore fresh(ram, {}); }  // a version-2 image of transaction 0
+  Bytes v1_journal = B("DMJE");        // a version-1 entry, torn
+  v1_journal.resize(40, 0x4A);
+  ram->Replace(MediumFile::kJournal, v1_journal);
+  {
+    PersistentStore s(ram, {});
+    EXPECT_TRUE(s.open_error().empty()) << "without a witness: a torn version-1 tail";
+  }
+  ram->RecordAcknowledged(4);
+  PersistentStore s(ram, {});
+  EXPECT_NE(s.open_error().find("acknowledged #4"), std::string::npos) << s.open_error();
+}
+
 TEST(Runtime_StoreGolden, LoadsVersion2ImageAndJournal) {
   const fs::path dir = CopyGolden("store-v2");
   PersistentStore s(std::make_shared<FileMedium>(dir, false), {});
