@@ -179,21 +179,22 @@ void PersistentStore::Open() {
   } else if (journal.empty() ? version == 1 : HasMagic(journal, 0, kEntryMagic)) {
     // Version-1 journal (no header), or a crash in the middle of migrating one.
     if (!ReplayJournalV1(journal, rec)) return;
-    if (seq_ < medium_->acknowledged()) {
-      // card.lock came with version 2: beside a version-2 image it counts here too.
-      OpenError(jnl + " ends at transaction #" + std::to_string(seq_) +
-                " but the card acknowledged #" + std::to_string(medium_->acknowledged()) +
-                ": the journal was cut short or replaced by an older one, and acknowledged "
-                "transactions are missing. Restore the state directory from a backup; if you "
-                "restored an older backup on purpose, delete card.lock first.");
-      return;
-    }
     rec.migrate = true;
   } else {
     OpenError(jnl +
               (journal.empty() ? " is empty (0 bytes); the card never writes an empty journal."
                                : " does not start with a journal header: it is damaged.") +
               kWhatToDo);
+    return;
+  }
+  if (version == kImageVersion && seq_ < medium_->acknowledged()) {
+    // Whatever the path above (a creation or a migration cut short), the card never opens
+    // behind card.lock's witness (which came with version 2).
+    OpenError(jnl + " ends at transaction #" + std::to_string(seq_) +
+              " but the card acknowledged #" + std::to_string(medium_->acknowledged()) +
+              ": the journal was cut short or replaced by an older one, and acknowledged "
+              "transactions are missing. Restore the state directory from a backup; if you "
+              "restored an older backup on purpose, delete card.lock first.");
     return;
   }
   if (version == 1) {
