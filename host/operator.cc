@@ -15,6 +15,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "dm/tnds.h"
 #include "host/files.h"
 #include "host/scp03_host.h"
 #include "host/wbxml_encode.h"
@@ -215,6 +216,17 @@ std::optional<Bytes> BuildBootstrapMessage(ByteView tnds, const BootstrapHeader&
     xml = std::string(tnds.begin(), tnds.end());
   }
   if (!xml) return std::nullopt;
+  // The card reads the message's TNDS with dm::ParseTndsXml and refuses an Add without nodes
+  // (dm/bootstrap_message.h): a document it would refuse is refused here, before it is signed.
+  const dm::TndsDocument doc = dm::ParseTndsXml(*xml);
+  if (!doc.error.empty()) {
+    error = "the TNDS document is not one a card reads: " + doc.error;
+    return std::nullopt;
+  }
+  if (doc.nodes.empty()) {
+    error = "the TNDS document holds no node: a bootstrap message must add at least one";
+    return std::nullopt;
+  }
   const std::optional<std::string> tree = EmbeddableTnds(*xml, error);
   if (!tree) return std::nullopt;
   // OMA-TS-DM_Bootstrap: a SyncML DM 1.2 package whose body Adds the bootstrap data; libwbxml2

@@ -759,6 +759,12 @@ std::optional<Profile> LoadProfile(const std::filesystem::path& file, std::strin
   return parser.Parse(*text, error);
 }
 
+std::optional<Profile> ParseProfile(std::string_view json, const std::string& label,
+                                    const ProfileFileReader& read_file, std::string& error) {
+  ProfileParser parser(label, read_file);
+  return parser.Parse(json, error);
+}
+
 Profile DemoProfile() {
   const std::string_view json(embedded::kDemoProfileJson, embedded::kDemoProfileJsonSize);
   ProfileParser parser("built-in profiles/demo/profile.json",

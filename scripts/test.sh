@@ -32,6 +32,9 @@ cmake -S . -B build-clang -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_CXX
   -DCMAKE_C_COMPILER=clang -DDMCARD_BUILD_BENCH=OFF -DDMCARD_WERROR=ON >/dev/null
 cmake --build build-clang -j "$jobs"
 
+step "fuzz (libFuzzer + ASan + UBSan, every target for a bounded time; docs/fuzzing.md)"
+bash scripts/fuzz.sh
+
 step "benchmarks build and run once (smoke, figures not asserted)"
 ./build/bench/dmcard_bench --benchmark_min_time=0.01 >/dev/null
 

@@ -72,7 +72,6 @@ uint64_t NowMs() {
 
 VpcdLink::VpcdLink(LinkOptions options, std::string name)
     : options_(std::move(options)), name_(std::move(name)) {
-  in_.reserve(4096);
   frame_.reserve(4096);
 }
 
@@ -84,8 +83,7 @@ VpcdLink::VpcdLink(VpcdLink&& other) noexcept
       state_(other.state_),
       fd_(std::exchange(other.fd_, -1)),
       listen_fd_(std::exchange(other.listen_fd_, -1)),
-      in_(std::move(other.in_)),
-      read_(other.read_),
+      frames_(std::move(other.frames_)),
       frame_(std::move(other.frame_)),
       next_attempt_ms_(other.next_attempt_ms_),
       backoff_ms_(other.backoff_ms_),
@@ -151,8 +149,7 @@ void VpcdLink::Connected(int fd) {
   TuneSocket(fd);
   fd_ = fd;
   state_ = LinkState::kConnected;
-  in_.clear();
-  read_ = 0;
+  frames_.Clear();
 }
 
 bool VpcdLink::TryConnect(uint64_t now_ms) {
@@ -258,12 +255,17 @@ VpcdLink::Received VpcdLink::Receive() {
   ssize_t n = ::recv(fd_, buf, sizeof buf, 0);
   if (n == 0 || (n < 0 && errno != EINTR && errno != EAGAIN)) return Received::kClosed;
   if (n < 0) return Received::kNothing;
-  in_.insert(in_.end(), buf, buf + n);
+  frames_.Feed(ByteView(buf, static_cast<size_t>(n)));
   return Received::kData;
 }
 
 bool VpcdLink::NextFrame(ByteView& payload, bool& more_received) {
-  if (fd_ >= 0 && in_.size() - read_ >= 2) {
+  if (fd_ < 0) return false;
+  return frames_.Next(payload, more_received);
+}
+
+bool VpcdFrameReader::Next(ByteView& payload, bool& more_received) {
+  if (in_.size() - read_ >= 2) {
     const size_t len = ReadU16(&in_[read_]);
     if (in_.size() - read_ - 2 >= len) {
       payload = ByteView(&in_[read_ + 2], len);
@@ -296,8 +298,7 @@ bool VpcdLink::SendFrame(ByteView answer) {
 void VpcdLink::Close(LinkState next) {
   if (fd_ >= 0) ::close(fd_);
   fd_ = -1;
-  in_.clear();
-  read_ = 0;
+  frames_.Clear();
   state_ = next;
   backoff_ms_ = 0;
   next_attempt_ms_ = 0;

@@ -23,6 +23,26 @@ bool WriteAll(int fd, ByteView bytes);
 // Milliseconds on the monotonic clock: the time base of backoffs and follow-up deadlines.
 uint64_t NowMs();
 
+// vpcd's framing, receiving side: bytes as they arrive (in any pieces) in, whole frames out. A
+// class of its own so that the framing is tested and fuzzed without a socket
+// (fuzz/vpcd_fuzzer.cc).
+class VpcdFrameReader {
+ public:
+  VpcdFrameReader() { in_.reserve(4096); }
+  void Feed(ByteView bytes) { in_.insert(in_.end(), bytes.begin(), bytes.end()); }
+  // The next whole frame fed, and whether more bytes follow it; false when there is none.
+  // `payload` stays valid until the next call.
+  bool Next(ByteView& payload, bool& more_received);
+  void Clear() {
+    in_.clear();
+    read_ = 0;
+  }
+
+ private:
+  Bytes in_;         // bytes received; in_[0, read_) are frames already handed out
+  size_t read_ = 0;  // see in_
+};
+
 enum class LinkState {
   kWaiting,    // no vpcd connection yet: connecting (normal mode) or listening (reverse)
   kConnected,  // vpcd has the card
@@ -89,9 +109,8 @@ class VpcdLink {
   LinkState state_ = LinkState::kWaiting;
   int fd_ = -1;
   int listen_fd_ = -1;
-  Bytes in_;         // bytes received; in_[0, read_) are frames already handed out
-  size_t read_ = 0;  // see in_
-  Bytes frame_;      // outgoing frame buffer, reused
+  VpcdFrameReader frames_;  // what vpcd sent, in frames
+  Bytes frame_;             // outgoing frame buffer, reused
   uint64_t next_attempt_ms_ = 0;
   uint32_t backoff_ms_ = 0;
   bool said_waiting_ = false;

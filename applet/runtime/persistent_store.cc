@@ -166,12 +166,17 @@ void PersistentStore::Open() {
     }
     rec.untied = true;
   } else if (HasMagic(journal, 0, kJournalMagic)) {
-    if (version != kImageVersion) {
+    if (version != kImageVersion && IsMigrationJournal(journal)) {
+      // A version-1 card without journal entries, its migration cut between its two writes:
+      // the new journal (no entries) is there, the version-2 image is not (Checkpoint).
+      rec.migrate = true;
+    } else if (version != kImageVersion) {
       OpenError(jnl + " is of format version " + std::to_string(kImageVersion) + " but " + img +
                 " of version 1: they do not belong together." + kWhatToDo);
       return;
+    } else if (!ReplayJournal(journal, image_crc, rec)) {
+      return;
     }
-    if (!ReplayJournal(journal, image_crc, rec)) return;
   } else if (journal.empty() ? version == 1 : HasMagic(journal, 0, kEntryMagic)) {
     // Version-1 journal (no header), or a crash in the middle of migrating one.
     if (!ReplayJournalV1(journal, rec)) return;
@@ -183,7 +188,19 @@ void PersistentStore::Open() {
               kWhatToDo);
     return;
   }
+  if (version == kImageVersion && seq_ < medium_->acknowledged()) {
+    // Whatever the path above (a creation or a migration cut short), the card never opens
+    // behind card.lock's witness (which came with version 2).
+    OpenError(jnl + " ends at transaction #" + std::to_string(seq_) +
+              " but the card acknowledged #" + std::to_string(medium_->acknowledged()) +
+              ": the journal was cut short or replaced by an older one, and acknowledged "
+              "transactions are missing. Restore the state directory from a backup; if you "
+              "restored an older backup on purpose, delete card.lock first.");
+    return;
+  }
   if (version == 1) {
+    // Nothing of the old journal to keep: the migration writes the new journal first.
+    journal_first_ = journal.empty() || HasMagic(journal, 0, kJournalMagic);
     rec.migrate = true;
     rec.note = "migrated the card from format version 1 to version " +
                std::to_string(kImageVersion) + (rec.note.empty() ? "" : "; " + rec.note);
@@ -207,6 +224,14 @@ bool PersistentStore::CreateCard() {
   medium_->RecordAcknowledged(0);  // a witness left by an earlier card in this directory
   journal_bytes_ = 0;
   return true;
+}
+
+bool PersistentStore::IsMigrationJournal(const Bytes& journal) const {
+  // A version-2 header alone, sound, whose base is the version-1 image's sequence number.
+  return journal.size() == kJournalHeader &&
+         Crc32(ByteView(journal).first(kJournalHeader - 4)) ==
+             ReadU32(&journal[kJournalHeader - 4]) &&
+         ReadU16(&journal[4]) == kImageVersion && ReadU64(&journal[8]) == seq_;
 }
 
 bool PersistentStore::LoadImage(const Bytes& image, uint16_t& version) {
@@ -685,10 +710,23 @@ StoreStatus PersistentStore::Checkpoint() {
   // The image carries seq_, so journal entries it already holds are skipped on replay even if
   // the journal is never replaced by the second write below.
   const Bytes image = SerializeImage();
-  ++physical_writes_;
-  if (!medium_->Replace(MediumFile::kImage, image)) return Fail();
-  ++physical_writes_;
-  if (!medium_->Replace(MediumFile::kJournal, JournalHeader(ImageCrc(image)))) return Fail();
+  if (journal_first_) {
+    // Migrating a version-1 card whose journal holds no entry (empty or missing): the journal
+    // first, so that a cut between the two writes leaves the version-1 image beside a journal
+    // without entries that Open() recognizes (IsMigrationJournal), not a version-2 image beside
+    // an empty journal, which is damage. (A version-1 journal with entries must stay until the
+    // new image holds them: image first, as below.)
+    ++physical_writes_;
+    if (!medium_->Replace(MediumFile::kJournal, JournalHeader(ImageCrc(image)))) return Fail();
+    ++physical_writes_;
+    if (!medium_->Replace(MediumFile::kImage, image)) return Fail();
+    journal_first_ = false;
+  } else {
+    ++physical_writes_;
+    if (!medium_->Replace(MediumFile::kImage, image)) return Fail();
+    ++physical_writes_;
+    if (!medium_->Replace(MediumFile::kJournal, JournalHeader(ImageCrc(image)))) return Fail();
+  }
   journal_bytes_ = 0;
   rewrite_pending_ = false;
   ++checkpoints_;

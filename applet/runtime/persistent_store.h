@@ -144,6 +144,9 @@ class PersistentStore {
   void Open();
   bool CreateCard();
   bool LoadImage(const Bytes& image, uint16_t& version);
+  // A version-2 journal header without entries beside the version-1 image just loaded: what a
+  // migration cut between its two writes leaves (Checkpoint, journal_first_).
+  bool IsMigrationJournal(const Bytes& journal) const;
   bool ReplayJournal(const Bytes& journal, uint32_t image_crc, Recovery& rec);
   bool ReplayJournalV1(const Bytes& journal, Recovery& rec);
   bool ReplayBody(const Bytes& journal, size_t pos, size_t len, std::string& why);
@@ -191,6 +194,7 @@ class PersistentStore {
 
   uint32_t journal_bytes_ = 0;
   bool rewrite_pending_ = false;  // opening found a torn tail, an untied journal or version 1
+  bool journal_first_ = false;    // migrating a version-1 card whose journal holds no entry
   bool power_lost_ = false;
   std::string open_error_;
   std::string open_note_;

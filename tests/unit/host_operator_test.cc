@@ -14,6 +14,7 @@
 
 #include "demo_card_apdus.h"
 #include "demo_card_in_ram.h"
+#include "dm/bootstrap_message.h"
 #include "dm/dm_applet.h"
 #include "host/demo_card.h"
 #include "host/openssl_util.h"
@@ -121,6 +122,26 @@ TEST(HostOperator, OmaMacsMatchThePublishedGeckoVectors) {
   EXPECT_EQ(ToHex(NetwPinKey("466923103145252")), "4966291330412525");
   EXPECT_TRUE(NetwPinKey("12345").empty());
   EXPECT_TRUE(NetwPinKey("00101012345678a").empty());
+}
+
+// Found by the bootstrap_message fuzz target (fuzz/regressions/bootstrap_message/): a TNDS
+// document without nodes made a message every card refuses ("<Add> without items"), signed all
+// the same. The tool now checks the document as the card reads it, before it builds anything.
+TEST(HostOperator, BootstrapMessagesAreBuiltOnlyFromDocumentsTheCardReads) {
+  std::string error;
+  EXPECT_FALSE(BuildBootstrapMessage(
+      Ascii("<MgmtTree xmlns=\"syncml:dmddf1.2\"><VerDTD>1.2</VerDTD></MgmtTree>"),
+      BootstrapHeader{}, error));
+  EXPECT_NE(error.find("holds no node"), std::string::npos) << error;
+  error.clear();
+  EXPECT_FALSE(BuildBootstrapMessage(
+      Ascii("<MgmtTree><VerDTD>1.2</VerDTD><Node><NodeName>a/b</NodeName></Node></MgmtTree>"),
+      BootstrapHeader{}, error));
+  EXPECT_NE(error.find("not one a card reads"), std::string::npos) << error;
+  const std::optional<Bytes> message =
+      BuildBootstrapMessage(Ascii(kTnds), BootstrapHeader{}, error);
+  ASSERT_TRUE(message) << error;
+  EXPECT_TRUE(dm::DecodeBootstrapMessage(*message, error)) << error;
 }
 
 TEST(HostOperator, VerifyBootstrapDataIsCodedAsTheSpecSays) {

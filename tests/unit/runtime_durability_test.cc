@@ -79,6 +79,62 @@ TEST(Runtime_StoreGolden, LoadsVersion1ImageAndJournal) {
 // in: image (after transaction 1) alpha = "first record", bin = 00..FF, empty = ""; journal:
 // transaction 2 patches alpha to "FIRST record", erases empty, puts late = "from journal";
 // transaction 3 puts v2 = "second format"; then the torn half of a fourth entry.
+// Found by the store_open fuzz target (fuzz/regressions/store_open/): a version-1 card whose
+// journal held no entry (the state right after a version-1 checkpoint) was migrated image first,
+// and a power cut between the two writes left a version-2 image beside the empty journal, which
+// the store refuses as damage: the card would not start again. The migration now writes the
+// journal first, and a cut at any write leaves a card that opens to the state before or after.
+TEST(Runtime_StoreGolden, Version1CardWithoutJournalEntriesSurvivesACutMigration) {
+  Bytes image;
+  {
+    FileMedium golden(CopyGolden("store-v1"), false);
+    ASSERT_EQ(golden.Read(MediumFile::kImage, image), MediumRead::kOk);
+  }
+  for (const bool journal_missing : {false, true}) {
+    for (uint64_t allowed = 0; allowed < 5; ++allowed) {
+      SCOPED_TRACE(std::string(journal_missing ? "no journal" : "empty journal") + ", cut after " +
+                   std::to_string(allowed) + " writes");
+      auto ram = std::make_shared<RamMedium>();
+      ram->Replace(MediumFile::kImage, image);
+      if (!journal_missing) ram->Replace(MediumFile::kJournal, {});
+      bool acknowledged = false;
+      {
+        auto faulty = std::make_shared<FaultInjectingMedium>(ram);
+        PersistentStore s(faulty, {});
+        ASSERT_TRUE(s.open_error().empty()) << s.open_error();
+        faulty->CutPowerAfter(allowed);
+        s.Begin();
+        ASSERT_EQ(s.Put("after", B("migration")), StoreStatus::kOk);
+        acknowledged = s.Commit() == StoreStatus::kOk;
+      }
+      PersistentStore r(ram, {});
+      ASSERT_TRUE(r.open_error().empty()) << r.open_error();
+      EXPECT_EQ(*r.Get("alpha"), B("first record"));
+      EXPECT_EQ(*r.Get("bin"), AllBytes());
+      EXPECT_EQ(r.Contains("after"), acknowledged);
+      EXPECT_EQ(acknowledged, allowed >= 4);  // journal, image, then entry and commit marker
+    }
+  }
+}
+
+// Found by the store_open fuzz target (fuzz/regressions/store_open/): a version-1 journal beside a
+// version-2 image (a migration cut short) was replayed without card.lock's witness, so a card
+// missing acknowledged transactions opened — and refused to open after the next power cut.
+TEST(Runtime_StoreGolden, Version1JournalBesideVersion2ImageIsCheckedAgainstTheWitness) {
+  auto ram = std::make_shared<RamMedium>();
+  { PersistentStore fresh(ram, {}); }  // a version-2 image of transaction 0
+  Bytes v1_journal = B("DMJE");        // a version-1 entry, torn
+  v1_journal.resize(40, 0x4A);
+  ram->Replace(MediumFile::kJournal, v1_journal);
+  {
+    PersistentStore s(ram, {});
+    EXPECT_TRUE(s.open_error().empty()) << "without a witness: a torn version-1 tail";
+  }
+  ram->RecordAcknowledged(4);
+  PersistentStore s(ram, {});
+  EXPECT_NE(s.open_error().find("acknowledged #4"), std::string::npos) << s.open_error();
+}
+
 TEST(Runtime_StoreGolden, LoadsVersion2ImageAndJournal) {
   const fs::path dir = CopyGolden("store-v2");
   PersistentStore s(std::make_shared<FileMedium>(dir, false), {});
