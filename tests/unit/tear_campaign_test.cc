@@ -48,21 +48,25 @@ constexpr int64_t kClock = 1700000000;
 
 const fs::path kSource = DMCARD_SOURCE_DIR;
 
-std::unique_ptr<Card> CardOn(const Profile& profile, std::shared_ptr<StorageMedium> medium) {
-  std::string error;
+// The card of `profile` on `medium`; null with `error` when it refuses to start.
+std::unique_ptr<Card> CardOn(const Profile& profile, std::shared_ptr<StorageMedium> medium,
+                             std::string& error) {
   const uint8_t seed[16] = {0x13, 0x02};
-  auto card = MakeCard(
-      profile, CardConfigFor(profile),
-      Platform{std::move(medium), crypto::Drbg::FromSeed(seed), [] { return kClock; }}, error);
-  EXPECT_TRUE(card) << error;
-  return card;
+  return MakeCard(profile, CardConfigFor(profile),
+                  Platform{std::move(medium), crypto::Drbg::FromSeed(seed), [] { return kClock; }},
+                  error);
 }
 
-// What a card of `profile` holds once powered up on `medium`.
+// What a card of `profile` holds once powered up on `medium`; a card that refuses to start holds
+// one pseudo-record naming why (which equals no state the reference run saw).
 Snapshot StateOn(const Profile& profile, std::shared_ptr<StorageMedium> medium) {
   Snapshot s;
-  auto card = CardOn(profile, std::move(medium));
-  if (!card) return s;
+  std::string error;
+  auto card = CardOn(profile, std::move(medium), error);
+  if (!card) {
+    s["<refuses to start>"] = Bytes(error.begin(), error.end());
+    return s;
+  }
   for (const std::string& key : card->store().Keys("")) s[key] = *card->store().Get(key);
   return s;
 }
@@ -283,7 +287,9 @@ bool Reference(const Campaign& c, std::vector<uint64_t>& writes,
   auto watch = std::make_shared<CommitWatch>(
       ram, [&] { commits.push_back(StateOn(c.profile, std::make_shared<RamMedium>(*ram))); });
   auto faulty = std::make_shared<FaultInjectingMedium>(watch);
-  auto card = CardOn(c.profile, faulty);
+  std::string error;
+  auto card = CardOn(c.profile, faulty, error);
+  EXPECT_TRUE(card) << error;
   if (!card) return false;
   TearReader reader(*card, *faulty);
   // The state before an APDU is the state after the last one that wrote (or the new card's).
@@ -311,7 +317,6 @@ bool Reference(const Campaign& c, std::vector<uint64_t>& writes,
       }
     }
   };
-  std::string error;
   const bool ok = c.scenario(reader, error);
   EXPECT_TRUE(ok) << c.name << ": the scenario fails on a card that is never cut: " << error;
   return ok;
@@ -323,11 +328,12 @@ std::optional<Snapshot> CutRun(const Campaign& c, size_t apdu, uint64_t cut, boo
   auto ram = std::make_shared<RamMedium>();
   auto faulty = std::make_shared<FaultInjectingMedium>(ram);
   {
-    auto card = CardOn(c.profile, faulty);
+    std::string error;
+    auto card = CardOn(c.profile, faulty, error);
+    EXPECT_TRUE(card) << error;
     if (!card) return std::nullopt;
     TearReader reader(*card, *faulty);
     reader.CutDuring(apdu, cut, torn);
-    std::string error;
     c.scenario(reader, error);  // fails from the cut on, by design
     if (!reader.gone()) return std::nullopt;
   }
