@@ -10,6 +10,7 @@
 #include "host/apdu_spec.h"
 #include "host/demo_card.h"
 #include "host/profile_file.h"
+#include "tests/unit/seeded_draw.h"
 
 namespace dmcard::fuzz {
 
@@ -48,29 +49,7 @@ std::string Base64(ByteView b, bool url) {
 
 Bytes Ascii(std::string_view s) { return Bytes(s.begin(), s.end()); }
 
-class Draw {
- public:
-  explicit Draw(uint64_t seed) : rng_(seed) {}
-  Bytes Random(size_t n) {
-    Bytes b(n);
-    for (uint8_t& x : b) x = static_cast<uint8_t>(rng_() >> 24);
-    return b;
-  }
-  std::string Digits(size_t n) {
-    std::string s;
-    while (s.size() < n) s.push_back(static_cast<char>('0' + rng_() % 10));
-    return s;
-  }
-  std::string Alnum(size_t n) {
-    static const char kChars[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
-    std::string s;
-    while (s.size() < n) s.push_back(kChars[rng_() % 62]);
-    return s;
-  }
-
- private:
-  std::mt19937_64 rng_;
-};
+using Draw = testing::SeededDraw;
 
 void ReplaceOnce(std::string& text, const std::string& from, const std::string& to) {
   const size_t at = text.find(from);

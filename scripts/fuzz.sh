@@ -5,7 +5,7 @@
 # out-of-memory, sanitizer report or oracle violation. A crashing input is copied to
 # fuzz/regressions/<target>/ (the replay tests of every build then run it).
 #
-#   bash scripts/fuzz.sh                              # every target, 10 s each (the CI run)
+#   bash scripts/fuzz.sh                              # every target, 6 s each (the CI run)
 #   bash scripts/fuzz.sh --seconds-per-target 3600 --jobs 2 apdu   # a long local run
 #
 # --parallel P runs P targets at once (default: the number of CPUs); --jobs J runs J libFuzzer
@@ -16,7 +16,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-seconds=10
+seconds=6
 jobs=1
 parallel=$(nproc 2>/dev/null || echo 2)
 targets=()

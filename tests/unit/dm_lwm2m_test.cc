@@ -20,6 +20,7 @@
 
 #include "cards/make_card.h"
 #include "data_table.h"
+#include "demo_card_in_ram.h"
 #include "dm/lwm2m_bootstrap.h"
 #include "dm/pkcs15_view.h"
 #include "host/demo_card.h"
@@ -68,32 +69,10 @@ std::string Lwm2mDodfDoubleEncoded() {
 }
 
 std::unique_ptr<Card> CardOf(const Profile& profile) {
-  std::string error;
-  const uint8_t seed[16] = {7};
-  auto card = MakeCard(profile, DemoCardConfig(),
-                       Platform{std::make_shared<RamMedium>(), crypto::Drbg::FromSeed(seed),
-                                [] { return int64_t{1700000000}; }},
-                       error);
-  EXPECT_TRUE(card) << error;
-  if (card) card->PowerOn();
-  return card;
+  return testing::ProfileCardInRam(profile, DemoCardConfig(), 7);
 }
 
-// A transparent EF under the PKCS#15 application, read on the basic channel: SELECT by path
-// from the MF with an FCP, then READ BINARY with an extended Le of exactly the FCP's size.
-// nullopt when SELECT does not answer 9000.
-std::optional<Bytes> ReadPkcs15Ef(Card& card, uint16_t fid) {
-  const Bytes fcp =
-      card.Transmit(Bytes{0x00, 0xA4, 0x08, 0x04, 0x04, 0x50, 0x15, static_cast<uint8_t>(fid >> 8),
-                          static_cast<uint8_t>(fid), 0x00});
-  if (SwOf(fcp) != 0x9000) return std::nullopt;
-  EXPECT_EQ(fcp.at(2), 0x80) << ToHex(fcp);  // 62 L 80 02 <size>
-  const size_t size = static_cast<size_t>((fcp.at(4) << 8) | fcp.at(5));
-  const Bytes r = card.Transmit(Bytes{0x00, 0xB0, 0x00, 0x00, 0x00, static_cast<uint8_t>(size >> 8),
-                                      static_cast<uint8_t>(size)});
-  EXPECT_EQ(SwOf(r), 0x9000) << ToHex(r);
-  return DataOf(r);
-}
+using testing::ReadPkcs15Ef;
 
 // The demo profile's JSON as its author wrote it (comments allowed, as LoadProfile allows).
 nlohmann::json DemoProfileJson() {

@@ -23,6 +23,7 @@
 #include <string_view>
 #include <vector>
 
+#include "demo_card_in_ram.h"
 #include "dm/bootstrap_message.h"
 #include "dm/mo_tree.h"
 #include "dm/node_value.h"
@@ -738,15 +739,7 @@ TEST_F(DmPkcs15, EmptyTreeGivesAnEmptyDocument) {
 // --- The card a profile makes (cards/make_card.cc) -------------------------------------------
 
 std::unique_ptr<Card> CardOf(const Profile& profile) {
-  std::string error;
-  const uint8_t seed[16] = {7};
-  auto card = MakeCard(profile, DemoCardConfig(),
-                       Platform{std::make_shared<RamMedium>(), crypto::Drbg::FromSeed(seed),
-                                [] { return int64_t{1700000000}; }},
-                       error);
-  EXPECT_TRUE(card) << error;
-  if (card) card->PowerOn();
-  return card;
+  return testing::ProfileCardInRam(profile, DemoCardConfig(), 7);
 }
 
 // ISO 7816-4 §8.2.1.1: EF.DIR lists the applications of the card, the DM applet included; the

@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "cards/make_card.h"
+#include "demo_card_in_ram.h"
 #include "host/demo_card.h"
 #include "host/profile_file.h"
 #include "runtime/card.h"
@@ -41,28 +42,10 @@ fs::path ProvScProfileDir() {
 }
 
 std::unique_ptr<Card> CardOf(const Profile& profile) {
-  std::string error;
-  const uint8_t seed[16] = {9};
-  auto card = MakeCard(profile, DemoCardConfig(),
-                       Platform{std::make_shared<RamMedium>(), crypto::Drbg::FromSeed(seed),
-                                [] { return int64_t{1700000000}; }},
-                       error);
-  EXPECT_TRUE(card) << error;
-  if (card) card->PowerOn();
-  return card;
+  return testing::ProfileCardInRam(profile, DemoCardConfig(), 9);
 }
 
-std::optional<Bytes> ReadPkcs15Ef(Card& card, uint16_t fid) {
-  const Bytes fcp =
-      card.Transmit(Bytes{0x00, 0xA4, 0x08, 0x04, 0x04, 0x50, 0x15, static_cast<uint8_t>(fid >> 8),
-                          static_cast<uint8_t>(fid), 0x00});
-  if (SwOf(fcp) != 0x9000) return std::nullopt;
-  const size_t size = static_cast<size_t>((fcp.at(4) << 8) | fcp.at(5));
-  const Bytes r = card.Transmit(Bytes{0x00, 0xB0, 0x00, 0x00, 0x00, static_cast<uint8_t>(size >> 8),
-                                      static_cast<uint8_t>(size)});
-  EXPECT_EQ(SwOf(r), 0x9000) << ToHex(r);
-  return DataOf(r);
-}
+using testing::ReadPkcs15Ef;
 
 // BER-TLVs with one-byte tags and one-byte lengths (all the DODF uses here).
 std::vector<std::pair<uint8_t, Bytes>> Children(const Bytes& v) {

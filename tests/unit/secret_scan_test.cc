@@ -33,6 +33,7 @@
 #include "host/profile_file.h"
 #include "host/scp03_host.h"
 #include "runtime/key_store.h"
+#include "seeded_draw.h"
 #include "test_applets.h"
 
 namespace dmcard {
@@ -163,29 +164,7 @@ Exchange Transceive(Card& card, const Bytes& apdu) {
 
 // ---- seeded secrets ---------------------------------------------------------------------------
 
-class SeededBytes {
- public:
-  explicit SeededBytes(uint32_t seed) : rng_(seed) {}
-  Bytes Random(size_t n) {
-    Bytes b(n);
-    for (uint8_t& x : b) x = static_cast<uint8_t>(rng_() >> 24);
-    return b;
-  }
-  std::string Digits(size_t n) {
-    std::string s;
-    while (s.size() < n) s.push_back(static_cast<char>('0' + rng_() % 10));
-    return s;
-  }
-  std::string Alnum(size_t n) {
-    static const char kChars[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
-    std::string s;
-    while (s.size() < n) s.push_back(kChars[rng_() % 62]);
-    return s;
-  }
-
- private:
-  std::mt19937 rng_;
-};
+using SeededBytes = testing::SeededDraw;
 
 // ---- DM applet commands (apdu-specs/dm.json) ---------------------------------------------------
 

@@ -13,6 +13,7 @@
 #include <string_view>
 
 #include "cards/make_card.h"
+#include "demo_card_in_ram.h"
 #include "dm/uicc_view.h"
 #include "host/demo_card.h"
 #include "host/profile_file.h"
@@ -39,15 +40,7 @@ std::filesystem::path ProfileFile(const std::string& dir) {
 }
 
 std::unique_ptr<Card> CardOf(const Profile& profile) {
-  std::string error;
-  const uint8_t seed[16] = {9};
-  auto card = MakeCard(profile, CardConfigFor(profile),
-                       Platform{std::make_shared<RamMedium>(), crypto::Drbg::FromSeed(seed),
-                                [] { return int64_t{1700000000}; }},
-                       error);
-  EXPECT_TRUE(card) << error;
-  if (card) card->PowerOn();
-  return card;
+  return testing::ProfileCardInRam(profile, CardConfigFor(profile), 9);
 }
 
 // One command as a terminal sends it over either protocol: under T=0 a 61xx is followed by GET
