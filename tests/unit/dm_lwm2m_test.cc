@@ -42,7 +42,6 @@ Bytes Hx(std::string_view hex) {
 uint16_t SwOf(const Bytes& r) {
   return r.size() < 2 ? 0 : static_cast<uint16_t>((r[r.size() - 2] << 8) | r[r.size() - 1]);
 }
-Bytes DataOf(const Bytes& r) { return r.size() < 2 ? Bytes{} : Bytes(r.begin(), r.end() - 2); }
 
 // "LwM2M Bootstrap" and "OMA LwM2M" in UTF-8.
 constexpr char kLabelHex[] = "4C774D324D20426F6F747374726170";

@@ -35,7 +35,6 @@ namespace fs = std::filesystem;
 uint16_t SwOf(const Bytes& r) {
   return r.size() < 2 ? 0 : static_cast<uint16_t>((r[r.size() - 2] << 8) | r[r.size() - 1]);
 }
-Bytes DataOf(const Bytes& r) { return r.size() < 2 ? Bytes{} : Bytes(r.begin(), r.end() - 2); }
 
 fs::path ProvScProfileDir() {
   return fs::path(DMCARD_TEST_DATA_DIR) / "dm" / "profiles" / "provsc";
