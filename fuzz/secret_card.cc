@@ -16,8 +16,6 @@ namespace dmcard::fuzz {
 
 namespace {
 
-constexpr char kHexDigits[] = "0123456789ABCDEF";
-
 std::string Upper(std::string_view s) {
   std::string u(s);
   for (char& c : u) {
@@ -26,26 +24,7 @@ std::string Upper(std::string_view s) {
   return u;
 }
 
-std::string HexText(ByteView b) {
-  std::string s;
-  for (uint8_t x : b) {
-    s.push_back(kHexDigits[x >> 4]);
-    s.push_back(kHexDigits[x & 0x0F]);
-  }
-  return s;
-}
-
-// RFC 4648 §4 (or §5 with `url`) of whole 3-byte groups.
-std::string Base64(ByteView b, bool url) {
-  const char* alphabet = url ? "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
-                             : "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-  std::string s;
-  for (size_t i = 0; i + 3 <= b.size(); i += 3) {
-    const uint32_t v = uint32_t{b[i]} << 16 | uint32_t{b[i + 1]} << 8 | b[i + 2];
-    for (int k = 3; k >= 0; --k) s.push_back(alphabet[(v >> (6 * k)) & 0x3F]);
-  }
-  return s;
-}
+std::string Base64(ByteView b, bool url) { return testing::Base64Groups(b, url); }
 
 Bytes Ascii(std::string_view s) { return Bytes(s.begin(), s.end()); }
 
@@ -76,7 +55,7 @@ void SecretScanner::Add(const std::string& name, ByteView secret) {
   for (size_t i = 0; i + kWindow <= secret.size(); ++i) {
     const ByteView w = secret.subspan(i, kWindow);
     raw_.emplace(std::string(w.begin(), w.end()), name + " (bytes)");
-    hex_.emplace(HexText(w), name + " (hex text)");
+    hex_.emplace(ToHex(w), name + " (hex text)");
   }
   for (size_t offset = 0; offset < 3 && offset < secret.size(); ++offset) {
     const size_t groups = (secret.size() - offset) / 3;

@@ -50,27 +50,7 @@ using testing::SwOf;
 
 // ---- the scanner ------------------------------------------------------------------------------
 
-std::string HexUpper(ByteView b) {
-  static const char kDigits[] = "0123456789ABCDEF";
-  std::string s;
-  for (uint8_t x : b) {
-    s.push_back(kDigits[x >> 4]);
-    s.push_back(kDigits[x & 0x0F]);
-  }
-  return s;
-}
-
-// RFC 4648 §4 base64 of whole 3-byte groups only (the caller passes a multiple of 3 bytes).
-std::string Base64Groups(ByteView b, bool url) {
-  const char* alphabet = url ? "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
-                             : "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-  std::string s;
-  for (size_t i = 0; i + 3 <= b.size(); i += 3) {
-    const uint32_t v = uint32_t{b[i]} << 16 | uint32_t{b[i + 1]} << 8 | b[i + 2];
-    for (int k = 3; k >= 0; --k) s.push_back(alphabet[(v >> (6 * k)) & 0x3F]);
-  }
-  return s;
-}
+using testing::Base64Groups;
 
 // Finds any 6-byte window of a registered secret in response data: as bytes, as hex text (either
 // case) and as base64 text (standard or URL alphabet, at any alignment of the secret in the
@@ -88,7 +68,7 @@ class SecretScanner {
     for (size_t i = 0; i + kWindow <= secret.size(); ++i) {
       const ByteView w = secret.subspan(i, kWindow);
       raw_.emplace(Str(w), name + " (bytes " + std::to_string(i) + "..)");
-      hex_.emplace(HexUpper(w), name + " (hex text)");
+      hex_.emplace(ToHex(w), name + " (hex text)");
     }
     for (size_t offset = 0; offset < 3; ++offset) {
       const size_t groups = (secret.size() - offset) / 3;
@@ -726,7 +706,7 @@ TEST(SecretScanner, FindsPlantedWindowsInEveryForm) {
   five.insert(five.begin() + 40, key.begin() + 5, key.begin() + 10);  // 5 bytes: below a window
   EXPECT_EQ(scanner.Find(five), "");
 
-  std::string hex = HexUpper(ByteView(key).subspan(3, 6));
+  std::string hex = ToHex(ByteView(key).subspan(3, 6));
   for (char& c : hex) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   EXPECT_NE(scanner.Find(Ascii("<Value>" + hex + "</Value>")), "");
 

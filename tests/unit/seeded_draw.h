@@ -1,5 +1,5 @@
-// Random test values from a seed (secrets planted in a card to prove no response carries them):
-// the secret scan tests and the fuzz harness draw them the same way.
+// Random test values from a seed (secrets planted in a card to prove no response carries them),
+// and the base64 form a scan looks for: the secret scan tests and the fuzz harness share them.
 #pragma once
 
 #include <cstdint>
@@ -33,5 +33,18 @@ class SeededDraw {
  private:
   std::mt19937_64 rng_;
 };
+
+// RFC 4648 §4 (or §5 with `url`) base64 of whole 3-byte groups only (a trailing partial group is
+// left out, so the text stands inside any longer encoding of the same bytes).
+inline std::string Base64Groups(ByteView b, bool url) {
+  const char* alphabet = url ? "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+                             : "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  std::string s;
+  for (size_t i = 0; i + 3 <= b.size(); i += 3) {
+    const uint32_t v = uint32_t{b[i]} << 16 | uint32_t{b[i + 1]} << 8 | b[i + 2];
+    for (int k = 3; k >= 0; --k) s.push_back(alphabet[(v >> (6 * k)) & 0x3F]);
+  }
+  return s;
+}
 
 }  // namespace dmcard::testing
