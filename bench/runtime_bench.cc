@@ -1,6 +1,7 @@
 // In-process APDU throughput of the runtime and the file-system applet (no transport).
 // Figures are recorded in BENCHMARKS.md; tests never assert on them.
 #include <benchmark/benchmark.h>
+#include <fcntl.h>
 #include <unistd.h>
 
 #include <filesystem>
@@ -96,36 +97,64 @@ BENCHMARK(BM_UpdateBinary16);
 namespace dmcard {
 namespace {
 
-// The same UPDATE BINARY on the file medium in a temporary directory, with and without fsync
-// (arg 1 / 0): what a card with --state pays per committed write.
-void BM_UpdateBinary16FileMedium(benchmark::State& state) {
+std::filesystem::path BenchDir(const char* what, int64_t arg) {
   const auto dir =
       std::filesystem::temp_directory_path() /
-      ("dmcard-bench-" + std::to_string(::getpid()) + "-" + std::to_string(state.range(0)));
+      ("dmcard-bench-" + std::to_string(::getpid()) + "-" + what + "-" + std::to_string(arg));
   std::filesystem::remove_all(dir);
   std::filesystem::create_directories(dir);
+  return dir;
+}
+
+// The same UPDATE BINARY on the file medium in a temporary directory, with and without fsync
+// (arg 1 / 0): what a card with --state pays per committed write. The counter syncs_per_apdu is
+// the fdatasync/fsync calls per APDU (checkpoints included).
+void BM_UpdateBinary16FileMedium(benchmark::State& state) {
+  const auto dir = BenchDir("update", state.range(0));
   {
     std::string error;
     const uint8_t seed[32] = {1};
-    auto card = MakeDemoCard(DemoCardConfig(),
-                             Platform{std::make_shared<FileMedium>(dir, state.range(0) != 0),
-                                      crypto::Drbg::FromSeed(seed)},
-                             error);
+    auto medium = std::make_shared<FileMedium>(dir, state.range(0) != 0);
+    auto card =
+        MakeDemoCard(DemoCardConfig(), Platform{medium, crypto::Drbg::FromSeed(seed)}, error);
     if (!card) std::abort();
     card->PowerOn();
     Bytes out;
     card->Transmit(*FromHex("00A4080C0450005001"), out);
     const Bytes update = *FromHex("00D6001010000102030405060708090A0B0C0D0E0F");
+    const uint64_t syncs_before = medium->syncs();
     for (auto _ : state) {
       card->Transmit(update, out);
       benchmark::DoNotOptimize(out.data());
     }
     if (out.size() != 2 || out[0] != 0x90) state.SkipWithError("UPDATE BINARY failed");
     state.SetItemsProcessed(state.iterations());
+    state.counters["syncs_per_apdu"] = static_cast<double>(medium->syncs() - syncs_before) /
+                                       static_cast<double>(state.iterations());
   }
   std::filesystem::remove_all(dir);
 }
 BENCHMARK(BM_UpdateBinary16FileMedium)->Arg(0)->Arg(1);
+
+// The physical floor on the same disk: append the bytes of one UPDATE BINARY's transaction
+// (about 60) to a file and fdatasync it.
+void BM_AppendFdatasync(benchmark::State& state) {
+  const auto dir = BenchDir("fdatasync", 0);
+  const int fd = ::open((dir / "f").c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+  if (fd < 0) std::abort();
+  const char data[60] = {1};
+  for (auto _ : state) {
+    if (::write(fd, data, sizeof data) != static_cast<ssize_t>(sizeof data) ||
+        ::fdatasync(fd) != 0) {
+      state.SkipWithError("write or fdatasync failed");
+      break;
+    }
+  }
+  ::close(fd);
+  state.SetItemsProcessed(state.iterations());
+  std::filesystem::remove_all(dir);
+}
+BENCHMARK(BM_AppendFdatasync);
 
 }  // namespace
 }  // namespace dmcard

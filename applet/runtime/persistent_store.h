@@ -1,9 +1,10 @@
 // Persistent memory of the card ("EEPROM"): named records with true transactions.
 //
 // Writes go to a pending set; Commit() makes the whole set durable at once through a redo
-// journal (entry, then commit marker), so a process killed at any instant leaves the last
-// committed state intact. The journal is folded into the card image (a checkpoint) when it
-// grows past a threshold. Image and journal formats are documented in docs/card-image-format.md.
+// journal (entry and commit marker in one append, one fdatasync), so a process killed or a power
+// cut at any instant leaves the last committed state intact. The journal is folded into the card
+// image (a checkpoint) when it grows past a threshold. Image and journal formats are documented in
+// docs/card-image-format.md.
 #pragma once
 
 #include <algorithm>

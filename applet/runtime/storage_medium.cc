@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
@@ -222,6 +223,11 @@ MediumRead FileMedium::Read(MediumFile file, Bytes& out) {
   return ok ? MediumRead::kOk : MediumRead::kFailed;
 }
 
+bool FileMedium::SyncFd(int fd, bool data_only) {
+  ++syncs_;
+  return (data_only ? ::fdatasync(fd) : ::fsync(fd)) == 0;
+}
+
 bool FileMedium::Append(MediumFile file, ByteView data) {
   if (broken_ || (!checked_this_commit_ && !StillOurs())) return false;
   checked_this_commit_ = true;
@@ -229,12 +235,12 @@ bool FileMedium::Append(MediumFile file, ByteView data) {
   if (file == MediumFile::kJournal) {
     int fd = JournalFd();
     if (fd < 0 || !WriteAll(fd, data)) return Failed("writing " + path.string(), errno);
-    if (sync_ && ::fdatasync(fd) != 0) return Failed("syncing " + path.string(), errno);
+    if (sync_ && !SyncFd(fd, true)) return Failed("syncing " + path.string(), errno);
     return true;
   }
   int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
   if (fd < 0) return Failed("writing " + path.string(), errno);
-  bool ok = WriteAll(fd, data) && (!sync_ || ::fdatasync(fd) == 0);
+  bool ok = WriteAll(fd, data) && (!sync_ || SyncFd(fd, true));
   if (!ok) Failed("writing " + path.string(), errno);
   ::close(fd);
   return ok;
@@ -248,7 +254,7 @@ bool FileMedium::Replace(MediumFile file, ByteView data) {
   int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
   if (fd < 0) return Failed("writing " + tmp.string(), errno);
   struct stat st {};
-  bool ok = WriteAll(fd, data) && (!sync_ || ::fsync(fd) == 0) && ::fstat(fd, &st) == 0;
+  bool ok = WriteAll(fd, data) && (!sync_ || SyncFd(fd, false)) && ::fstat(fd, &st) == 0;
   const int err = errno;
   ::close(fd);
   if (!ok) {
@@ -265,7 +271,7 @@ bool FileMedium::Replace(MediumFile file, ByteView data) {
     ::close(journal_fd_);  // appends go to the new file
     journal_fd_ = -1;
   }
-  if (sync_ && ::fsync(dir_fd_) != 0) return Failed("syncing " + dir_.string(), errno);
+  if (sync_ && !SyncFd(dir_fd_, false)) return Failed("syncing " + dir_.string(), errno);
   return true;
 }
 
@@ -292,9 +298,16 @@ bool FaultInjectingMedium::Permit() {
 
 bool FaultInjectingMedium::Append(MediumFile file, ByteView data) {
   if (!Permit()) {
-    if (torn_ && !tore_ && power_cut_ && data.size() > 1) {
+    if (tear_ != Tear::kNone && !tore_ && power_cut_ && data.size() > 2) {
       tore_ = true;
-      inner_->Append(file, data.first(data.size() / 2));
+      if (tear_ == Tear::kFirstHalf) {
+        inner_->Append(file, data.first(data.size() / 2));
+      } else {
+        Bytes holes(data.begin(), data.end());
+        std::fill(holes.begin() + static_cast<ptrdiff_t>(data.size() / 3),
+                  holes.begin() + static_cast<ptrdiff_t>(2 * data.size() / 3), 0);
+        inner_->Append(file, holes);
+      }
     }
     return false;
   }

@@ -40,9 +40,9 @@ class StorageMedium {
   // Why the last failed call failed, for the message the user sees (empty if unknown).
   virtual std::string last_error() const { return {}; }
   // A second witness of how far the journal reached: the store records the number of each
-  // transaction it acknowledged (after the commit marker is durable), and on opening refuses a
-  // journal that ends before the recorded number (a journal cut short). 0 = nothing recorded.
-  // Not synced: after a power loss it can only lag behind the journal, never run ahead.
+  // transaction it acknowledged (once the transaction's append is durable), and on opening refuses
+  // a journal that ends before the recorded number (a journal cut short). 0 = nothing recorded. Not
+  // synced: after a power loss it can only lag behind the journal, never run ahead.
   virtual void RecordAcknowledged(uint64_t seq) { acknowledged_ = seq; }
   virtual uint64_t acknowledged() const { return acknowledged_; }
 
@@ -103,6 +103,8 @@ class FileMedium final : public StorageMedium {
 
   std::filesystem::path PathOf(MediumFile file) const;
   static constexpr const char* kLockFileName = "card.lock";
+  // fdatasync/fsync calls made so far (none without `sync`): what a command costs the disk.
+  uint64_t syncs() const { return syncs_; }
 
  private:
   // Identity of a file the medium knows: 0/0 = none yet.
@@ -114,16 +116,18 @@ class FileMedium final : public StorageMedium {
   bool StillOurs();
   bool Failed(const std::string& what, int err);
   int JournalFd();
+  bool SyncFd(int fd, bool data_only);
   std::filesystem::path dir_;
   bool sync_;
   int dir_fd_ = -1;
   int lock_fd_ = -1;
   int journal_fd_ = -1;
+  uint64_t syncs_ = 0;
   FileId dir_id_;
   FileId file_ids_[2];   // image, journal: what this medium last read or wrote at each path
   bool broken_ = false;  // the directory was deleted or replaced: every call fails from now on
-  // StillOurs() passed since the last acknowledged commit: the further appends of the same
-  // commit (its commit marker) skip the check, one check per commit rather than per write.
+  // StillOurs() passed since the last acknowledged commit: further writes of the same commit (a
+  // checkpoint's) skip the check, one check per commit rather than per write.
   bool checked_this_commit_ = false;
   const long pid_ = static_cast<long>(::getpid());  // the lock holder named in card.lock
   std::string open_error_;
@@ -132,16 +136,24 @@ class FileMedium final : public StorageMedium {
 
 // Fault injection: counts physical writes on the wrapped medium and, once armed, lets exactly
 // `writes_allowed` more succeed; the next one (and all later ones) fail as if power were cut.
-// With `torn` set, the failing Append/Replace leaves half of its bytes behind first (Append)
-// — a torn write — to prove the journal's checksums.
+// The failing Append can leave part of its bytes behind — a torn write — to prove the journal's
+// checksums (Replace is atomic: a rename).
 class FaultInjectingMedium final : public StorageMedium {
  public:
+  enum class Tear {
+    kNone,       // the cut write leaves nothing
+    kFirstHalf,  // its first half: a write cut short
+    kHoles,      // its whole length, the middle third zeros: blocks that never reached the disk
+  };
   explicit FaultInjectingMedium(std::shared_ptr<StorageMedium> inner) : inner_(std::move(inner)) {}
 
   void CutPowerAfter(uint64_t writes_allowed, bool torn = false) {
+    CutPowerAfter(writes_allowed, torn ? Tear::kFirstHalf : Tear::kNone);
+  }
+  void CutPowerAfter(uint64_t writes_allowed, Tear tear) {
     armed_ = true;
     remaining_ = writes_allowed;
-    torn_ = torn;
+    tear_ = tear;
   }
   void Disarm() { armed_ = false; }
   bool power_cut() const { return power_cut_; }
@@ -162,7 +174,7 @@ class FaultInjectingMedium final : public StorageMedium {
   bool Permit();
   std::shared_ptr<StorageMedium> inner_;
   bool armed_ = false;
-  bool torn_ = false;
+  Tear tear_ = Tear::kNone;
   bool power_cut_ = false;
   bool tore_ = false;
   uint64_t remaining_ = 0;

@@ -1,6 +1,7 @@
 // Damage is detected, never silently served (issue 7 item 5; docs/card-image-format.md,
 // "Opening"). Every expectation here comes from the rule written there:
-//  - only a torn tail (the file ends inside the last transaction, which was never acknowledged)
+//  - only a torn tail (the file ends inside the last transaction, or the last transaction fails
+//    a checksum with nothing after it, and card.lock's witness says it was never acknowledged)
 //    may be dropped;
 //  - every other damage, deletion, empty file or mismatched pair refuses to open with a message
 //    naming the file, and opening writes nothing;
@@ -142,11 +143,82 @@ TEST(Runtime_StoreDamage, EveryBitFlipInACommittedJournalIsRefused) {
       SCOPED_TRACE("flip bit " + std::to_string(bit) + " of journal byte " + std::to_string(pos));
       Bytes damaged = journal;
       damaged[pos] ^= static_cast<uint8_t>(1u << bit);
-      // Without the card.lock witness: the checksums alone catch it.
-      ExpectRefused(Copy(&image, &damaged, 0), "card.jnl");
+      // With card.lock's witness (all six acknowledged): every flip is refused.
+      ExpectRefused(Copy(&image, &damaged, 6), "card.jnl");
+      // Without it, the checksums alone catch every flip before the last transaction. A flip in
+      // the last one looks like a write the power cut left unfinished (a transaction is one
+      // append): it is dropped as never acknowledged — the documented limit without card.lock.
+      if (pos < h.ends[5]) {
+        ExpectRefused(Copy(&image, &damaged, 0), "card.jnl");
+      } else {
+        PersistentStore s(Copy(&image, &damaged, 0), Opts());
+        EXPECT_TRUE(s.open_error().empty()) << s.open_error();
+        EXPECT_EQ(StateOf(s), h.models[5]);
+        EXPECT_TRUE(Mentions(s.open_note(), "torn last transaction")) << s.open_note();
+      }
       if (::testing::Test::HasFailure()) return;
     }
   }
+}
+
+// A transaction is one append: a power cut in it can leave its whole length with blocks that
+// never reached the disk (zeros), not only a file that ends early.
+TEST(Runtime_StoreDamage, ACutAppendWithUnwrittenBlocksIsATornTail) {
+  using Tear = FaultInjectingMedium::Tear;
+  for (Tear tear : {Tear::kFirstHalf, Tear::kHoles}) {
+    SCOPED_TRACE(tear == Tear::kHoles ? "middle third unwritten" : "first half written");
+    History h = Build(5);
+    {
+      auto faulty = std::make_shared<FaultInjectingMedium>(h.ram);
+      PersistentStore s(faulty, Opts());
+      faulty->CutPowerAfter(0, tear);
+      s.Begin();
+      ASSERT_EQ(s.Put("k6", Bytes(40, 6)), StoreStatus::kOk);
+      ASSERT_EQ(s.Commit(), StoreStatus::kPowerLost);
+    }
+    const Bytes image = h.ram->content(MediumFile::kImage);
+    const Bytes journal = h.ram->content(MediumFile::kJournal);
+    ASSERT_GT(journal.size(), h.ends.back()) << "part of transaction 6 is there";
+    ASSERT_EQ(h.ram->acknowledged(), 5u);
+    {
+      auto ram = Copy(&image, &journal, 5);
+      PersistentStore s(ram, Opts());
+      ASSERT_TRUE(s.open_error().empty()) << s.open_error();
+      EXPECT_EQ(StateOf(s), h.models[5]);
+      EXPECT_TRUE(Mentions(s.open_note(), "torn last transaction")) << s.open_note();
+      EXPECT_EQ(ram->content(MediumFile::kJournal), journal) << "opening writes nothing";
+      s.Begin();
+      ASSERT_EQ(s.Put("after", Bytes{9}), StoreStatus::kOk);
+      ASSERT_EQ(s.Commit(), StoreStatus::kOk);
+      PersistentStore r(ram, Opts());
+      ASSERT_TRUE(r.open_error().empty()) << r.open_error();
+      Model expect = h.models[5];
+      expect["after"] = Bytes{9};
+      EXPECT_EQ(StateOf(r), expect);
+      EXPECT_TRUE(r.open_note().empty()) << "the next commit cut the torn tail";
+    }
+    // Had the card acknowledged transaction 6, the same bytes are damage, not a torn tail.
+    ExpectRefused(Copy(&image, &journal, 6), "card.jnl");
+  }
+}
+
+// Found by the store_open fuzz target (fuzz/regressions/store_open/
+// new-card-image-without-journal-behind-witness): an empty image without a journal is an
+// interrupted creation only for a card that never acknowledged anything.
+TEST(Runtime_StoreDamage, InterruptedCreationBehindTheWitnessIsRefused) {
+  auto ram = std::make_shared<RamMedium>();
+  {
+    auto faulty = std::make_shared<FaultInjectingMedium>(ram);
+    faulty->CutPowerAfter(1);  // the image is written, the journal is not
+    PersistentStore s(faulty, Opts());
+  }
+  ASSERT_TRUE(ram->exists(MediumFile::kImage));
+  ASSERT_FALSE(ram->exists(MediumFile::kJournal));
+  const Bytes image = ram->content(MediumFile::kImage);
+  // card.lock says transaction 3 was acknowledged: the journal holding it is gone.
+  ExpectRefused(Copy(&image, nullptr, 3), "card.jnl");
+  PersistentStore fresh(Copy(&image, nullptr, 0), Opts());
+  EXPECT_TRUE(fresh.open_error().empty()) << fresh.open_error();
 }
 
 TEST(Runtime_StoreDamage, EveryByteOfTheImageIsChecked) {
@@ -323,13 +395,17 @@ TEST(Runtime_StoreDamage, JournalOfAnotherCardIsRefused) {
 
 TEST(Runtime_StoreDamage, FullDiskFailsTheWriteAndKeepsTheLastCommittedState) {
   const History h = Build(3);
-  for (uint64_t allowed = 0; allowed < 2; ++allowed) {
-    SCOPED_TRACE("disk full after " + std::to_string(allowed) + " writes");
+  using Tear = FaultInjectingMedium::Tear;
+  for (Tear tear : {Tear::kNone, Tear::kFirstHalf, Tear::kHoles}) {
+    SCOPED_TRACE("the transaction's append fails, leaving " +
+                 std::string(tear == Tear::kNone        ? "nothing"
+                             : tear == Tear::kFirstHalf ? "its first half"
+                                                        : "its length with a hole"));
     auto ram = Copy(&h.ram->content(MediumFile::kImage), &h.ram->content(MediumFile::kJournal), 3);
     {
       auto faulty = std::make_shared<FaultInjectingMedium>(ram);
       PersistentStore s(faulty, Opts());
-      faulty->CutPowerAfter(allowed, /*torn=*/true);
+      faulty->CutPowerAfter(0, tear);
       Model m = h.models[3];
       s.Begin();
       ASSERT_EQ(s.Put("big", Bytes(100, 1)), StoreStatus::kOk);

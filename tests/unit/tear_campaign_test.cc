@@ -6,8 +6,9 @@
 // The model is a reference run of the same scenario on a card that is never cut: before and after
 // each APDU that writes, the state a card powered up on a copy of its memory holds (every record of
 // the persistent store). Then, for every APDU and every physical write it makes, a fresh card runs
-// the scenario up to that APDU, power is cut after that many of its writes (a clean cut, and a torn
-// one that leaves half of the failing write behind), and the card is powered up again on what its
+// the scenario up to that APDU, power is cut after that many of its writes (a clean cut; a torn
+// one that leaves the first half of the failing write behind; and one that leaves all of its
+// length with the middle third never written), and the card is powered up again on what its
 // memory kept. Its state must be exactly the reference's before the APDU or after it: the command
 // fully done or not done at all. With equal persistent state, a freshly powered card answers every
 // later command as the reference does; the golden-trace tests check those answers themselves.
@@ -78,10 +79,10 @@ class TearReader final : public Reader {
  public:
   TearReader(Card& card, FaultInjectingMedium& medium) : card_(card), medium_(medium) {}
 
-  void CutDuring(size_t apdu, uint64_t writes, bool torn) {
+  void CutDuring(size_t apdu, uint64_t writes, FaultInjectingMedium::Tear tear) {
     cut_apdu_ = apdu;
     cut_writes_ = writes;
-    torn_ = torn;
+    tear_ = tear;
   }
   // Called after every APDU with its index and the number of physical writes it made.
   std::function<void(size_t, uint64_t)> after_apdu;
@@ -93,7 +94,7 @@ class TearReader final : public Reader {
   bool Connect(Bytes& atr, std::string& error) override { return PowerOn(atr, error); }
   bool Transmit(ByteView command, Bytes& response, std::string& error) override {
     if (!Alive(error)) return false;
-    if (cut_apdu_ == apdus_) medium_.CutPowerAfter(cut_writes_, torn_);
+    if (cut_apdu_ == apdus_) medium_.CutPowerAfter(cut_writes_, tear_);
     const uint64_t before = medium_.physical_writes();
     response = card_.Transmit(command);
     const uint64_t writes = medium_.physical_writes() - before;
@@ -130,7 +131,7 @@ class TearReader final : public Reader {
   FaultInjectingMedium& medium_;
   size_t cut_apdu_ = SIZE_MAX;
   uint64_t cut_writes_ = 0;
-  bool torn_ = false;
+  FaultInjectingMedium::Tear tear_ = FaultInjectingMedium::Tear::kNone;
   bool gone_ = false;
   size_t apdus_ = 0;
 };
@@ -194,11 +195,12 @@ struct Campaign {
 struct Figures {
   size_t apdus = 0;                     // APDUs of the scenario
   size_t writing_apdus = 0;             // those that write
-  size_t cut_points = 0;                // (APDU, write index) pairs tried, clean and torn each
+  size_t cut_points = 0;                // (APDU, write index) pairs tried, each cut three ways
   size_t done = 0;                      // cuts after which the card shows the command done
   size_t not_done = 0;                  // ... not done
   size_t counted = 0;                   // ... not done, but its durable-by-design records counted
   std::vector<std::string> violations;  // cuts after which it shows neither
+  std::map<uint64_t, size_t> writes;    // writing APDUs by their number of physical writes
 };
 
 // What may happen to the memory between the cut and the next power-up (the oracle's own test
@@ -323,8 +325,8 @@ bool Reference(const Campaign& c, std::vector<uint64_t>& writes,
 }
 
 // The state after power is cut during APDU `apdu` after `cut` of its writes and comes back.
-std::optional<Snapshot> CutRun(const Campaign& c, size_t apdu, uint64_t cut, bool torn,
-                               const Damage& damage) {
+std::optional<Snapshot> CutRun(const Campaign& c, size_t apdu, uint64_t cut,
+                               FaultInjectingMedium::Tear tear, const Damage& damage) {
   auto ram = std::make_shared<RamMedium>();
   auto faulty = std::make_shared<FaultInjectingMedium>(ram);
   {
@@ -333,7 +335,7 @@ std::optional<Snapshot> CutRun(const Campaign& c, size_t apdu, uint64_t cut, boo
     EXPECT_TRUE(card) << error;
     if (!card) return std::nullopt;
     TearReader reader(*card, *faulty);
-    reader.CutDuring(apdu, cut, torn);
+    reader.CutDuring(apdu, cut, tear);
     c.scenario(reader, error);  // fails from the cut on, by design
     if (!reader.gone()) return std::nullopt;
   }
@@ -350,15 +352,20 @@ Figures RunCampaign(const Campaign& c, const Damage& damage = nullptr) {
   for (size_t apdu = 0; apdu < writes.size(); ++apdu) {
     if (writes[apdu] == 0) continue;
     ++f.writing_apdus;
+    ++f.writes[writes[apdu]];
     const Outcomes& o = outcomes[apdu];
     for (uint64_t cut = 0; cut < writes[apdu]; ++cut) {
       ++f.cut_points;
-      for (bool torn : {false, true}) {
-        const std::optional<Snapshot> now = CutRun(c, apdu, cut, torn, damage);
+      using Tear = FaultInjectingMedium::Tear;
+      for (Tear tear : {Tear::kNone, Tear::kFirstHalf, Tear::kHoles}) {
+        const std::optional<Snapshot> now = CutRun(c, apdu, cut, tear, damage);
         const std::string at = c.name + ": APDU " + std::to_string(apdu) + " (of " +
                                std::to_string(writes.size()) + "), power cut after " +
                                std::to_string(cut) + " of its " + std::to_string(writes[apdu]) +
-                               " writes" + (torn ? ", torn" : "");
+                               " writes" +
+                               (tear == Tear::kFirstHalf ? ", torn (first half written)"
+                                : tear == Tear::kHoles   ? ", torn (middle third unwritten)"
+                                                         : "");
         if (!now) {
           f.violations.push_back(at + ": the cut did not happen (the run is not deterministic)");
         } else if (*now == o.commits.back()) {
@@ -399,10 +406,17 @@ std::vector<fs::path> GoldenTraceFiles() {
 
 void Report(const std::string& name, const Figures& f) {
   for (const std::string& v : f.violations) ADD_FAILURE() << v;
+  // Physical writes per writing APDU: a transaction is one append (one fdatasync on a state
+  // directory); a checkpoint adds two replaces.
+  std::string per_apdu;
+  for (const auto& [n, count] : f.writes) {
+    per_apdu += (per_apdu.empty() ? "" : ", ") + std::to_string(count) + "x" + std::to_string(n);
+  }
   std::printf(
-      "[tear] %-34s %4zu APDUs, %3zu writing, %4zu cut points x2 (clean, torn): %zu done, "
-      "%zu not done, %zu counted only\n",
-      name.c_str(), f.apdus, f.writing_apdus, f.cut_points, f.done, f.not_done, f.counted);
+      "[tear] %-34s %4zu APDUs, %3zu writing (writes: %s), %4zu cut points x3 (clean, cut "
+      "short, holes): %zu done, %zu not done, %zu counted only\n",
+      name.c_str(), f.apdus, f.writing_apdus, per_apdu.c_str(), f.cut_points, f.done, f.not_done,
+      f.counted);
 }
 
 class Req_UseCases_TearCampaign : public ::testing::TestWithParam<fs::path> {};
