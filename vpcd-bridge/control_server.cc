@@ -8,6 +8,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
@@ -82,19 +83,26 @@ void ControlServer::OnClient(ControlTarget& target) {
 }
 
 std::string ControlServer::Answer(ControlTarget& target, const std::string& line) {
-  const auto sp = line.find(' ');
-  const std::string verb = line.substr(0, sp);
-  const std::string arg = sp == std::string::npos ? std::string() : line.substr(sp + 1);
+  // One line: VERB, or VERB SLOT with one space and SLOT in decimal digits (a trailing \r, as a
+  // terminal's client sends, is dropped). Anything looser is refused rather than guessed at.
+  std::string text = line;
+  if (!text.empty() && text.back() == '\r') text.pop_back();
+  const auto sp = text.find(' ');
+  const std::string verb = text.substr(0, sp);
+  const std::string arg = sp == std::string::npos ? std::string() : text.substr(sp + 1);
   if (verb != "remove" && verb != "insert" && verb != "reset" && verb != "status") {
     return "error: unknown command '" + verb + "' (use remove, insert, reset or status)\n";
   }
   const int slots = target.slot_count();
   int slot = 0;
-  if (!arg.empty()) {
-    char* end = nullptr;
-    long v = std::strtol(arg.c_str(), &end, 10);
-    if (*end != '\0' || v < 0 || v >= static_cast<long>(slots)) {
-      return "error: no slot '" + arg + "' (slots 0.." + std::to_string(slots - 1) + ")\n";
+  if (sp != std::string::npos) {
+    const bool digits =
+        !arg.empty() && arg.size() <= 6 &&
+        std::all_of(arg.begin(), arg.end(), [](char d) { return d >= '0' && d <= '9'; });
+    const long v = digits ? std::stol(arg) : -1;
+    if (v < 0 || v >= static_cast<long>(slots)) {
+      return "error: no slot '" + arg + "' (slots 0.." + std::to_string(slots - 1) +
+             ")\n";
     }
     slot = static_cast<int>(v);
   }

@@ -29,6 +29,7 @@
 #include "dm/dm_applet.h"
 #include "host/personalization.h"
 #include "host/scp03_host.h"
+#include "host/vicc_control.h"
 #include "test_applets.h"
 
 namespace dmcard {
@@ -626,6 +627,31 @@ TEST(Vicc_Ctl, StatusHonoursTheSlot) {
   const auto [bad, rc_bad] = vicc.Ctl("status 7");
   EXPECT_NE(rc_bad, 0);
   EXPECT_NE(bad.find("no slot '7' (slots 0..1)"), std::string::npos) << bad;
+  EXPECT_EQ(vicc.Terminate(), 0);
+}
+
+// The control protocol takes exactly `VERB` or `VERB SLOT` (SLOT in decimal digits): looser
+// lines that strtol would have read ("+1", " 1", "1x", "status ") are refused, and a slot is
+// never guessed (found by the control fuzz target).
+TEST(Vicc_Ctl, LooseLinesAreRefused) {
+  FakeVpcd vpcd;
+  Vicc vicc({"--port", std::to_string(vpcd.port()), "--slots", "2"});
+  ASSERT_TRUE(vpcd.Accept());
+  auto ask = [&vicc](const std::string& line) {
+    std::string answer, error;
+    vicc::SendViccControl(vicc.control(), line, answer, error);  // false on an error answer
+    return answer;
+  };
+  for (const char* line :
+       {"remove +1", "remove  1", "remove 1x", "remove -0", "status ", "reset 0x1", "insert 1 1"}) {
+    const std::string answer = ask(line);
+    EXPECT_EQ(answer.rfind("error: no slot '", 0), 0u) << line << " -> " << answer;
+  }
+  const std::string one = ask("status 0\r");
+  EXPECT_EQ(one.rfind("slot 0 demo port " + std::to_string(vpcd.port()) + " inserted", 0), 0u)
+      << one;
+  EXPECT_TRUE(one.ends_with("\nok\n")) << one;
+  EXPECT_EQ(one.find("slot 1"), std::string::npos) << one;
   EXPECT_EQ(vicc.Terminate(), 0);
 }
 
