@@ -83,6 +83,29 @@ TEST_F(Req_SEC1_FsOverScp03, DmServerIsNotTheIssuer) {
   EXPECT_EQ(ToHex(server.Transmit(kReadDir2)), dir2_ + "9000");  // the session still runs
 }
 
+// The pseudo-random card challenge (Amendment D §6.2.2.1: KDF under K-ENC, constant 02, context
+// = sequence counter || the AID of the application invoking the secure channel) after SELECT of
+// the PKCS#15 application: the file-system applet serves that AID, and the challenge is its own
+// (docs/personalization.md, "The session").
+TEST_F(Req_SEC1_FsOverScp03, CardChallengeAfterSelectingThePkcs15AidNamesTheFileSystemApplet) {
+  const Bytes pkcs15_aid = H("A000000063504B43532D3135");
+  ASSERT_EQ(SwOf(card_->Transmit(testing::SelectAid(pkcs15_aid))), 0x9000);
+  HostScp03 host(testing::DemoIssuerKeys());
+  const Bytes r = card_->Transmit(host.InitializeUpdate(kIssuerKvn, H("0102030405060708")));
+  ASSERT_EQ(SwOf(r), 0x9000);
+  const Bytes answer = DataOf(r);
+  ASSERT_EQ(answer.size(), 32u) << "with a pseudo-random challenge: the sequence counter too";
+  ASSERT_EQ(answer[12] & 0x10, 0x10) << "i announces a pseudo-random card challenge";
+  const Bytes challenge(answer.begin() + 13, answer.begin() + 21);
+  auto expected = [&answer](const Bytes& aid) {
+    Bytes context(answer.begin() + 29, answer.end());  // the sequence counter
+    Append(context, aid);
+    return HostScp03::Kdf(testing::DemoIssuerKeys().enc, 0x02, 64, context);
+  };
+  EXPECT_EQ(ToHex(challenge), ToHex(expected(fs::demo::Aid())));
+  EXPECT_NE(ToHex(challenge), ToHex(expected(pkcs15_aid)));
+}
+
 // A host that holds other keys than the issuer's key set cannot open a session with it: the
 // card's cryptogram does not verify on the host, and the host's proof, made with its own keys,
 // is refused by the card (counted as a failed authentication); the channel stays the device's.
