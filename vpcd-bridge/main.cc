@@ -43,8 +43,8 @@ Many cards: up to 1000 (--slots 1000, ports --port .. --port + 999). One pcscd s
 seen through one pcscd; the others are for --reverse clients or vpcd instances on other hosts.
 Past the first 16 cards, waiting and listening are said in one line, not per card ('ctl status'
 lists every card). Each card needs up to 5 open files (its connection, a listener with
---reverse, 3 with --state, 1 with --record): the soft RLIMIT_NOFILE is raised as far as needed
-when the hard limit allows, else dmcard-vicc stops at start naming the limit.
+--reverse, 3 with --state, 1 with --record): when they need more than the soft RLIMIT_NOFILE,
+it is raised to the hard limit; when that is too low, dmcard-vicc stops at start naming it.
 
 Peers: by default, a vpcd connection on this machine must belong to root (pcscd) or to you: if
 another user holds vpcd's port (taken before pcscd started, or while it restarts), the
@@ -200,7 +200,7 @@ int main(int argc, char** argv) {
                "--host's address, loopback by default");
   app.add_flag("--trust-any-peer", options.trust_any_peer,
                "give the card to whatever holds the other end of the vpcd connection");
-  app.add_option("--slots", slots, "run N demo cards (default 1, at most 1000; see Many cards)")
+  app.add_option("--slots", slots, "run N demo cards (default 1; see Many cards)")
       ->type_name("N")
       ->check(CLI::Range(1, kMaxSlots));
   app.add_option("--card", card_texts, "add a card (see Cards below)")->type_name("SPEC");
