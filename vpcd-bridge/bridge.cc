@@ -42,7 +42,8 @@ Bridge::Bridge(BridgeOptions options, std::vector<SlotSpec> slots) : options_(st
   slots_.reserve(slots.size());
   for (size_t i = 0; i < slots.size(); ++i) {
     const int index = static_cast<int>(i);
-    const LinkOptions link{options_.host, slots[i].port, options_.reverse, options_.trust_any_peer};
+    const LinkOptions link{options_.host, slots[i].port, options_.reverse, options_.trust_any_peer,
+                           index < kReadersOnePcscdShows};
     std::string name = SlotName(index, *slots[i].card, slots[i].port);
     slots_.emplace_back(index, slots[i].port, std::move(slots[i].card),
                         VpcdLink(link, std::move(name)));
@@ -64,9 +65,12 @@ std::string Bridge::ReaderName(const Slot& s) const {
 // Before the loop: what is wrong with the slot's reader entry, its trace, and in reverse mode
 // its listener. False when the bridge cannot run.
 bool Bridge::Start(Slot& s) {
+  // Only the first cards can be one pcscd's readers: they are said one by one, the others in
+  // one line (SayTheOthers).
+  const bool said = s.index < kReadersOnePcscdShows;
   // No reader for the port, or readers of the same name: said before anything else.
   const ReaderLookup reader = LookUpReader(reader_conf_, s.port, options_.reverse);
-  if (!reader.note.empty()) Say(s, reader.note);
+  if (said && !reader.note.empty()) Say(s, reader.note);
   if (!options_.record_path.empty()) {
     std::string path = options_.record_path;
     if (s.index > 0) path += "." + std::to_string(s.index);
@@ -82,9 +86,30 @@ bool Bridge::Start(Slot& s) {
   }
   if (!options_.reverse) return true;
   if (!s.link.Listen()) return false;
-  Say(s, "listening for vpcd on port " + std::to_string(s.port) + " (reverse mode) — " +
-             ReaderName(s));
+  if (said) {
+    Say(s, "listening for vpcd on port " + std::to_string(s.port) + " (reverse mode) — " +
+               ReaderName(s));
+  }
   return true;
+}
+
+// After Start: the cards past the first kReadersOnePcscdShows, in one line.
+void Bridge::SayTheOthers() const {
+  if (slots_.size() <= static_cast<size_t>(kReadersOnePcscdShows)) return;
+  const Slot& first = slots_[kReadersOnePcscdShows];
+  const Slot& last = slots_.back();
+  std::fprintf(
+      stderr,
+      "dmcard-vicc: slots %d..%d (ports %u..%u): %s, not said card by card. One pcscd "
+      "shows at most %d readers: these cards are for more vpcd instances (another "
+      "pcscd, another host)%s. Each says when vpcd connects or goes; 'dmcard-vicc ctl "
+      "status' lists every card\n",
+      first.index, last.index, static_cast<unsigned>(first.port), static_cast<unsigned>(last.port),
+      options_.reverse
+          ? "listening for vpcd likewise (reverse mode)"
+          : ("connecting to vpcd at " + options_.host + " likewise, retrying until it listens")
+                .c_str(),
+      kReadersOnePcscdShows, options_.reverse ? " or other clients" : " or --reverse");
 }
 
 void Bridge::Connect(Slot& s, uint64_t now_ms) {
@@ -309,6 +334,7 @@ int Bridge::Run() {
   for (Slot& s : slots_) {
     if (!Start(s)) return 1;
   }
+  SayTheOthers();
 
   // What each polled descriptor is.
   enum class Source { kSignal, kControl, kListener, kLink };

@@ -24,6 +24,12 @@
 
 namespace dmcard::vicc {
 
+// pcsc-lite shows at most PCSCLITE_MAX_READERS_CONTEXTS (16) readers, and each vpcd port is
+// one reader: the cards of this process one pcscd can show. What is said about each card at
+// start (its reader, that it listens, that vpcd is not there yet) is said one by one for these;
+// for the cards after them, in one line.
+constexpr int kReadersOnePcscdShows = 16;
+
 struct BridgeOptions {
   std::string host = "localhost";  // where vpcd listens (normal mode)
   bool reverse = false;            // listen and let vpcd connect
@@ -71,6 +77,7 @@ class Bridge final : private ControlTarget {
   void Say(const Slot& s, const std::string& text) const { s.link.Say(text); }
   std::string ReaderName(const Slot& s) const;
   bool Start(Slot& s);
+  void SayTheOthers() const;
   void Connect(Slot& s, uint64_t now_ms);
   void Accept(Slot& s);
   void OnConnected(Slot& s);

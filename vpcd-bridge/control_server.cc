@@ -67,13 +67,15 @@ bool ControlServer::Open(const std::string& path) {
   return true;
 }
 
-// One client at a time, inside the event loop: a client that sends no line within a second
-// holds the cards up no longer than that.
+// One client at a time, inside the event loop: a client that sends no line within a second,
+// or does not read a long answer (status of 1000 cards, ~45 kB), holds the cards up no longer
+// than that.
 void ControlServer::OnClient(ControlTarget& target) {
   int fd = ::accept4(fd_, nullptr, nullptr, SOCK_CLOEXEC);
   if (fd < 0) return;
   timeval tv{1, 0};
   setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
   std::string line;
   char c;
   while (line.size() < 256 && ::recv(fd, &c, 1, 0) == 1 && c != '\n') line.push_back(c);

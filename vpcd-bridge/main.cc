@@ -1,9 +1,13 @@
 // dmcard-vicc: the virtual card behind vsmartcard's vpcd driver, so that pcscd shows it as a
 // reader and unmodified PC/SC software talks to it.
+#include <sys/resource.h>
 #include <CLI/CLI.hpp>
 
+#include <cerrno>
+#include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <map>
 #include <memory>
 #include <string>
@@ -19,7 +23,10 @@
 namespace {
 
 constexpr uint16_t kDefaultPort = 35963;  // 0x8C7B, vpcd's default
-constexpr int kMaxSlots = 10;             // cards per process
+// Cards per process: the scale that is tested (tests/unit/vicc_protocol_test.cc, Vicc_Many) and
+// measured (BENCHMARKS.md, "Scale": about 0.1 MB and 1 to 5 descriptors a card). Past the first
+// 16 cards one pcscd shows no more (below); the others serve --reverse or other vpcd instances.
+constexpr int kMaxSlots = 1000;
 
 constexpr const char* kDescription =
     "dmcard-vicc - the dmcard virtual card behind vsmartcard's vpcd (pcscd)\n\n"
@@ -30,6 +37,14 @@ Ports and readers: card i uses --port + i. Debian's vpcd serves two ports per re
 entry: cards 0 and 1 show up as readers "Virtual PCD 00 00" and "Virtual PCD 00 01".
 dmcard-vicc names each card's reader from the vpcd entries in /etc/reader.conf.d, and says what
 entry to add when none serves its port.
+
+Many cards: up to 1000 (--slots 1000, ports --port .. --port + 999). One pcscd shows at most
+16 readers (pcsc-lite's limit; each vpcd port is one reader), so only 16 of the cards can be
+seen through one pcscd; the others are for --reverse clients or vpcd instances on other hosts.
+Past the first 16 cards, waiting and listening are said in one line, not per card ('ctl status'
+lists every card). Each card needs up to 5 open files (its connection, a listener with
+--reverse, 3 with --state, 1 with --record): when they need more than the soft RLIMIT_NOFILE,
+it is raised to the hard limit; when that is too low, dmcard-vicc stops at start naming it.
 
 Peers: by default, a vpcd connection on this machine must belong to root (pcscd) or to you: if
 another user holds vpcd's port (taken before pcscd started, or while it restarts), the
@@ -106,6 +121,44 @@ bool ParseCardSpec(const std::string& text, CardSpec& spec, std::string& error) 
   return true;
 }
 
+// Every card holds files open: its vpcd connection, a listener with --reverse, its state
+// directory, lock and journal with --state (runtime/storage_medium.h), its trace with --record.
+// A soft RLIMIT_NOFILE too low for them (Debian's default is 1024) is raised to the hard limit;
+// a hard limit too low stops the start here, before any card is made, with an error naming it.
+// Empty when there are enough.
+std::string EnsureOpenFiles(const std::vector<CardSpec>& cards, bool state, bool reverse,
+                            bool record) {
+  // stdio, the signalfd, the control socket and a client, the reader entries being read, a
+  // connection refused while the card's own is open, a card image being rewritten.
+  constexpr rlim_t kProcess = 32;
+  rlim_t need = kProcess;
+  for (const CardSpec& card : cards) {
+    need += reverse ? 2 : 1;
+    if (card.kind == "demo" && (state || !card.state.empty())) need += 3;
+    if (record) need += 1;
+  }
+  rlimit limit{};
+  if (::getrlimit(RLIMIT_NOFILE, &limit) != 0) return {};  // unknown: a failing card says why
+  if (limit.rlim_cur == RLIM_INFINITY || limit.rlim_cur >= need) return {};
+  const std::string what = std::to_string(cards.size()) + " cards need about " +
+                           std::to_string(need) +
+                           " open files (1 per card for its vpcd connection, 1 more with "
+                           "--reverse, 3 more with --state, 1 more with --record)";
+  if (limit.rlim_max != RLIM_INFINITY && limit.rlim_max < need) {
+    return what + ", but RLIMIT_NOFILE allows this process " + std::to_string(limit.rlim_max) +
+           " (its hard limit, 'ulimit -Hn'). Raise the hard limit (as root 'ulimit -Hn " +
+           std::to_string(need) +
+           "' in the shell that starts dmcard-vicc, LimitNOFILE= for a systemd service, or "
+           "/etc/security/limits.conf) or run fewer cards";
+  }
+  limit.rlim_cur = limit.rlim_max == RLIM_INFINITY ? need : limit.rlim_max;
+  if (::setrlimit(RLIMIT_NOFILE, &limit) != 0) {
+    return what + ", but raising RLIMIT_NOFILE's soft limit to " + std::to_string(limit.rlim_cur) +
+           " failed: " + std::strerror(errno);
+  }
+  return {};
+}
+
 int RunCtl(const std::string& control_option, uint16_t port,
            const std::vector<std::string>& words) {
   std::string control = control_option;
@@ -147,7 +200,7 @@ int main(int argc, char** argv) {
                "--host's address, loopback by default");
   app.add_flag("--trust-any-peer", options.trust_any_peer,
                "give the card to whatever holds the other end of the vpcd connection");
-  app.add_option("--slots", slots, "run N demo cards (default 1)")
+  app.add_option("--slots", slots, "run N demo cards (default 1; see Many cards)")
       ->type_name("N")
       ->check(CLI::Range(1, kMaxSlots));
   app.add_option("--card", card_texts, "add a card (see Cards below)")->type_name("SPEC");
@@ -208,7 +261,7 @@ int main(int argc, char** argv) {
   options.reader_conf_dir = vicc::DefaultReaderConfDir();
   if (cards.empty()) cards.assign(static_cast<size_t>(slots), CardSpec{});
   if (cards.size() > static_cast<size_t>(kMaxSlots)) {
-    return UsageError("at most 10 cards");
+    return UsageError("at most " + std::to_string(kMaxSlots) + " cards");
   }
   if (static_cast<int>(port) + static_cast<int>(cards.size()) - 1 > 65535) {
     return UsageError("ports run past 65535; choose a lower --port");
@@ -230,6 +283,17 @@ int main(int argc, char** argv) {
     return 1;
   }
 
+  if (const std::string why = EnsureOpenFiles(cards, !state_root.empty(), options.reverse,
+                                              !options.record_path.empty());
+      !why.empty()) {
+    std::fprintf(stderr, "dmcard-vicc: %s\n", why.c_str());
+    return 1;
+  }
+
+  // Many cards take a moment (new state directories most: each image is written and synced).
+  const bool many = cards.size() > static_cast<size_t>(vicc::kReadersOnePcscdShows);
+  const auto making = std::chrono::steady_clock::now();
+  if (many) std::fprintf(stderr, "dmcard-vicc: making %zu cards\n", cards.size());
   std::vector<vicc::Bridge::SlotSpec> specs;
   std::map<std::string, std::shared_ptr<const Profile>> profiles;  // one copy per file
   for (size_t i = 0; i < cards.size(); ++i) {
@@ -273,6 +337,10 @@ int main(int argc, char** argv) {
       spec.card = std::move(card);
     }
     specs.push_back(std::move(spec));
+  }
+  if (many) {
+    const std::chrono::duration<double> took = std::chrono::steady_clock::now() - making;
+    std::fprintf(stderr, "dmcard-vicc: %zu cards made in %.1f s\n", cards.size(), took.count());
   }
   vicc::Bridge bridge(options, std::move(specs));
   return bridge.Run();

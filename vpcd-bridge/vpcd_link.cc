@@ -43,6 +43,22 @@ void ArmQuickAck(int fd) {
   setsockopt(fd, IPPROTO_TCP, TCP_QUICKACK, &one, sizeof one);
 }
 
+// TCP simultaneous open: nothing listened on the port and the kernel picked that very port as
+// the connection's own, so it reached itself. Likely when vpcd's ports are in the ephemeral
+// range (32768-60999) and many slots retry them. It is "nothing listens", not a peer: with
+// --trust-any-peer the card would otherwise read its own answers as commands.
+bool ConnectedToItself(int fd) {
+  sockaddr_storage ours{};
+  sockaddr_storage theirs{};
+  socklen_t ours_len = sizeof ours;
+  socklen_t theirs_len = sizeof theirs;
+  if (::getsockname(fd, reinterpret_cast<sockaddr*>(&ours), &ours_len) != 0 ||
+      ::getpeername(fd, reinterpret_cast<sockaddr*>(&theirs), &theirs_len) != 0) {
+    return false;
+  }
+  return ours_len == theirs_len && std::memcmp(&ours, &theirs, ours_len) == 0;
+}
+
 }  // namespace
 
 ByteView Framable(ByteView payload) {
@@ -173,6 +189,11 @@ bool VpcdLink::TryConnect(uint64_t now_ms) {
         ::close(fd);
         continue;
       }
+      if (ConnectedToItself(fd)) {
+        failure = "nothing listens: the connection reached itself";
+        ::close(fd);
+        continue;
+      }
       if (!Trusted(fd, address())) {  // closed before a byte is read
         refused = true;
         ::close(fd);
@@ -188,7 +209,7 @@ bool VpcdLink::TryConnect(uint64_t now_ms) {
     said_waiting_ = false;
     return true;
   }
-  if (!said_waiting_ && !refused) {
+  if (!said_waiting_ && !refused && options_.say_waiting) {
     Say("vpcd is not reachable at " + address() + " (" + failure +
         "); retrying until it is. Is pcscd running with vsmartcard-vpcd on this port?");
     said_waiting_ = true;
@@ -221,7 +242,11 @@ bool VpcdLink::Listen() {
     ::freeaddrinfo(found);
   }
   int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (fd < 0) return false;
+  if (fd < 0) {
+    Say(std::string("cannot listen on port ") + std::to_string(options_.port) +
+        ": no socket: " + std::strerror(errno));
+    return false;
+  }
   int one = 1;
   setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
   if (::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 || ::listen(fd, 1) != 0) {

@@ -55,6 +55,8 @@ struct LinkOptions {
   uint16_t port = 0;            // this slot's vpcd port
   bool reverse = false;         // listen and let vpcd connect
   bool trust_any_peer = false;  // skip the peer check (host/peer.h)
+  // Say once that vpcd is unreachable; false when the bridge says it for many slots at once.
+  bool say_waiting = true;
 };
 
 class VpcdLink {

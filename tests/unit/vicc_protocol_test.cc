@@ -10,10 +10,12 @@
 #include <poll.h>
 #include <pwd.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <array>
 #include <cerrno>
 #include <cstdio>
@@ -21,7 +23,10 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <memory>
 #include <optional>
+#include <random>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -458,6 +463,153 @@ TEST(Vicc_Protocol, ReverseModeListensForVpcd) {
   EXPECT_EQ(vicc.Terminate(), 0);
 }
 
+// Issue 13 item 5: 1,000 cards in one process.
+
+// The first of `count` consecutive loopback ports that are free now (each bound, as dmcard-vicc
+// binds them, and released), trying a few bases; 0 when none is. All below the kernel's
+// ephemeral range (32768-60999 by default), where the other tests' kernel-chosen ports and every
+// outgoing connection's own port come from.
+uint16_t FreePortRange(int count) {
+  for (const int base : {26000, 23000, 29000, 20000}) {
+    bool free = true;
+    for (int i = 0; i < count && free; ++i) {
+      const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+      int one = 1;
+      ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+      sockaddr_in a{};
+      a.sin_family = AF_INET;
+      a.sin_port = htons(static_cast<uint16_t>(base + i));
+      a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+      free = ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0;
+      ::close(fd);
+    }
+    if (free) return static_cast<uint16_t>(base);
+  }
+  return 0;
+}
+
+// While it lives, the soft limit of open files is `soft` (the hard limit stays): a child started
+// meanwhile inherits it.
+class LowSoftFileLimit {
+ public:
+  explicit LowSoftFileLimit(rlim_t soft) {
+    ::getrlimit(RLIMIT_NOFILE, &saved_);
+    rlimit low = saved_;
+    low.rlim_cur = std::min(soft, saved_.rlim_cur);
+    ::setrlimit(RLIMIT_NOFILE, &low);
+  }
+  ~LowSoftFileLimit() { ::setrlimit(RLIMIT_NOFILE, &saved_); }
+
+ private:
+  rlimit saved_{};
+};
+
+// dmcard-vicc --slots 1000 --reverse, its vpcd played by the test (no pcscd): a sample of the
+// cards (the first, the last, both sides of the 16 one pcscd shows, a seeded random draw) each
+// connected, powered, selected and written at the same time, each answering with its own data;
+// `ctl status` lists all 1000. Started with a soft limit of 256 open files, which 1000
+// listening cards exceed: dmcard-vicc raises it itself.
+TEST(Vicc_Many, ThousandCardsInOneProcessEachServeOnItsPort) {
+  constexpr int kCards = 1000;
+  rlimit files{};
+  ASSERT_EQ(::getrlimit(RLIMIT_NOFILE, &files), 0);
+  if (files.rlim_max != RLIM_INFINITY && files.rlim_max < 2 * kCards + 64) {
+    GTEST_SKIP() << "the hard RLIMIT_NOFILE (" << files.rlim_max << ") is below the "
+                 << 2 * kCards + 64 << " open files 1000 listening cards need";
+  }
+  const uint16_t base = FreePortRange(kCards);
+  ASSERT_NE(base, 0) << "no 1000 free consecutive loopback ports at 20000, 23000, 26000, 29000";
+  std::unique_ptr<Vicc> vicc;
+  {
+    LowSoftFileLimit low(256);
+    vicc = std::make_unique<Vicc>(std::vector<std::string>{
+        "--reverse", "--slots", std::to_string(kCards), "--port", std::to_string(base)});
+  }
+  // Every listener is open once the cards past the first 16 are said, in one line (bounded
+  // wait: making 1000 cards takes about a second, longer in a sanitizer build).
+  const std::string others = "slots 16..999 (ports " + std::to_string(base + 16) + ".." +
+                             std::to_string(base + 999) + "): listening for vpcd likewise";
+  std::string err;
+  for (int i = 0; i < 2400 && err.find(others) == std::string::npos; ++i) {
+    if (err.find("cannot ") != std::string::npos) break;  // a listener failed: it stopped
+    ::usleep(50000);
+    err = vicc->Stderr();
+  }
+  ASSERT_NE(err.find(others), std::string::npos) << err;
+  // The first 16 cards are said one by one, the others not.
+  EXPECT_NE(err.find("port " + std::to_string(base + 15) + " (reverse mode)"), std::string::npos)
+      << err;
+  EXPECT_EQ(err.find("port " + std::to_string(base + 16) + " (reverse mode)"), std::string::npos)
+      << err;
+
+  std::set<int> sample = {0, 1, 15, 16, 17, 500, 998, 999};
+  std::mt19937 draw(13);
+  while (sample.size() < 16) sample.insert(static_cast<int>(draw() % kCards));
+  std::vector<std::pair<int, std::unique_ptr<FakeVpcd>>> links;
+  for (const int slot : sample) {
+    auto vpcd = std::make_unique<FakeVpcd>();  // its frame helpers on an outgoing connection
+    vpcd->Adopt(ConnectWhenListening(static_cast<uint16_t>(base + slot)));
+    links.emplace_back(slot, std::move(vpcd));
+  }
+  // All connected at once; each card powered, its DM applet selected, the user's PIN verified
+  // and a value of its own written (UserPrefs: Replace=@user in the demo profile).
+  for (auto& [slot, vpcd] : links) {
+    SCOPED_TRACE("slot " + std::to_string(slot));
+    vpcd->Send(Bytes{0x04});
+    EXPECT_EQ(ToHex(vpcd->Receive().value_or(Bytes{})), kDemoAtr);
+    vpcd->Send(Bytes{0x01});
+    EXPECT_EQ(ToHex(vpcd->Exchange(H("00A4040C0AF0444D434152442D444D"))), "9000");
+    EXPECT_EQ(ToHex(vpcd->Exchange(H("002000010431323334"))), "9000");
+    EXPECT_EQ(ToHex(vpcd->Exchange(testing::DmReplace("./Vendor/dmcard/UserPrefs/Lang",
+                                                      "card-" + std::to_string(slot)))),
+              "9000");
+  }
+  // Read back in the other order: each card holds its own value, and the demo tree.
+  for (auto it = links.rbegin(); it != links.rend(); ++it) {
+    const auto& [slot, vpcd] = *it;
+    SCOPED_TRACE("slot " + std::to_string(slot));
+    EXPECT_EQ(ToHex(vpcd->Exchange(testing::DmGet("./Vendor/dmcard/UserPrefs/Lang"))),
+              ToHex(testing::Ascii("card-" + std::to_string(slot))) + "9000");
+    EXPECT_EQ(ToHex(vpcd->Exchange(testing::DmGet("./DevInfo/Man"))),
+              ToHex(testing::Ascii("dmcard")) + "9000");
+  }
+
+  // `ctl status`: a line per card, the sample's with their 5 APDUs.
+  std::string expected;
+  for (int i = 0; i < kCards; ++i) {
+    const bool used = sample.count(i) != 0;
+    expected += "slot " + std::to_string(i) + " demo port " + std::to_string(base + i) +
+                (used ? " inserted apdus 5\n" : " waiting apdus 0\n");
+  }
+  expected += "ok\n";
+  const auto [status, rc] = vicc->Ctl("status");
+  EXPECT_EQ(rc, 0);
+  EXPECT_EQ(status, expected);
+  EXPECT_EQ(vicc->Terminate(), 0);
+}
+
+// A hard limit of open files too low for the cards stops dmcard-vicc at start, before any card
+// (or state directory) is made, naming the limit and what the cards need.
+TEST(Vicc_Many, TooFewOpenFilesIsSaidBeforeAnyCardIsMade) {
+  const fs::path state =
+      fs::temp_directory_path() / ("dmcard-many-state-" + std::to_string(::getpid()));
+  fs::remove_all(state);
+  const std::string cmd = "ulimit -n 200 && exec " + std::string(DMCARD_VICC_PATH) +
+                          " --slots 1000 --reverse --state " + state.string() +
+                          " --port 26000 --control " + (state.string() + ".sock") + " 2>&1";
+  std::FILE* p = ::popen(cmd.c_str(), "r");
+  std::string out;
+  char buf[512];
+  while (std::fgets(buf, sizeof buf, p) != nullptr) out += buf;
+  const int rc = ::pclose(p);
+  EXPECT_EQ(WIFEXITED(rc) ? WEXITSTATUS(rc) : -1, 1) << out;
+  // 1000 x (connection, listener, state directory, lock, journal), and the process's own.
+  EXPECT_NE(out.find("1000 cards need about 50"), std::string::npos) << out;
+  EXPECT_NE(out.find("RLIMIT_NOFILE allows this process 200"), std::string::npos) << out;
+  EXPECT_FALSE(fs::exists(state)) << "no card is made";
+  fs::remove_all(state);
+}
+
 TEST(Vicc_Cli, BadArgumentsSayWhatIsWrong) {
   auto run = [](const std::string& args) {
     const std::string cmd = std::string(DMCARD_VICC_PATH) + " " + args + " 2>&1";
@@ -472,9 +624,9 @@ TEST(Vicc_Cli, BadArgumentsSayWhatIsWrong) {
   EXPECT_EQ(rc0, 0);
   EXPECT_NE(help.find("--state DIR"), std::string::npos);
   EXPECT_NE(help.find("--profile FILE"), std::string::npos);
-  auto [bad, rc1] = run("--slots 11");
+  auto [bad, rc1] = run("--slots 1001");
   EXPECT_EQ(rc1, 2);
-  EXPECT_NE(bad.find("--slots: Value 11 not in range 1 to 10"), std::string::npos) << bad;
+  EXPECT_NE(bad.find("--slots: Value 1001 not in range 1 to 1000"), std::string::npos) << bad;
   EXPECT_NE(bad.find("dmcard-vicc --help"), std::string::npos) << bad;
   auto [card, rc2] = run("--card demo,turbo");
   EXPECT_EQ(rc2, 2);
