@@ -346,6 +346,19 @@ void DocumentSeeds() {
     Seed("profile_json", dir.filename().string() + ".json",
          Cat({B(Read(dir / "profile.json")), Bytes{0x00}, B(Read(dir / "tree.xml"))}));
   }
+  // The UICC view (its tree is the demo's); OMA ProvSC documents (after the tree, in the order
+  // the profile names them).
+  for (const char* p : {"profiles/uicc-t0", "profiles/uicc-t1"}) {
+    const fs::path dir = p;
+    Seed("profile_json", dir.filename().string() + ".json",
+         Cat({B(Read(dir / "profile.json")), Bytes{0x00}, B(Read("profiles/demo/tree.xml"))}));
+  }
+  {
+    const fs::path dir = "tests/data/dm/profiles/provsc";
+    Seed("profile_json", "provsc.json",
+         Cat({B(Read(dir / "profile.json")), Bytes{0x00}, B(Read(dir / "tree.xml")), Bytes{0x00},
+              B(Read(dir / "bootstrap.xml")), Bytes{0x00}, B(Read(dir / "config1.xml"))}));
+  }
   Seed("profile_json", "every-field.json",
        Cat({B(R"({"profile": "every-field", "description": "d", "capacity": 32768,
  "protocol": "T=0", "atr": "3B8F8001804F0CA000000306030001000000006A",

@@ -1,12 +1,15 @@
 // Profile files (host/profile_file.h; profiles/README.md): the JSON and the tree file it names,
-// every field (key sets, bootstrap_keys, quirks, bootstrap.ef_format, ATR, ...). The input is the
-// JSON, a NUL byte, then the tree file's content. A profile that reads becomes a card
+// every field (key sets, bootstrap_keys, quirks, bootstrap.ef_format, ATR, lwm2m, provsc, uicc,
+// ...). The input is the JSON, a NUL byte, the tree file's content (any name ending in tree.xml),
+// then, each after a NUL, the other files the profile names (provsc documents), in the order
+// the reader asks for them. A profile that reads becomes a card
 // (cards/make_card.h), which is powered on and asked for what the profile shaped: the DM
 // applet's descriptor and, through the PKCS#15 view, EF.ODF, EF.DODF and EF(DM_Bootstrap).
 // Oracle: the reader either gives a profile or an error naming the profile, never both or none.
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "cards/make_card.h"
 #include "fuzz_input.h"
@@ -16,12 +19,16 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   using namespace dmcard;
   fuzz::FuzzInput in(data, size);
   const std::string_view json = fuzz::Text(in.Until(0x00));
-  const std::string tree(fuzz::Text(in.Rest()));
+  const std::string tree(fuzz::Text(in.Until(0x00)));
+  std::vector<std::string> others;
+  while (in.remaining() > 0) others.emplace_back(fuzz::Text(in.Until(0x00)));
+  size_t next = 0;
   std::string error;
   const std::optional<Profile> profile = ParseProfile(
       json, "fuzz.json",
-      [&tree](const std::string& name, std::string& err) -> std::optional<std::string> {
-        if (name == "tree.xml") return tree;
+      [&](const std::string& name, std::string& err) -> std::optional<std::string> {
+        if (name.ends_with("tree.xml")) return tree;
+        if (next < others.size()) return others[next++];
         err = "no file '" + name + "'";
         return std::nullopt;
       },
