@@ -673,7 +673,7 @@ TEST_F(Req_UCCR_InstallBootstrap, PowerCutAtEveryWriteLeavesTheOldTreeOrTheNew) 
     ++cuts;
   }
   EXPECT_FALSE(was_cut);
-  EXPECT_GT(cuts, 2);
+  EXPECT_GE(cuts, 2);  // the attempt counted first (durable), then the install
 }
 
 }  // namespace
