@@ -103,8 +103,7 @@ std::string ControlServer::Answer(ControlTarget& target, const std::string& line
         std::all_of(arg.begin(), arg.end(), [](char d) { return d >= '0' && d <= '9'; });
     const long v = digits ? std::stol(arg) : -1;
     if (v < 0 || v >= static_cast<long>(slots)) {
-      return "error: no slot '" + arg + "' (slots 0.." + std::to_string(slots - 1) +
-             ")\n";
+      return "error: no slot '" + arg + "' (slots 0.." + std::to_string(slots - 1) + ")\n";
     }
     slot = static_cast<int>(v);
   }
