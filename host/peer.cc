@@ -224,20 +224,21 @@ std::string ProcessHoldingSocket(uint64_t inode, const std::string& proc) {
   return found;
 }
 
+bool ReadSocketEnds(int fd, SocketEnds& ends) {
+  return ::getsockname(fd, reinterpret_cast<sockaddr*>(&ends.ours), &ends.ours_len) == 0 &&
+         ::getpeername(fd, reinterpret_cast<sockaddr*>(&ends.theirs), &ends.theirs_len) == 0;
+}
+
 PeerVerdict CheckPeer(int fd, const std::string& proc) {
   PeerVerdict v;
-  sockaddr_storage ours{};
-  sockaddr_storage theirs{};
-  socklen_t ours_len = sizeof ours;
-  socklen_t theirs_len = sizeof theirs;
-  if (::getsockname(fd, reinterpret_cast<sockaddr*>(&ours), &ours_len) != 0 ||
-      ::getpeername(fd, reinterpret_cast<sockaddr*>(&theirs), &theirs_len) != 0) {
+  SocketEnds ends;
+  if (!ReadSocketEnds(fd, ends)) {
     v.why = std::string("cannot read the connection's addresses: ") + std::strerror(errno);
     v.key = "no-address";
     return v;
   }
-  const auto local = EndpointOf(reinterpret_cast<sockaddr*>(&ours), ours_len);
-  const auto peer = EndpointOf(reinterpret_cast<sockaddr*>(&theirs), theirs_len);
+  const auto local = EndpointOf(reinterpret_cast<sockaddr*>(&ends.ours), ends.ours_len);
+  const auto peer = EndpointOf(reinterpret_cast<sockaddr*>(&ends.theirs), ends.theirs_len);
   if (!local || !peer) {
     v.why = "the connection is not TCP over IPv4 or IPv6";
     v.key = "not-tcp";

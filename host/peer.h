@@ -70,4 +70,13 @@ struct PeerVerdict {
 // socket cannot be found, and a connection to ourselves (TCP self-connect on a free port).
 PeerVerdict CheckPeer(int fd, const std::string& proc = "/proc");
 
+// The two addresses of connected socket `fd`. False (errno set) when either cannot be read.
+struct SocketEnds {
+  sockaddr_storage ours{};
+  sockaddr_storage theirs{};
+  socklen_t ours_len = sizeof ours;
+  socklen_t theirs_len = sizeof theirs;
+};
+bool ReadSocketEnds(int fd, SocketEnds& ends);
+
 }  // namespace dmcard::vicc

@@ -48,15 +48,9 @@ void ArmQuickAck(int fd) {
 // range (32768-60999) and many slots retry them. It is "nothing listens", not a peer: with
 // --trust-any-peer the card would otherwise read its own answers as commands.
 bool ConnectedToItself(int fd) {
-  sockaddr_storage ours{};
-  sockaddr_storage theirs{};
-  socklen_t ours_len = sizeof ours;
-  socklen_t theirs_len = sizeof theirs;
-  if (::getsockname(fd, reinterpret_cast<sockaddr*>(&ours), &ours_len) != 0 ||
-      ::getpeername(fd, reinterpret_cast<sockaddr*>(&theirs), &theirs_len) != 0) {
-    return false;
-  }
-  return ours_len == theirs_len && std::memcmp(&ours, &theirs, ours_len) == 0;
+  SocketEnds ends;
+  return ReadSocketEnds(fd, ends) && ends.ours_len == ends.theirs_len &&
+         std::memcmp(&ends.ours, &ends.theirs, ends.ours_len) == 0;
 }
 
 }  // namespace
