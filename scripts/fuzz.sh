@@ -6,7 +6,7 @@
 # crash, leak, timeout, out-of-memory, sanitizer report or oracle violation. A crashing input is copied to
 # fuzz/regressions/<target>/ (the replay tests of every build then run it).
 #
-#   bash scripts/fuzz.sh                              # every target, 6 s each
+#   bash scripts/fuzz.sh                              # every target, 10 s each
 #   bash scripts/fuzz.sh --seconds-per-target 3600 --jobs 2 apdu   # a long local run
 #   bash scripts/fuzz.sh --build-dir build-clang      # the fuzz targets of that build
 #
@@ -18,7 +18,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-seconds=6
+seconds=10
 dir=
 jobs=1
 parallel=$(nproc 2>/dev/null || echo 2)
