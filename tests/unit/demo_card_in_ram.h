@@ -16,21 +16,9 @@ namespace dmcard::testing {
 
 inline constexpr int64_t kTestClock = 1700000000;
 
-// Null (with a test failure) when the card cannot be made.
-inline std::unique_ptr<Card> DemoCardInRam(uint8_t seed_byte) {
-  std::string error;
-  const uint8_t seed[16] = {seed_byte};
-  auto card = MakeDemoCard(DemoCardConfig(),
-                           Platform{std::make_shared<RamMedium>(), crypto::Drbg::FromSeed(seed),
-                                    [] { return kTestClock; }},
-                           error);
-  EXPECT_TRUE(card) << error;
-  if (card) card->PowerOn();
-  return card;
-}
-
-// A card of `profile` (with `config`, e.g. DemoCardConfig() or CardConfigFor(profile)), made
-// as DemoCardInRam makes the demo card. Null (with a test failure) when it cannot be made.
+// A card of `profile` (with `config`, e.g. DemoCardConfig() or CardConfigFor(profile)): over a
+// RAM medium, random generator seeded with `seed_byte`, fixed clock, powered on. Null (with a
+// test failure) when it cannot be made.
 inline std::unique_ptr<Card> ProfileCardInRam(const Profile& profile, const CardConfig& config,
                                               uint8_t seed_byte) {
   std::string error;
@@ -42,6 +30,11 @@ inline std::unique_ptr<Card> ProfileCardInRam(const Profile& profile, const Card
   EXPECT_TRUE(card) << error;
   if (card) card->PowerOn();
   return card;
+}
+
+// The built-in demo card, made so.
+inline std::unique_ptr<Card> DemoCardInRam(uint8_t seed_byte) {
+  return ProfileCardInRam(DemoProfile(), DemoCardConfig(), seed_byte);
 }
 
 // A transparent EF under the PKCS#15 application (DF 5015), read on the basic channel: SELECT by

@@ -15,13 +15,12 @@
 
 #include "host/demo_card.h"
 #include "runtime/storage_medium.h"
+#include "test_applets.h"
 
 namespace dmcard {
 namespace {
 
 namespace fs = std::filesystem;
-
-Bytes H(const char* hex) { return *FromHex(hex); }
 
 class Runtime_DurableWrites : public ::testing::Test {
  protected:
@@ -48,7 +47,7 @@ class Runtime_DurableWrites : public ::testing::Test {
   // Sends `apdu`, expects the status word `sw`, and returns the syncs it cost.
   uint64_t SyncsOf(const char* apdu, const char* sw) {
     const uint64_t before = medium_->syncs();
-    const Bytes r = card_->Transmit(H(apdu));
+    const Bytes r = card_->Transmit(testing::H(apdu));
     EXPECT_GE(r.size(), 2u);
     EXPECT_EQ(ToHex(Bytes(r.end() - 2, r.end())), sw) << apdu;
     return medium_->syncs() - before;

@@ -23,6 +23,7 @@
 #include "host/demo_card.h"
 #include "host/state_check.h"
 #include "runtime/storage_medium.h"
+#include "test_applets.h"
 
 namespace dmcard {
 namespace {
@@ -48,7 +49,7 @@ void WriteAll(const fs::path& p, ByteView b) {
   out.write(reinterpret_cast<const char*>(b.data()), static_cast<std::streamsize>(b.size()));
 }
 
-Bytes H(std::string_view hex) { return FromHex(hex).value(); }
+using testing::H;
 
 // CRC-32 as docs/card-image-format.md names it (IEEE 802.3, reflected, init and final XOR
 // FFFFFFFF), to make a well-formed image that says something else.

@@ -20,20 +20,15 @@
 #include "runtime/atr.h"
 #include "runtime/card.h"
 #include "runtime/storage_medium.h"
+#include "test_applets.h"
 #include "vector_file.h"
 
 namespace dmcard {
 namespace {
 
-Bytes Hx(std::string_view hex) {
-  std::optional<Bytes> b = FromHex(hex);
-  EXPECT_TRUE(b.has_value()) << "bad hex in test: " << hex;
-  return b.value_or(Bytes{});
-}
+using testing::SwOf;
+Bytes Hx(std::string_view hex) { return testing::H(hex); }
 std::string X(std::string_view hex) { return ToHex(Hx(hex)); }
-uint16_t SwOf(const Bytes& r) {
-  return r.size() < 2 ? 0 : static_cast<uint16_t>((r[r.size() - 2] << 8) | r[r.size() - 1]);
-}
 
 std::filesystem::path ProfileFile(const std::string& dir) {
   return std::filesystem::path(DMCARD_SOURCE_DIR) / "profiles" / dir / "profile.json";
