@@ -105,6 +105,18 @@ std::string UserName(uint32_t uid) {
   return {};
 }
 
+// The two addresses of connected socket `fd`. False (errno set) when either cannot be read.
+struct SocketEnds {
+  sockaddr_storage ours{};
+  sockaddr_storage theirs{};
+  socklen_t ours_len = sizeof ours;
+  socklen_t theirs_len = sizeof theirs;
+};
+bool ReadSocketEnds(int fd, SocketEnds& ends) {
+  return ::getsockname(fd, reinterpret_cast<sockaddr*>(&ends.ours), &ends.ours_len) == 0 &&
+         ::getpeername(fd, reinterpret_cast<sockaddr*>(&ends.theirs), &ends.theirs_len) == 0;
+}
+
 }  // namespace
 
 std::optional<TcpEndpoint> EndpointOf(const sockaddr* address, socklen_t length) {
@@ -224,9 +236,12 @@ std::string ProcessHoldingSocket(uint64_t inode, const std::string& proc) {
   return found;
 }
 
-bool ReadSocketEnds(int fd, SocketEnds& ends) {
-  return ::getsockname(fd, reinterpret_cast<sockaddr*>(&ends.ours), &ends.ours_len) == 0 &&
-         ::getpeername(fd, reinterpret_cast<sockaddr*>(&ends.theirs), &ends.theirs_len) == 0;
+bool ConnectedToItself(int fd) {
+  SocketEnds ends;
+  if (!ReadSocketEnds(fd, ends)) return false;
+  const auto local = EndpointOf(reinterpret_cast<sockaddr*>(&ends.ours), ends.ours_len);
+  const auto peer = EndpointOf(reinterpret_cast<sockaddr*>(&ends.theirs), ends.theirs_len);
+  return local && peer && *local == *peer;
 }
 
 PeerVerdict CheckPeer(int fd, const std::string& proc) {

@@ -70,13 +70,8 @@ struct PeerVerdict {
 // socket cannot be found, and a connection to ourselves (TCP self-connect on a free port).
 PeerVerdict CheckPeer(int fd, const std::string& proc = "/proc");
 
-// The two addresses of connected socket `fd`. False (errno set) when either cannot be read.
-struct SocketEnds {
-  sockaddr_storage ours{};
-  sockaddr_storage theirs{};
-  socklen_t ours_len = sizeof ours;
-  socklen_t theirs_len = sizeof theirs;
-};
-bool ReadSocketEnds(int fd, SocketEnds& ends);
+// Connected TCP socket `fd` reached itself: nothing listened on the port and the kernel picked
+// that very port as the connection's own (TCP simultaneous open). "Nothing listens", not a peer.
+bool ConnectedToItself(int fd);
 
 }  // namespace dmcard::vicc

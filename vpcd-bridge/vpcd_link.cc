@@ -43,16 +43,6 @@ void ArmQuickAck(int fd) {
   setsockopt(fd, IPPROTO_TCP, TCP_QUICKACK, &one, sizeof one);
 }
 
-// TCP simultaneous open: nothing listened on the port and the kernel picked that very port as
-// the connection's own, so it reached itself. Likely when vpcd's ports are in the ephemeral
-// range (32768-60999) and many slots retry them. It is "nothing listens", not a peer: with
-// --trust-any-peer the card would otherwise read its own answers as commands.
-bool ConnectedToItself(int fd) {
-  SocketEnds ends;
-  return ReadSocketEnds(fd, ends) && ends.ours_len == ends.theirs_len &&
-         std::memcmp(&ends.ours, &ends.theirs, ends.ours_len) == 0;
-}
-
 }  // namespace
 
 ByteView Framable(ByteView payload) {
@@ -183,6 +173,9 @@ bool VpcdLink::TryConnect(uint64_t now_ms) {
         ::close(fd);
         continue;
       }
+      // Likely when vpcd's ports are in the ephemeral range (32768-60999) and many slots retry
+      // them; checked before the peer check, which --trust-any-peer skips: the card would
+      // otherwise read its own answers as commands.
       if (ConnectedToItself(fd)) {
         failure = "nothing listens: the connection reached itself";
         ::close(fd);

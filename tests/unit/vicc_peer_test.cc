@@ -159,6 +159,7 @@ TEST(Vicc_PeerTable, LiveConnectionsOfThisProcess) {
   const int client = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   ASSERT_EQ(::connect(client, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
   const PeerVerdict verdict = CheckPeer(client);
+  EXPECT_FALSE(ConnectedToItself(client)) << "a connection to a listener is not a self-connect";
   EXPECT_TRUE(verdict.accept) << verdict.why;
   EXPECT_TRUE(verdict.local);
   EXPECT_EQ(verdict.who.rfind("uid " + std::to_string(::geteuid()), 0), 0u) << verdict.who;
@@ -180,6 +181,7 @@ TEST(Vicc_PeerTable, LiveConnectionsOfThisProcess) {
   const PeerVerdict loop = CheckPeer(self);
   EXPECT_FALSE(loop.accept);
   EXPECT_EQ(loop.key, "self");
+  EXPECT_TRUE(ConnectedToItself(self));
   ::close(self);
 }
 
