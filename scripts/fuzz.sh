@@ -3,8 +3,8 @@
 # ASan + UBSan; only the libraries and the targets), or in the clang build given by --build-dir
 # (configured with -DDMCARD_FUZZ=ON, as scripts/test.sh does), runs each target for a bounded
 # time from its seed corpus and crash regressions, prints a table, and exits non-zero on any
-# crash, leak, timeout, out-of-memory, sanitizer report or oracle violation. A crashing input is copied to
-# fuzz/regressions/<target>/ (the replay tests of every build then run it).
+# crash, leak, timeout, out-of-memory, sanitizer report or oracle violation. A crashing input is
+# copied to fuzz/regressions/<target>/ (the replay tests of every build then run it).
 #
 #   bash scripts/fuzz.sh                              # every target, 10 s each
 #   bash scripts/fuzz.sh --seconds-per-target 3600 --jobs 2 apdu   # a long local run
@@ -29,7 +29,7 @@ while [ $# -gt 0 ]; do
     --jobs) jobs="$2"; shift 2 ;;
     --parallel) parallel="$2"; shift 2 ;;
     --build-dir) dir="$2"; shift 2 ;;
-    -h|--help) sed -n '2,19p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,17p' "$0"; exit 0 ;;
     -*) echo "fuzz.sh: unknown option $1" >&2; exit 2 ;;
     *) targets+=("$1"); shift ;;
   esac
